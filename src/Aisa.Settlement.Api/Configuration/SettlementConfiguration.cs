@@ -1,0 +1,39 @@
+using Aisa.Settlement.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Aisa.Settlement.Api.Configuration;
+
+/// <summary>Binds and validates every options section before anything starts, so a bad value stops start-up with one clear line.</summary>
+public static class SettlementConfiguration
+{
+    public static IReadOnlyList<string> BindAndValidate(IConfiguration configuration, IServiceCollection services, out StorageOptions storage)
+    {
+        var problems = new List<string>();
+        storage = Bind<StorageOptions>(configuration, StorageOptions.Section, problems);
+        var platform = Bind<PlatformOptions>(configuration, PlatformOptions.Section, problems);
+        var @operator = Bind<OperatorOptions>(configuration, OperatorOptions.Section, problems);
+        problems.AddRange(storage.Validate());
+        problems.AddRange(platform.Validate());
+        problems.AddRange(@operator.Validate());
+
+        services.AddSingleton(Options.Create(storage));
+        services.AddSingleton(Options.Create(platform));
+        services.AddSingleton(Options.Create(@operator));
+        return problems;
+    }
+
+    private static T Bind<T>(IConfiguration configuration, string section, List<string> problems) where T : new()
+    {
+        var options = new T();
+        try
+        {
+            configuration.GetSection(section).Bind(options, binder => binder.ErrorOnUnknownConfiguration = true);
+        }
+        catch (InvalidOperationException e)
+        {
+            // The binder's message names the key and the type; it never holds more than the bad value itself.
+            problems.Add(e.Message.ReplaceLineEndings(" "));
+        }
+        return options;
+    }
+}

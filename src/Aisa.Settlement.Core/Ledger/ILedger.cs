@@ -1,0 +1,36 @@
+using Aisa.Settlement.Money;
+
+namespace Aisa.Settlement.Ledger;
+
+/// <summary>
+/// The double-entry ledger, the single source of truth for money. Every movement is a transfer with a unique
+/// idempotency key; a batch of transfers posts all together or not at all; agent wallets never go below zero.
+/// </summary>
+public interface ILedger
+{
+    /// <summary>Opens the account with this code, or returns it if it exists with the same kind.</summary>
+    Task<Account> OpenAccountAsync(string code, AccountKind kind, CancellationToken cancellationToken);
+
+    Task<Account?> FindAccountAsync(string code, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Posts the transfers atomically, in order. Retrying with the same keys and movements returns
+    /// <see cref="PostOutcome.AlreadyPosted"/> and moves nothing, also when the retries run at the same time.
+    /// </summary>
+    Task<PostResult> PostAsync(IReadOnlyList<TransferRequest> transfers, CancellationToken cancellationToken);
+
+    Task<Micros> GetBalanceAsync(AccountId account, CancellationToken cancellationToken);
+
+    Task<Transfer?> FindTransferAsync(string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>The movements of one account, newest first, before the transfer id <paramref name="beforeId"/> if given.</summary>
+    Task<IReadOnlyList<Transfer>> ListTransfersAsync(AccountId account, int limit, long? beforeId, CancellationToken cancellationToken);
+
+    Task<LedgerAudit> AuditAsync(CancellationToken cancellationToken);
+}
+
+public static class LedgerExtensions
+{
+    public static Task<PostResult> PostAsync(this ILedger ledger, TransferRequest transfer, CancellationToken cancellationToken) =>
+        ledger.PostAsync([transfer], cancellationToken);
+}

@@ -1,0 +1,321 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Globalization;
+using Aisa.Settlement.Ledger;
+using Aisa.Settlement.Money;
+
+namespace Aisa.Settlement.Storage.Ledger;
+
+/// <summary>The ledger on SQLite or PostgreSQL: the same SQL on both, the differences kept in <see cref="SqlDatabase"/>.</summary>
+public sealed class SqlLedger(SqlDatabase database, TimeProvider clock) : ILedger
+{
+    private const int MaxAttempts = 5;
+    private const string TransferColumns =
+        "id, idempotency_key, debit_account_id, credit_account_id, amount, kind, reference, debit_balance_after, credit_balance_after, created_at";
+
+    // An account's kind never changes, so every instance may remember it.
+    private readonly ConcurrentDictionary<AccountId, AccountKind> _kinds = new();
+
+    public async Task<Account> OpenAccountAsync(string code, AccountKind kind, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(code);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(null,
+            "INSERT INTO accounts (code, kind, constrained, balance, created_at) VALUES (@code, @kind, @constrained, 0, @createdAt) ON CONFLICT (code) DO NOTHING",
+            cancellationToken,
+            ("code", code), ("kind", kind.ToString()), ("constrained", kind.IsBalanceConstrained()), ("createdAt", clock.GetUtcNow()));
+        var account = await FindAccountAsync(connection, code, cancellationToken)
+            ?? throw new InvalidOperationException($"Account {code} vanished after it was opened.");
+        return account.Kind == kind
+            ? account
+            : throw new InvalidOperationException($"Account {code} exists as {account.Kind}, not {kind}.");
+    }
+
+    public async Task<Account?> FindAccountAsync(string code, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await FindAccountAsync(connection, code, cancellationToken);
+    }
+
+    private async Task<Account?> FindAccountAsync(DbConnection connection, string code, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand(null, "SELECT id, code, kind, created_at FROM accounts WHERE code = @code", ("code", code));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        var account = new Account(new AccountId(reader.GetInt64(0)), reader.GetString(1), Enum.Parse<AccountKind>(reader.GetString(2)), reader.GetTimestamp(3));
+        _kinds.TryAdd(account.Id, account.Kind);
+        return account;
+    }
+
+    public async Task<PostResult> PostAsync(IReadOnlyList<TransferRequest> transfers, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transfers);
+        if (transfers.Count == 0)
+        {
+            throw new ArgumentException("A batch holds at least one transfer.", nameof(transfers));
+        }
+        foreach (var transfer in transfers)
+        {
+            transfer.EnsureValid();
+        }
+        if (transfers.Select(t => t.IdempotencyKey).Distinct(StringComparer.Ordinal).Count() != transfers.Count)
+        {
+            throw new ArgumentException("The transfers of a batch have distinct keys.", nameof(transfers));
+        }
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await PostOnceAsync(transfers, cancellationToken);
+            }
+            catch (DbException e) when (database.IsTransient(e) && attempt < MaxAttempts)
+            {
+                // The database aborted the whole transaction (deadlock, serialization): nothing was written.
+            }
+        }
+    }
+
+    private async Task<PostResult> PostOnceAsync(IReadOnlyList<TransferRequest> transfers, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var kinds = await ResolveKindsAsync(connection, transfers.SelectMany(t => new[] { t.Debit, t.Credit }), cancellationToken);
+        var missing = transfers.SelectMany(t => new[] { t.Debit, t.Credit }).FirstOrDefault(id => !kinds.ContainsKey(id), new AccountId(0));
+        if (missing != new AccountId(0))
+        {
+            return new PostResult(PostOutcome.AccountNotFound, [], missing);
+        }
+
+        var now = clock.GetUtcNow();
+        var posted = new List<Transfer>(transfers.Count);
+        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
+        foreach (var transfer in transfers)
+        {
+            Micros? debitAfter = null;
+            Micros? creditAfter = null;
+            // Row locks in account order, so two transfers between the same wallets cannot deadlock.
+            foreach (var (account, isDebit) in new[] { (transfer.Debit, true), (transfer.Credit, false) }.OrderBy(side => side.Item1.Value))
+            {
+                if (!kinds[account].IsBalanceConstrained())
+                {
+                    continue;
+                }
+                var after = await ChangeConstrainedBalanceAsync(connection, transaction, account, isDebit ? -transfer.Amount : transfer.Amount, cancellationToken);
+                if (after is null)
+                {
+                    await transaction.RollbackAsync(cancellationToken);
+                    // A retry of a batch that has been posted meanwhile can find the money already spent.
+                    return await ExistingBatchAsync(connection, transfers, cancellationToken)
+                        ?? new PostResult(PostOutcome.InsufficientFunds, [], account);
+                }
+                if (isDebit)
+                {
+                    debitAfter = after;
+                }
+                else
+                {
+                    creditAfter = after;
+                }
+            }
+
+            var id = await InsertTransferAsync(connection, transaction, transfer, debitAfter, creditAfter, now, cancellationToken);
+            if (id is null)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                return await ExistingBatchAsync(connection, transfers, cancellationToken)
+                    ?? throw new InvalidOperationException($"Transfer {transfer.IdempotencyKey} conflicted with a transfer that cannot be found.");
+            }
+            posted.Add(new Transfer(id.Value, transfer.IdempotencyKey, transfer.Debit, transfer.Credit, transfer.Amount, transfer.Kind,
+                transfer.Reference, debitAfter, creditAfter, now));
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return new PostResult(PostOutcome.Posted, posted);
+    }
+
+    /// <summary>
+    /// One conditional statement: a debit applies only while the balance covers it, so concurrent debits
+    /// can never overdraw a wallet (each waits for the row, then re-checks the condition). Null when it cannot.
+    /// </summary>
+    private static async Task<Micros?> ChangeConstrainedBalanceAsync(DbConnection connection, DbTransaction transaction, AccountId account, Micros delta, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand(transaction,
+            "UPDATE accounts SET balance = balance + @delta WHERE id = @id AND balance + @delta >= 0 RETURNING balance",
+            ("delta", delta.Value), ("id", account.Value));
+        var balance = await command.ExecuteScalarAsync(cancellationToken);
+        return balance is null or DBNull ? null : new Micros(Convert.ToInt64(balance, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Null when the key exists: the unique index decides, also between concurrent transactions.</summary>
+    private static async Task<long?> InsertTransferAsync(DbConnection connection, DbTransaction transaction, TransferRequest transfer,
+        Micros? debitAfter, Micros? creditAfter, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand(transaction,
+            """
+            INSERT INTO transfers (idempotency_key, debit_account_id, credit_account_id, amount, kind, reference, debit_balance_after, credit_balance_after, created_at)
+            VALUES (@key, @debit, @credit, @amount, @kind, @reference, @debitAfter, @creditAfter, @createdAt)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING id
+            """,
+            ("key", transfer.IdempotencyKey), ("debit", transfer.Debit.Value), ("credit", transfer.Credit.Value), ("amount", transfer.Amount.Value),
+            ("kind", transfer.Kind), ("reference", transfer.Reference), ("debitAfter", debitAfter?.Value), ("creditAfter", creditAfter?.Value),
+            ("createdAt", now));
+        var id = await command.ExecuteScalarAsync(cancellationToken);
+        return id is null or DBNull ? null : Convert.ToInt64(id, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>What a batch whose keys were used before amounts to: the same movements, or a reuse of keys.</summary>
+    private async Task<PostResult?> ExistingBatchAsync(DbConnection connection, IReadOnlyList<TransferRequest> transfers, CancellationToken cancellationToken)
+    {
+        var existing = new List<Transfer>(transfers.Count);
+        foreach (var request in transfers)
+        {
+            if (await FindTransferAsync(connection, request.IdempotencyKey, cancellationToken) is { } transfer)
+            {
+                existing.Add(transfer);
+            }
+        }
+        if (existing.Count == 0)
+        {
+            return null;
+        }
+        var same = existing.Count == transfers.Count && transfers.Zip(existing).All(pair => pair.First.SameMovementAs(pair.Second));
+        return same
+            ? new PostResult(PostOutcome.AlreadyPosted, existing)
+            : new PostResult(PostOutcome.KeyReusedForDifferentTransfer, existing);
+    }
+
+    private async Task<Dictionary<AccountId, AccountKind>> ResolveKindsAsync(DbConnection connection, IEnumerable<AccountId> accounts, CancellationToken cancellationToken)
+    {
+        var kinds = new Dictionary<AccountId, AccountKind>();
+        var unknown = new List<AccountId>();
+        foreach (var account in accounts.Distinct())
+        {
+            if (_kinds.TryGetValue(account, out var kind))
+            {
+                kinds[account] = kind;
+            }
+            else
+            {
+                unknown.Add(account);
+            }
+        }
+        if (unknown.Count == 0)
+        {
+            return kinds;
+        }
+        var names = unknown.Select((_, i) => "@a" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        await using var command = connection.CreateCommand(null, $"SELECT id, kind FROM accounts WHERE id IN ({string.Join(", ", names)})",
+            unknown.Select((id, i) => (names[i][1..], (object?)id.Value)).ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var id = new AccountId(reader.GetInt64(0));
+            var kind = Enum.Parse<AccountKind>(reader.GetString(1));
+            _kinds.TryAdd(id, kind);
+            kinds[id] = kind;
+        }
+        return kinds;
+    }
+
+    public async Task<Micros> GetBalanceAsync(AccountId account, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var kinds = await ResolveKindsAsync(connection, [account], cancellationToken);
+        if (!kinds.TryGetValue(account, out var kind))
+        {
+            throw new KeyNotFoundException($"Account {account} does not exist.");
+        }
+        var sql = kind.IsBalanceConstrained()
+            ? "SELECT balance FROM accounts WHERE id = @id"
+            : "SELECT (SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE credit_account_id = @id) - (SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE debit_account_id = @id)";
+        await using var command = connection.CreateCommand(null, sql, ("id", account.Value));
+        return new Micros(Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
+    }
+
+    public async Task<Transfer?> FindTransferAsync(string idempotencyKey, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await FindTransferAsync(connection, idempotencyKey, cancellationToken);
+    }
+
+    private static async Task<Transfer?> FindTransferAsync(DbConnection connection, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand(null, $"SELECT {TransferColumns} FROM transfers WHERE idempotency_key = @key", ("key", idempotencyKey));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadTransfer(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<Transfer>> ListTransfersAsync(AccountId account, int limit, long? beforeId, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        // Two index range scans, merged: an OR across the two account columns would scan the table.
+        await using var command = connection.CreateCommand(null,
+            $"""
+            SELECT {TransferColumns} FROM (
+                SELECT * FROM (SELECT {TransferColumns} FROM transfers WHERE debit_account_id = @account AND id < @before ORDER BY id DESC LIMIT @limit) AS debits
+                UNION ALL
+                SELECT * FROM (SELECT {TransferColumns} FROM transfers WHERE credit_account_id = @account AND id < @before ORDER BY id DESC LIMIT @limit) AS credits
+            ) AS movements ORDER BY id DESC LIMIT @limit
+            """,
+            ("account", account.Value), ("before", beforeId ?? long.MaxValue), ("limit", limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var transfers = new List<Transfer>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            transfers.Add(ReadTransfer(reader));
+        }
+        return transfers;
+    }
+
+    public async Task<LedgerAudit> AuditAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await database.BeginSnapshotAsync(connection, cancellationToken);
+        long count;
+        Micros total;
+        await using (var totals = connection.CreateCommand(transaction, "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM transfers"))
+        await using (var reader = await totals.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            count = Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
+            total = new Micros(Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture));
+        }
+        var accounts = new List<AccountAudit>();
+        await using (var perAccount = connection.CreateCommand(transaction,
+            """
+            SELECT a.id, a.code, a.kind, a.constrained, a.balance,
+                   COALESCE((SELECT SUM(t.amount) FROM transfers t WHERE t.credit_account_id = a.id), 0)
+                 - COALESCE((SELECT SUM(t.amount) FROM transfers t WHERE t.debit_account_id = a.id), 0)
+            FROM accounts a ORDER BY a.id
+            """))
+        await using (var reader = await perAccount.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                accounts.Add(new AccountAudit(
+                    new AccountId(reader.GetInt64(0)),
+                    reader.GetString(1),
+                    Enum.Parse<AccountKind>(reader.GetString(2)),
+                    reader.GetBoolean(3) ? new Micros(reader.GetInt64(4)) : null,
+                    new Micros(Convert.ToInt64(reader.GetValue(5), CultureInfo.InvariantCulture))));
+            }
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return LedgerAudit.From(count, total, accounts, clock.GetUtcNow());
+    }
+
+    private static Transfer ReadTransfer(DbDataReader reader) => new(
+        reader.GetInt64(0),
+        reader.GetString(1),
+        new AccountId(reader.GetInt64(2)),
+        new AccountId(reader.GetInt64(3)),
+        new Micros(reader.GetInt64(4)),
+        reader.GetString(5),
+        reader.GetNullableString(6),
+        reader.GetNullableInt64(7) is { } debitAfter ? new Micros(debitAfter) : null,
+        reader.GetNullableInt64(8) is { } creditAfter ? new Micros(creditAfter) : null,
+        reader.GetTimestamp(9));
+}

@@ -1,0 +1,63 @@
+using System.Data;
+using System.Data.Common;
+using Npgsql;
+
+namespace Aisa.Settlement.Storage;
+
+public sealed class PostgresDatabase : SqlDatabase
+{
+    // Any constant: the key of the advisory lock that serialises migrations between instances.
+    private const long MigrationLockKey = 0x41495341_0001;
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    public PostgresDatabase(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        Target = $"{builder.Host ?? "localhost"}:{builder.Port}/{builder.Database ?? builder.Username ?? "postgres"}";
+        _dataSource = NpgsqlDataSource.Create(builder);
+    }
+
+    public override string Provider => "postgres";
+
+    public override string Target { get; }
+
+    protected override string MigrationFolder => "Postgres";
+
+    protected override string CreateSchemaVersionTableSql =>
+        "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)";
+
+    protected override DbConnection CreateConnection() => _dataSource.CreateConnection();
+
+    public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
+
+    public override async ValueTask<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+
+    public override bool IsUniqueViolation(DbException exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    public override bool IsTransient(DbException exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure };
+
+    protected override async Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        await connection.ExecuteAsync(transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", MigrationLockKey));
+
+    protected override string DescribeConnectFailure(Exception exception)
+    {
+        var reason = exception switch
+        {
+            PostgresException postgres => postgres.MessageText,
+            NpgsqlException { InnerException: { } inner } => inner.Message,
+            _ => exception.Message,
+        };
+        return $"Cannot reach PostgreSQL at {Target}: {OneLine(reason)}. Check Storage:ConnectionString and that the server is running.";
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _dataSource.DisposeAsync();
+        await base.DisposeAsync();
+    }
+}

@@ -1,0 +1,219 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Reflection;
+
+namespace Aisa.Settlement.Storage;
+
+/// <summary>
+/// What differs between SQLite and PostgreSQL, and nothing else: connections, how a write transaction
+/// begins, how a unique violation looks, and the migration scripts. The SQL of the stores is shared.
+/// </summary>
+public abstract class SqlDatabase : IDatabase, IAsyncDisposable
+{
+    public virtual ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+
+    public abstract string Provider { get; }
+
+    public abstract string Target { get; }
+
+    /// <summary>Opens a connection ready for use; wraps a failure to connect in <see cref="StorageUnavailableException"/>.</summary>
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = CreateConnection();
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await OnOpenedAsync(connection, cancellationToken);
+            return connection;
+        }
+        catch (Exception e) when (e is DbException or System.Net.Sockets.SocketException or TimeoutException or InvalidOperationException or IOException)
+        {
+            await connection.DisposeAsync();
+            throw new StorageUnavailableException(DescribeConnectFailure(e), e);
+        }
+    }
+
+    /// <summary>
+    /// A transaction for writes. SQLite takes the write lock at once (BEGIN IMMEDIATE) so two writers never
+    /// deadlock on a lock upgrade; PostgreSQL uses READ COMMITTED with row locks and conditional updates.
+    /// </summary>
+    public abstract ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>A read-only transaction that sees one consistent snapshot of the whole database.</summary>
+    public abstract ValueTask<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    public abstract bool IsUniqueViolation(DbException exception);
+
+    /// <summary>A conflict the database resolved by aborting us (deadlock, serialization failure): safe to retry whole.</summary>
+    public abstract bool IsTransient(DbException exception);
+
+    protected abstract DbConnection CreateConnection();
+
+    protected virtual Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    protected abstract string DescribeConnectFailure(Exception exception);
+
+    /// <summary>Serialises migrations between instances starting at the same time.</summary>
+    protected abstract Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
+
+    protected abstract string CreateSchemaVersionTableSql { get; }
+
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1";
+        try
+        {
+            await command.ExecuteScalarAsync(cancellationToken);
+        }
+        catch (DbException e)
+        {
+            throw new StorageUnavailableException(DescribeConnectFailure(e), e);
+        }
+    }
+
+    public async Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+    }
+
+    public async Task<int> MigrateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await MigrateCoreAsync(cancellationToken);
+        }
+        catch (DbException e)
+        {
+            throw new StorageUnavailableException($"Cannot create or upgrade the schema of the {Provider} database at {Target}: {OneLine(e.Message)}", e);
+        }
+    }
+
+    protected static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    private async Task<int> MigrateCoreAsync(CancellationToken cancellationToken)
+    {
+        var migrations = LoadMigrations();
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        await LockForMigrationAsync(connection, transaction, cancellationToken);
+        await ExecuteAsync(connection, transaction, CreateSchemaVersionTableSql, cancellationToken);
+        var current = Convert.ToInt32(
+            await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(version), 0) FROM schema_version", cancellationToken),
+            CultureInfo.InvariantCulture);
+        if (current > migrations[^1].Version)
+        {
+            throw new StorageUnavailableException(
+                $"The {Provider} database at {Target} has schema version {current}, newer than this build knows ({migrations[^1].Version}): run a newer build.");
+        }
+        foreach (var migration in migrations.Where(m => m.Version > current))
+        {
+            await ExecuteAsync(connection, transaction, migration.Sql, cancellationToken);
+            await using var record = connection.CreateCommand();
+            record.Transaction = transaction;
+            record.CommandText = "INSERT INTO schema_version (version, name, applied_at) VALUES (@version, @name, @appliedAt)";
+            record.AddParameter("version", migration.Version);
+            record.AddParameter("name", migration.Name);
+            record.AddParameter("appliedAt", DateTimeOffset.UtcNow);
+            await record.ExecuteNonQueryAsync(cancellationToken);
+            current = migration.Version;
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return current;
+    }
+
+    private sealed record Migration(int Version, string Name, string Sql);
+
+    private List<Migration> LoadMigrations()
+    {
+        var assembly = typeof(SqlDatabase).Assembly;
+        var prefix = MigrationFolder + "/";
+        var migrations = assembly.GetManifestResourceNames()
+            .Where(name => name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(".sql", StringComparison.Ordinal))
+            .Select(name =>
+            {
+                var file = name[prefix.Length..^".sql".Length];
+                var version = int.Parse(file[..file.IndexOf('_', StringComparison.Ordinal)], CultureInfo.InvariantCulture);
+                return new Migration(version, file, ReadResource(assembly, name));
+            })
+            .OrderBy(m => m.Version)
+            .ToList();
+        if (migrations.Count == 0 || migrations.Select(m => m.Version).Distinct().Count() != migrations.Count)
+        {
+            throw new InvalidOperationException($"The {Provider} migrations are missing or numbered twice.");
+        }
+        return migrations;
+    }
+
+    protected abstract string MigrationFolder { get; }
+
+    private static string ReadResource(Assembly assembly, string name)
+    {
+        using var stream = assembly.GetManifestResourceStream(name)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync(cancellationToken);
+    }
+}
+
+public static class DbCommandExtensions
+{
+    public static DbCommand AddParameter(this DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+        return command;
+    }
+
+    public static async Task<int> ExecuteAsync(this DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = connection.CreateCommand(transaction, sql, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public static DbCommand CreateCommand(this DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.AddParameter(name, value);
+        }
+        return command;
+    }
+
+    public static long? GetNullableInt64(this DbDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
+
+    public static string? GetNullableString(this DbDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    public static DateTimeOffset GetTimestamp(this DbDataReader reader, int ordinal) =>
+        reader.GetFieldValue<DateTimeOffset>(ordinal).ToUniversalTime();
+}

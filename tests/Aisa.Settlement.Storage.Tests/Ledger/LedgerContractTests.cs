@@ -1,0 +1,312 @@
+using Aisa.Settlement.Ledger;
+using Aisa.Settlement.Money;
+using Aisa.Settlement.Storage.Ledger;
+
+namespace Aisa.Settlement.Storage.Tests.Ledger;
+
+/// <summary>One contract, two stores: every test here runs on SQLite and on PostgreSQL.</summary>
+public abstract class LedgerContractTests : IAsyncLifetime
+{
+    private ITestDatabase _testDatabase = null!;
+    private SqlDatabase _database = null!;
+    private SqlLedger _ledger = null!;
+
+    protected abstract Task<ITestDatabase> CreateTestDatabaseAsync();
+
+    public async Task InitializeAsync()
+    {
+        _testDatabase = await CreateTestDatabaseAsync();
+        _database = _testDatabase.Open();
+        await _database.MigrateAsync(CancellationToken.None);
+        _ledger = new SqlLedger(_database, TimeProvider.System);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _database.DisposeAsync();
+        await _testDatabase.DisposeAsync();
+    }
+
+    private static CancellationToken None => CancellationToken.None;
+
+    private async Task<(Account Clearing, Account Wallet)> FundedWalletAsync(Micros funds, string name = "agent-1")
+    {
+        var clearing = await _ledger.OpenAccountAsync(AccountCodes.RailClearing("base"), AccountKind.RailClearing, None);
+        var wallet = await _ledger.OpenAccountAsync(AccountCodes.AgentWallet(name), AccountKind.AgentWallet, None);
+        if (funds.IsPositive)
+        {
+            var funded = await _ledger.PostAsync(new TransferRequest($"deposit:{name}", clearing.Id, wallet.Id, funds, "deposit"), None);
+            Assert.Equal(PostOutcome.Posted, funded.Outcome);
+        }
+        return (clearing, wallet);
+    }
+
+    private async Task AssertAuditBalancedAsync()
+    {
+        var audit = await _ledger.AuditAsync(None);
+        Assert.True(audit.Balanced, string.Join(" ", audit.Problems));
+        Assert.Equal(Micros.Zero, audit.SumOfBalances);
+    }
+
+    [Fact]
+    public async Task A_transfer_moves_money_from_debit_to_credit()
+    {
+        var (clearing, wallet) = await FundedWalletAsync(Micros.FromUsd(5m));
+
+        Assert.Equal(Micros.FromUsd(5m), await _ledger.GetBalanceAsync(wallet.Id, None));
+        Assert.Equal(Micros.FromUsd(-5m), await _ledger.GetBalanceAsync(clearing.Id, None));
+        var stored = await _ledger.FindTransferAsync("deposit:agent-1", None);
+        Assert.NotNull(stored);
+        Assert.Equal(Micros.FromUsd(5m), stored.Amount);
+        Assert.Equal(Micros.FromUsd(5m), stored.CreditBalanceAfter);
+        Assert.Null(stored.DebitBalanceAfter);
+        await AssertAuditBalancedAsync();
+    }
+
+    [Fact]
+    public async Task The_same_key_twice_moves_money_once()
+    {
+        var (clearing, wallet) = await FundedWalletAsync(Micros.Zero);
+        var deposit = new TransferRequest("deposit:base:0xabc:0", clearing.Id, wallet.Id, Micros.FromUsd(2.5m), "deposit");
+
+        var first = await _ledger.PostAsync(deposit, None);
+        var second = await _ledger.PostAsync(deposit, None);
+
+        Assert.Equal(PostOutcome.Posted, first.Outcome);
+        Assert.Equal(PostOutcome.AlreadyPosted, second.Outcome);
+        Assert.Equal(first.Transfers[0].Id, second.Transfers[0].Id);
+        Assert.Equal(Micros.FromUsd(2.5m), await _ledger.GetBalanceAsync(wallet.Id, None));
+        await AssertAuditBalancedAsync();
+    }
+
+    [Fact]
+    public async Task The_same_key_from_two_connections_at_the_same_time_credits_once()
+    {
+        var (clearing, wallet) = await FundedWalletAsync(Micros.Zero);
+        // A second ledger on its own connection pool, as a second service instance would have.
+        await using var otherDatabase = _testDatabase.Open();
+        var other = new SqlLedger(otherDatabase, TimeProvider.System);
+
+        for (var round = 0; round < 20; round++)
+        {
+            var deposit = new TransferRequest($"deposit:base:0x{round:x4}:0", clearing.Id, wallet.Id, Micros.FromUsd(1m), "deposit");
+            using var start = new ManualResetEventSlim();
+            var posts = Enumerable.Range(0, 4)
+                .Select(i => Task.Run(async () =>
+                {
+                    start.Wait();
+                    return await (i % 2 == 0 ? _ledger : other).PostAsync(deposit, None);
+                }))
+                .ToArray();
+            start.Set();
+            var results = await Task.WhenAll(posts);
+
+            Assert.Single(results, r => r.Outcome == PostOutcome.Posted);
+            Assert.All(results, r => Assert.True(r.Succeeded, r.Outcome.ToString()));
+            Assert.Single(results.Select(r => r.Transfers[0].Id).Distinct());
+        }
+        Assert.Equal(Micros.FromUsd(20m), await _ledger.GetBalanceAsync(wallet.Id, None));
+        await AssertAuditBalancedAsync();
+    }
+
+    [Fact]
+    public async Task A_key_reused_for_a_different_transfer_is_refused_and_moves_nothing()
+    {
+        var (clearing, wallet) = await FundedWalletAsync(Micros.FromUsd(1m));
+
+        var reuse = await _ledger.PostAsync(new TransferRequest("deposit:agent-1", clearing.Id, wallet.Id, Micros.FromUsd(7m), "deposit"), None);
+
+        Assert.Equal(PostOutcome.KeyReusedForDifferentTransfer, reuse.Outcome);
+        Assert.Equal(Micros.FromUsd(1m), await _ledger.GetBalanceAsync(wallet.Id, None));
+        await AssertAuditBalancedAsync();
+    }
+
+    [Fact]
+    public async Task Two_hundred_concurrent_debits_succeed_exactly_as_often_as_the_wallet_affords()
+    {
+        var price = Micros.FromUsd(0.01m);
+        var leftover = Micros.FromUsd(0.004321m);
+        var (_, wallet) = await FundedWalletAsync(new Micros(price.Value * 137) + leftover);
+        var publisher = await _ledger.OpenAccountAsync(AccountCodes.PublisherPayable("pub-1"), AccountKind.PublisherPayable, None);
+        await using var otherDatabase = _testDatabase.Open();
+        var ledgers = new[] { _ledger, new SqlLedger(otherDatabase, TimeProvider.System) };
+
+        using var start = new ManualResetEventSlim();
+        var debits = Enumerable.Range(0, 200)
+            .Select(i => Task.Run(async () =>
+            {
+                start.Wait();
+                return await ledgers[i % 2].PostAsync(new TransferRequest($"charge:{i}", wallet.Id, publisher.Id, price, "charge"), None);
+            }))
+            .ToArray();
+        start.Set();
+        var results = await Task.WhenAll(debits);
+
+        Assert.Equal(137, results.Count(r => r.Outcome == PostOutcome.Posted));
+        Assert.Equal(63, results.Count(r => r.Outcome == PostOutcome.InsufficientFunds));
+        Assert.Equal(leftover, await _ledger.GetBalanceAsync(wallet.Id, None));
+        Assert.Equal(new Micros(price.Value * 137), await _ledger.GetBalanceAsync(publisher.Id, None));
+        // Every charge knows the balance it left: all distinct, from the top down to the leftover.
+        var balancesAfter = results.Where(r => r.Outcome == PostOutcome.Posted).Select(r => r.Transfers[0].DebitBalanceAfter!.Value).Order().ToList();
+        Assert.Equal(Enumerable.Range(0, 137).Select(k => new Micros(price.Value * k) + leftover), balancesAfter);
+        await AssertAuditBalancedAsync();
+    }
+
+    [Fact]
+    public async Task A_batch_posts_all_its_transfers_or_none()
+    {
+        var price = Micros.FromUsd(1m);
+        var fee = Micros.FromUsd(0.1m);
+        var (_, wallet) = await FundedWalletAsync(Micros.FromUsd(1.5m));
+        var publisher = await _ledger.OpenAccountAsync(AccountCodes.PublisherPayable("pub-1"), AccountKind.PublisherPayable, None);
+        var platform = await _ledger.OpenAccountAsync(AccountCodes.PlatformRevenue, AccountKind.PlatformRevenue, None);
+        TransferRequest[] Charge(int n) =>
+        [
+            new($"charge:{n}", wallet.Id, publisher.Id, price, "charge"),
+            new($"charge:{n}:fee", publisher.Id, platform.Id, fee, "platform-fee"),
+        ];
+
+        var first = await _ledger.PostAsync(Charge(1), None);
+        var second = await _ledger.PostAsync(Charge(2), None);
+        var retry = await _ledger.PostAsync(Charge(1), None);
+
+        Assert.Equal(PostOutcome.Posted, first.Outcome);
+        Assert.Equal(2, first.Transfers.Count);
+        Assert.Equal(PostOutcome.InsufficientFunds, second.Outcome);
+        Assert.Equal(wallet.Id, second.FailedAccount);
+        Assert.Null(await _ledger.FindTransferAsync("charge:2:fee", None));
+        Assert.Equal(PostOutcome.AlreadyPosted, retry.Outcome);
+        Assert.Equal(Micros.FromUsd(0.5m), await _ledger.GetBalanceAsync(wallet.Id, None));
+        Assert.Equal(Micros.FromUsd(0.9m), await _ledger.GetBalanceAsync(publisher.Id, None));
+        Assert.Equal(Micros.FromUsd(0.1m), await _ledger.GetBalanceAsync(platform.Id, None));
+        await AssertAuditBalancedAsync();
+    }
+
+    [Fact]
+    public async Task A_retry_after_the_money_was_spent_reports_the_first_post_not_insufficient_funds()
+    {
+        var (_, wallet) = await FundedWalletAsync(Micros.FromUsd(1m));
+        var publisher = await _ledger.OpenAccountAsync(AccountCodes.PublisherPayable("pub-1"), AccountKind.PublisherPayable, None);
+        var charge = new TransferRequest("charge:all-of-it", wallet.Id, publisher.Id, Micros.FromUsd(1m), "charge");
+
+        Assert.Equal(PostOutcome.Posted, (await _ledger.PostAsync(charge, None)).Outcome);
+        Assert.Equal(PostOutcome.AlreadyPosted, (await _ledger.PostAsync(charge, None)).Outcome);
+        Assert.Equal(Micros.Zero, await _ledger.GetBalanceAsync(wallet.Id, None));
+    }
+
+    [Fact]
+    public async Task A_transfer_to_an_unknown_account_moves_nothing()
+    {
+        var (clearing, _) = await FundedWalletAsync(Micros.Zero);
+
+        var result = await _ledger.PostAsync(new TransferRequest("deposit:nowhere", clearing.Id, new AccountId(999_999), Micros.FromUsd(1m), "deposit"), None);
+
+        Assert.Equal(PostOutcome.AccountNotFound, result.Outcome);
+        Assert.Equal(new AccountId(999_999), result.FailedAccount);
+        Assert.Null(await _ledger.FindTransferAsync("deposit:nowhere", None));
+    }
+
+    [Fact]
+    public async Task Invalid_transfers_are_refused_before_reaching_the_database()
+    {
+        var (clearing, wallet) = await FundedWalletAsync(Micros.Zero);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _ledger.PostAsync(new TransferRequest("zero", clearing.Id, wallet.Id, Micros.Zero, "deposit"), None));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _ledger.PostAsync(new TransferRequest("negative", clearing.Id, wallet.Id, new Micros(-1), "deposit"), None));
+        await Assert.ThrowsAsync<ArgumentException>(() => _ledger.PostAsync(new TransferRequest("self", wallet.Id, wallet.Id, new Micros(1), "deposit"), None));
+        await Assert.ThrowsAsync<ArgumentException>(() => _ledger.PostAsync(new TransferRequest("", clearing.Id, wallet.Id, new Micros(1), "deposit"), None));
+        Assert.Equal(0, (await _ledger.AuditAsync(None)).TransferCount);
+    }
+
+    [Fact]
+    public async Task Posted_transfers_cannot_be_changed_or_deleted()
+    {
+        await FundedWalletAsync(Micros.FromUsd(1m));
+        await using var connection = await _database.OpenAsync(None);
+
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => connection.ExecuteAsync(null, "UPDATE transfers SET amount = 1", None));
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => connection.ExecuteAsync(null, "DELETE FROM transfers", None));
+        Assert.Equal(Micros.FromUsd(1m), (await _ledger.FindTransferAsync("deposit:agent-1", None))!.Amount);
+    }
+
+    [Fact]
+    public async Task A_wallet_balance_cannot_be_set_below_zero_even_by_hand()
+    {
+        var (_, wallet) = await FundedWalletAsync(Micros.FromUsd(1m));
+        await using var connection = await _database.OpenAsync(None);
+
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() =>
+            connection.ExecuteAsync(null, "UPDATE accounts SET balance = -1 WHERE id = @id", None, ("id", wallet.Id.Value)));
+    }
+
+    [Fact]
+    public async Task The_audit_finds_a_stored_balance_that_its_transfers_do_not_explain()
+    {
+        var (_, wallet) = await FundedWalletAsync(Micros.FromUsd(1m));
+        await AssertAuditBalancedAsync();
+        await using var connection = await _database.OpenAsync(None);
+        await connection.ExecuteAsync(null, "UPDATE accounts SET balance = balance + 1 WHERE id = @id", None, ("id", wallet.Id.Value));
+
+        var audit = await _ledger.AuditAsync(None);
+
+        Assert.False(audit.Balanced);
+        Assert.Contains(audit.Problems, p => p.Contains("wallet:agent-1", StringComparison.Ordinal));
+        Assert.False(audit.Accounts.Single(a => a.Id == wallet.Id).StoredMatchesTransfers);
+    }
+
+    [Fact]
+    public async Task A_wallet_statement_lists_its_movements_newest_first_with_the_balance_after_each()
+    {
+        var (clearing, wallet) = await FundedWalletAsync(Micros.FromUsd(1m));
+        var publisher = await _ledger.OpenAccountAsync(AccountCodes.PublisherPayable("pub-1"), AccountKind.PublisherPayable, None);
+        for (var i = 0; i < 5; i++)
+        {
+            await _ledger.PostAsync(new TransferRequest($"charge:{i}", wallet.Id, publisher.Id, Micros.FromUsd(0.1m), "charge"), None);
+        }
+        await _ledger.PostAsync(new TransferRequest("deposit:second", clearing.Id, wallet.Id, Micros.FromUsd(2m), "deposit"), None);
+
+        var page1 = await _ledger.ListTransfersAsync(wallet.Id, 4, null, None);
+        var page2 = await _ledger.ListTransfersAsync(wallet.Id, 4, page1[^1].Id, None);
+
+        Assert.Equal(["deposit:second", "charge:4", "charge:3", "charge:2"], page1.Select(t => t.IdempotencyKey));
+        Assert.Equal(["charge:1", "charge:0", "deposit:agent-1"], page2.Select(t => t.IdempotencyKey));
+        Assert.Equal(Micros.FromUsd(2.5m), page1[0].CreditBalanceAfter);
+        Assert.Equal(Micros.FromUsd(0.5m), page1[1].DebitBalanceAfter);
+        Assert.Equal(Micros.FromUsd(1m), page2[^1].CreditBalanceAfter);
+    }
+
+    [Fact]
+    public async Task Opening_an_account_twice_returns_the_same_account_and_refuses_another_kind()
+    {
+        var first = await _ledger.OpenAccountAsync("wallet:twice", AccountKind.AgentWallet, None);
+        var again = await _ledger.OpenAccountAsync("wallet:twice", AccountKind.AgentWallet, None);
+
+        Assert.Equal(first.Id, again.Id);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _ledger.OpenAccountAsync("wallet:twice", AccountKind.Suspense, None));
+    }
+
+    [Fact]
+    public async Task Migrating_again_or_from_two_instances_at_once_is_harmless()
+    {
+        await using var a = _testDatabase.Open();
+        await using var b = _testDatabase.Open();
+
+        var versions = await Task.WhenAll(a.MigrateAsync(None), b.MigrateAsync(None), _database.MigrateAsync(None));
+
+        Assert.Single(versions.Distinct());
+        Assert.Equal(versions[0], await _database.GetSchemaVersionAsync(None));
+        await using var connection = await _database.OpenAsync(None);
+        await using var count = connection.CreateCommand(null, "SELECT COUNT(*) FROM schema_version");
+        Assert.Equal(versions[0], Convert.ToInt32(await count.ExecuteScalarAsync(None), System.Globalization.CultureInfo.InvariantCulture));
+    }
+}
+
+public sealed class SqliteLedgerTests : LedgerContractTests
+{
+    protected override Task<ITestDatabase> CreateTestDatabaseAsync() => Task.FromResult<ITestDatabase>(new SqliteTestDatabase());
+}
+
+public sealed class PostgresLedgerTests : LedgerContractTests
+{
+    protected override async Task<ITestDatabase> CreateTestDatabaseAsync() => await PostgresTestDatabase.CreateAsync();
+}
