@@ -87,12 +87,12 @@ if [ -z "${AISA_TEST_POSTGRES:-}" ]; then
 fi
 
 status=0
-dotnet test "$root/Aisa.Settlement.sln" --logger "trx" --results-directory "$results" "$@" || status=$?
+dotnet test "$root/Aisa.Settlement.sln" --logger trx "$@" || status=$?
 
 # Sum the counters of every test run's TRX file: the one summary line CI reads.
 passed=0; failed=0; skipped=0
 shopt -s nullglob
-trx_files=("$results"/*.trx)
+trx_files=("$results"/*/*.trx)
 for trx in "${trx_files[@]}"; do
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
   value() { printf '%s' "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }

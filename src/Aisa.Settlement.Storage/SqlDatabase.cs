@@ -97,7 +97,8 @@ public abstract class SqlDatabase : IDatabase, IAsyncDisposable
         }
     }
 
-    protected static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+    /// <summary>A driver's message as one line without its closing full stop, for "…: reason. What to check."</summary>
+    protected static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim().TrimEnd('.');
 
     private async Task<int> MigrateCoreAsync(CancellationToken cancellationToken)
     {
