@@ -1,26 +1,37 @@
+using Aisa.Settlement.Api;
+using Aisa.Settlement.Api.Agents;
 using Aisa.Settlement.Api.Configuration;
 using Aisa.Settlement.Api.Health;
+using Aisa.Settlement.Api.Operator;
+using Aisa.Settlement.Api.Publishers;
+using Aisa.Settlement.Api.Verify;
 using Aisa.Settlement.Storage;
+using Aisa.Settlement.Storage.Ledger;
 
 var builder = WebApplication.CreateBuilder(args);
 
-var problems = SettlementConfiguration.BindAndValidate(builder.Configuration, builder.Services, out var storage);
+var problems = SettlementConfiguration.BindAndValidate(builder.Configuration, builder.Services, out var settings);
 if (problems.Count > 0)
 {
     await Console.Error.WriteLineAsync("aisa: invalid configuration: " + string.Join(" ", problems));
     return 2;
 }
 
-builder.Services.AddSettlementStorage(storage);
-builder.Services.AddSettlementHealth();
+builder.Services.AddSettlement(settings);
 
 var app = builder.Build();
+app.UseRateLimiter();
 app.MapHealthApi();
+app.MapAgentsApi();
+app.MapPublishersApi();
+app.MapOperatorApi();
+app.MapVerifyApi();
 
 try
 {
     var database = app.Services.GetRequiredService<IDatabase>();
     var version = await database.MigrateAsync(app.Lifetime.ApplicationStopping);
+    await app.Services.GetRequiredService<SystemAccounts>().OpenAsync(app.Lifetime.ApplicationStopping);
     app.Logger.LogInformation("Storage: {Provider} at {Target}, schema version {Version}", database.Provider, database.Target, version);
 }
 catch (StorageUnavailableException e)

@@ -1,24 +1,32 @@
+using Aisa.Settlement.Api.Http;
 using Aisa.Settlement.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Aisa.Settlement.Api.Configuration;
 
+/// <summary>Every options section, bound and validated.</summary>
+public sealed record SettlementSettings(StorageOptions Storage, PlatformOptions Platform, OperatorOptions Operator, RateLimitOptions RateLimits);
+
 /// <summary>Binds and validates every options section before anything starts, so a bad value stops start-up with one clear line.</summary>
 public static class SettlementConfiguration
 {
-    public static IReadOnlyList<string> BindAndValidate(IConfiguration configuration, IServiceCollection services, out StorageOptions storage)
+    public static IReadOnlyList<string> BindAndValidate(IConfiguration configuration, IServiceCollection services, out SettlementSettings settings)
     {
         var problems = new List<string>();
-        storage = Bind<StorageOptions>(configuration, StorageOptions.Section, problems);
+        var storage = Bind<StorageOptions>(configuration, StorageOptions.Section, problems);
         var platform = Bind<PlatformOptions>(configuration, PlatformOptions.Section, problems);
         var @operator = Bind<OperatorOptions>(configuration, OperatorOptions.Section, problems);
+        var rateLimits = Bind<RateLimitOptions>(configuration, RateLimitOptions.Section, problems);
         problems.AddRange(storage.Validate());
         problems.AddRange(platform.Validate());
         problems.AddRange(@operator.Validate());
+        problems.AddRange(rateLimits.Validate());
 
         services.AddSingleton(Options.Create(storage));
         services.AddSingleton(Options.Create(platform));
         services.AddSingleton(Options.Create(@operator));
+        services.AddSingleton(Options.Create(rateLimits));
+        settings = new SettlementSettings(storage, platform, @operator, rateLimits);
         return problems;
     }
 

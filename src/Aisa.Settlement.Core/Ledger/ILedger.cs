@@ -26,7 +26,16 @@ public interface ILedger
     /// <summary>The movements of one account, newest first, before the transfer id <paramref name="beforeId"/> if given.</summary>
     Task<IReadOnlyList<Transfer>> ListTransfersAsync(AccountId account, int limit, long? beforeId, CancellationToken cancellationToken);
 
+    /// <summary>The total of an account's transfers of one kind, on its debit or its credit side.</summary>
+    Task<Micros> SumAsync(AccountId account, string kind, EntrySide side, CancellationToken cancellationToken);
+
     Task<LedgerAudit> AuditAsync(CancellationToken cancellationToken);
+}
+
+public enum EntrySide
+{
+    Debit,
+    Credit,
 }
 
 public static class LedgerExtensions

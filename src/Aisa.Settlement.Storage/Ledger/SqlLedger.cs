@@ -270,6 +270,15 @@ public sealed class SqlLedger(SqlDatabase database, TimeProvider clock) : ILedge
         return transfers;
     }
 
+    public async Task<Micros> SumAsync(AccountId account, string kind, EntrySide side, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var column = side == EntrySide.Debit ? "debit_account_id" : "credit_account_id";
+        await using var command = connection.CreateCommand(null,
+            $"SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE {column} = @account AND kind = @kind", ("account", account.Value), ("kind", kind));
+        return new Micros(Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
+    }
+
     public async Task<LedgerAudit> AuditAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

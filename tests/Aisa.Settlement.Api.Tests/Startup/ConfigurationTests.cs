@@ -14,19 +14,19 @@ public sealed class ConfigurationTests
             .AddJsonFile(Path.Combine(RepositoryPaths.Root, "appsettings.example.json"), optional: false)
             .Build();
 
-        var problems = SettlementConfiguration.BindAndValidate(configuration, new ServiceCollection(), out var storage);
+        var problems = SettlementConfiguration.BindAndValidate(configuration, new ServiceCollection(), out var settings);
 
         Assert.Empty(problems);
-        Assert.Equal("sqlite", storage.Provider);
+        Assert.Equal("sqlite", settings.Storage.Provider);
     }
 
     [Fact]
     public void Nothing_configured_means_SQLite_in_the_working_directory()
     {
-        var problems = SettlementConfiguration.BindAndValidate(new ConfigurationBuilder().Build(), new ServiceCollection(), out var storage);
+        var problems = SettlementConfiguration.BindAndValidate(new ConfigurationBuilder().Build(), new ServiceCollection(), out var settings);
 
         Assert.Empty(problems);
-        Assert.Equal("sqlite", storage.Provider);
-        Assert.Null(storage.ConnectionString);
+        Assert.Equal("sqlite", settings.Storage.Provider);
+        Assert.Null(settings.Storage.ConnectionString);
     }
 }

@@ -1,0 +1,183 @@
+using Aisa.Settlement.Api.Auth;
+using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Identity;
+using Aisa.Settlement.Ledger;
+using Aisa.Settlement.Money;
+using Aisa.Settlement.Storage.Agents;
+using Aisa.Settlement.Storage.Idempotency;
+
+namespace Aisa.Settlement.Api.Agents;
+
+public sealed record RegisterAgentRequest(string? Email, string? Password, string? Name, string? CrawlerType, string? UserAgent, string? CompanyName);
+
+public sealed record LoginRequest(string? Email, string? Password);
+
+public sealed record CrawlerView(
+    long Id,
+    Guid CrawlerUuid,
+    string Email,
+    string? Name,
+    string? CrawlerType,
+    string? UserAgent,
+    string? CompanyName,
+    string? CrawlerToken,
+    string Balance,
+    string TotalSpent,
+    DateTimeOffset CreatedAt);
+
+public sealed record AgentSessionResponse(string Token, CrawlerView Crawler)
+{
+    public bool Success => true;
+}
+
+public sealed record TransactionView(long Id, string Type, Micros Amount, Micros? BalanceAfter, DateTimeOffset CreatedAt, string? Reference);
+
+/// <summary>The AISA agent (crawler) API: register, login, info, token rotation, the wallet statement.</summary>
+public static class AgentsApi
+{
+    public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/agent").WithTags("Agent");
+        group.MapPost("/auth/register", RegisterAsync).RequireRateLimiting(RateLimits.AuthPolicy);
+        group.MapPost("/auth/login", LoginAsync).RequireRateLimiting(RateLimits.AuthPolicy);
+        group.MapGet("/info", InfoAsync);
+        group.MapPost("/token/rotate", RotateTokenAsync);
+        group.MapGet("/transactions", TransactionsAsync);
+        return endpoints;
+    }
+
+    private static async Task<IResult> RegisterAsync(HttpRequest request, AgentStore agents, Credentials credentials, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var body = await ApiJson.ReadAsync<RegisterAgentRequest>(request, cancellationToken);
+        if (body.Value is not { } input)
+        {
+            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
+        }
+        var email = Credentials.NormalizeEmail(input.Email);
+        if (email is null)
+        {
+            return ApiResponses.Error(400, "invalid_email", "The email address is not valid.").ToResult();
+        }
+        if (Credentials.PasswordProblem(input.Password) is { } passwordProblem)
+        {
+            return ApiResponses.Error(400, "invalid_password", passwordProblem).ToResult();
+        }
+        if (!Credentials.TryOptionalText(input.Name, Credentials.MaxTextLength, out var name)
+            || !Credentials.TryOptionalText(input.UserAgent, 500, out var userAgent)
+            || !Credentials.TryOptionalText(input.CompanyName, Credentials.MaxTextLength, out var company))
+        {
+            return ApiResponses.Error(400, "invalid_request", $"name and companyName are at most {Credentials.MaxTextLength} characters, userAgent at most 500, without control characters.").ToResult();
+        }
+        if (!Credentials.TryOptionalText(input.CrawlerType, 64, out var crawlerType) || !Credentials.IsCrawlerType(crawlerType))
+        {
+            return ApiResponses.Error(400, "invalid_request", "crawlerType is a bot name: letters, digits, '-', '_' and '.', at most 64.").ToResult();
+        }
+        var crawlerToken = Secrets.NewCrawlerToken();
+        var agent = await agents.RegisterAsync(
+            new NewAgent(email, credentials.Hash(input.Password!), name, crawlerType, userAgent, company, Secrets.Hash(crawlerToken)), cancellationToken);
+        if (agent is null)
+        {
+            return ApiResponses.Error(409, "email_taken", "An agent with this email is registered already.").ToResult();
+        }
+        var token = await sessions.IssueAsync(SessionSubject.Agent, agent.Id, cancellationToken);
+        return ApiResponses.Json(201, new AgentSessionResponse(token, View(agent, crawlerToken, Micros.Zero, Micros.Zero))).ToResult();
+    }
+
+    private static async Task<IResult> LoginAsync(HttpRequest request, AgentStore agents, ILedger ledger, Credentials credentials, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var body = await ApiJson.ReadAsync<LoginRequest>(request, cancellationToken);
+        if (body.Value is not { } input)
+        {
+            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
+        }
+        if (string.IsNullOrEmpty(input.Email) || string.IsNullOrEmpty(input.Password))
+        {
+            return ApiResponses.Error(400, "missing_fields", "email and password are required.").ToResult();
+        }
+        var agent = Credentials.NormalizeEmail(input.Email) is { } email ? await agents.FindByEmailAsync(email, cancellationToken) : null;
+        if (!credentials.Verify(agent?.PasswordHash, input.Password) || agent is null)
+        {
+            return ApiResponses.Error(401, "invalid_credentials", "The email or the password is wrong.").ToResult();
+        }
+        if (agent.Disabled)
+        {
+            return ApiResponses.Error(403, "account_disabled", "This agent is disabled.").ToResult();
+        }
+        var token = await sessions.IssueAsync(SessionSubject.Agent, agent.Id, cancellationToken);
+        return ApiResponses.Json(200, new AgentSessionResponse(token, await ViewAsync(agent, ledger, cancellationToken))).ToResult();
+    }
+
+    private static async Task<IResult> InfoAsync(HttpRequest request, AgentStore agents, ILedger ledger, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var (refusal, agent) = await AuthenticatedAgentAsync(request, agents, sessions, cancellationToken);
+        if (agent is null)
+        {
+            return refusal!.ToResult();
+        }
+        return ApiResponses.Json(200, new { crawler = await ViewAsync(agent, ledger, cancellationToken) }).ToResult();
+    }
+
+    private static async Task<IResult> RotateTokenAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var (refusal, agent) = await AuthenticatedAgentAsync(request, agents, sessions, cancellationToken);
+        if (agent is null)
+        {
+            return refusal!.ToResult();
+        }
+        var crawlerToken = Secrets.NewCrawlerToken();
+        await agents.RotateTokenAsync(agent.Id, Secrets.Hash(crawlerToken), cancellationToken);
+        return ApiResponses.Json(200, new { success = true, crawlerToken }).ToResult();
+    }
+
+    private static async Task<IResult> TransactionsAsync(HttpRequest request, AgentStore agents, ILedger ledger, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var (refusal, agent) = await AuthenticatedAgentAsync(request, agents, sessions, cancellationToken);
+        if (agent is null)
+        {
+            return refusal!.ToResult();
+        }
+        var limit = 50;
+        long? before = null;
+        if (request.Query.TryGetValue("limit", out var limitText) && (!int.TryParse(limitText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 200))
+        {
+            return ApiResponses.Error(400, "invalid_request", "limit is a whole number from 1 to 200.").ToResult();
+        }
+        if (request.Query.TryGetValue("before", out var beforeText))
+        {
+            if (!long.TryParse(beforeText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cursor))
+            {
+                return ApiResponses.Error(400, "invalid_request", "before is the nextCursor of a previous page.").ToResult();
+            }
+            before = cursor;
+        }
+        var transfers = await ledger.ListTransfersAsync(agent.Wallet, limit, before, cancellationToken);
+        var entries = transfers.Select(t => t.Credit == agent.Wallet
+                ? new TransactionView(t.Id, t.Kind, t.Amount, t.CreditBalanceAfter, t.CreatedAt, t.Reference)
+                : new TransactionView(t.Id, t.Kind, -t.Amount, t.DebitBalanceAfter, t.CreatedAt, t.Reference))
+            .ToList();
+        var nextCursor = entries.Count == limit ? entries[^1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        return ApiResponses.Json(200, new { transactions = entries, nextCursor }).ToResult();
+    }
+
+    private static async Task<(StoredResponse? Refusal, Agent? Agent)> AuthenticatedAgentAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var (id, refusal) = await sessions.AuthenticateAsync(request, SessionSubject.Agent, cancellationToken);
+        if (id is null)
+        {
+            return (refusal, null);
+        }
+        var agent = await agents.FindByIdAsync(id.Value, cancellationToken);
+        return agent is null || agent.Disabled
+            ? (ApiResponses.Error(403, "account_disabled", "This agent is disabled."), null)
+            : (null, agent);
+    }
+
+    private static async Task<CrawlerView> ViewAsync(Agent agent, ILedger ledger, CancellationToken cancellationToken) =>
+        View(agent, null,
+            await ledger.GetBalanceAsync(agent.Wallet, cancellationToken),
+            await ledger.SumAsync(agent.Wallet, TransferKinds.Charge, EntrySide.Debit, cancellationToken));
+
+    private static CrawlerView View(Agent agent, string? crawlerToken, Micros balance, Micros spent) => new(
+        agent.Id, agent.CrawlerUuid, agent.Email, agent.Name, agent.CrawlerType, agent.UserAgent, agent.CompanyName, crawlerToken,
+        balance.ToBalanceString(), spent.ToBalanceString(), agent.CreatedAt);
+}

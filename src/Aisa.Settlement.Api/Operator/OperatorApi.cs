@@ -1,0 +1,130 @@
+using System.Security.Cryptography;
+using System.Text;
+using Aisa.Settlement.Api.Configuration;
+using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Ledger;
+using Aisa.Settlement.Money;
+using Aisa.Settlement.Storage.Agents;
+using Aisa.Settlement.Storage.Idempotency;
+using Aisa.Settlement.Storage.Ledger;
+using Microsoft.Extensions.Options;
+
+namespace Aisa.Settlement.Api.Operator;
+
+public sealed record AdjustmentRequest(Micros? Amount, string? Reason);
+
+public sealed record AdjustmentView(long Id, Micros Amount, string Reason, Micros BalanceAfter, DateTimeOffset CreatedAt);
+
+/// <summary>The operator API behind <c>X-AISA-Operator-Key</c>: audited wallet adjustments and the ledger audit.</summary>
+public static class OperatorApi
+{
+    public const string KeyHeader = "X-AISA-Operator-Key";
+
+    public static IEndpointRouteBuilder MapOperatorApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(RequireOperatorKeyAsync);
+        group.MapPost("/crawlers/{crawlerId}/adjustments", AdjustAsync);
+        group.MapGet("/ledger/audit", AuditAsync);
+        return endpoints;
+    }
+
+    private static async ValueTask<object?> RequireOperatorKeyAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var configured = context.HttpContext.RequestServices.GetRequiredService<IOptions<OperatorOptions>>().Value.ApiKey;
+        if (string.IsNullOrEmpty(configured))
+        {
+            return ApiResponses.Error(503, "operator_api_disabled", "Set Operator:ApiKey to enable the operator API.").ToResult();
+        }
+        var sent = context.HttpContext.Request.Headers[KeyHeader].ToString();
+        // Compare digests in constant time: the length of the key leaks nothing either.
+        var matches = CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(sent)), SHA256.HashData(Encoding.UTF8.GetBytes(configured)));
+        return matches
+            ? await next(context)
+            : ApiResponses.Error(401, "unauthorized", $"Send the operator key in {KeyHeader}.").ToResult();
+    }
+
+    private static async Task<IResult> AdjustAsync(string crawlerId, HttpRequest request, AgentStore agents, ILedger ledger, SystemAccounts accounts, IdempotentRequests idempotency, CancellationToken cancellationToken)
+    {
+        var body = await ApiJson.ReadAsync<AdjustmentRequest>(request, cancellationToken);
+        if (body.Value is not { } input)
+        {
+            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
+        }
+        if (input.Amount is not { } amount || amount == Micros.Zero || amount > PricingLimits.MaxAdjustment || amount < -PricingLimits.MaxAdjustment)
+        {
+            return ApiResponses.Error(400, "invalid_amount", $"amount is a non-zero USD amount within ±{PricingLimits.MaxAdjustment.ToAmountString()}.").ToResult();
+        }
+        if (string.IsNullOrWhiteSpace(input.Reason) || input.Reason.Length > 500 || input.Reason.Any(char.IsControl))
+        {
+            return ApiResponses.Error(400, "invalid_reason", "reason is required: at most 500 characters, no control characters.").ToResult();
+        }
+        var (key, keyProblem) = IdempotentRequests.ReadKey(request);
+        if (keyProblem is not null)
+        {
+            return ApiResponses.Error(400, "invalid_request", keyProblem).ToResult();
+        }
+        var agent = long.TryParse(crawlerId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+            ? await agents.FindByIdAsync(id, cancellationToken)
+            : null;
+        if (agent is null)
+        {
+            return ApiResponses.Error(404, "crawler_not_found", "No crawler has this id.").ToResult();
+        }
+        const string scope = "operator";
+        async Task<StoredResponse> Adjust(string operationId)
+        {
+            var reason = input.Reason.Trim();
+            var transfer = amount.IsPositive
+                ? new TransferRequest("adjustment:" + operationId, accounts.OperatorAdjustments, agent.Wallet, amount, TransferKinds.Adjustment, reason)
+                : new TransferRequest("adjustment:" + operationId, agent.Wallet, accounts.OperatorAdjustments, -amount, TransferKinds.Adjustment, reason);
+            var result = await ledger.PostAsync(transfer, cancellationToken);
+            if (result.Outcome == PostOutcome.InsufficientFunds)
+            {
+                var balance = await ledger.GetBalanceAsync(agent.Wallet, cancellationToken);
+                return ApiResponses.Error(409, "insufficient_balance", $"The wallet holds {balance.ToPriceString()}; a debit may not take it below zero.");
+            }
+            if (!result.Succeeded)
+            {
+                throw new InvalidOperationException($"Adjustment {transfer.IdempotencyKey} failed: {result.Outcome}.");
+            }
+            var posted = result.Transfers[0];
+            var after = (amount.IsPositive ? posted.CreditBalanceAfter : posted.DebitBalanceAfter)!.Value;
+            return ApiResponses.Json(201, new { success = true, adjustment = new AdjustmentView(posted.Id, amount, reason, after, posted.CreatedAt), balance = after });
+        }
+        if (key is null)
+        {
+            return (await Adjust(Guid.NewGuid().ToString("N"))).ToResult();
+        }
+        var fingerprint = IdempotentRequests.Fingerprint(request.Method, request.Path, body.Raw);
+        return (await idempotency.RunAsync(scope, key, fingerprint, () => Adjust(IdempotentRequests.OperationId(scope, key)), ApiResponses.Error, cancellationToken)).ToResult();
+    }
+
+    private static async Task<IResult> AuditAsync(ILedger ledger, CancellationToken cancellationToken)
+    {
+        var audit = await ledger.AuditAsync(cancellationToken);
+        return ApiResponses.Json(200, new
+        {
+            balanced = audit.Balanced,
+            transfers = audit.TransferCount,
+            totalMoved = audit.TotalMoved,
+            sumOfBalances = audit.SumOfBalances,
+            problems = audit.Problems,
+            checkedAt = audit.CheckedAt,
+            accounts = audit.Accounts.Select(a => new
+            {
+                id = a.Id.Value,
+                code = a.Code,
+                kind = a.Kind.ToString(),
+                storedBalance = a.StoredBalance,
+                derivedBalance = a.DerivedBalance,
+                ok = a.StoredMatchesTransfers && !a.Overdrawn,
+            }),
+        }).ToResult();
+    }
+}
+
+public static class PricingLimits
+{
+    /// <summary>The largest single operator adjustment: bigger movements are not typed by hand.</summary>
+    public static readonly Micros MaxAdjustment = Micros.FromUsd(100_000m);
+}

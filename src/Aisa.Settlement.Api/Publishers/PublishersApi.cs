@@ -1,0 +1,232 @@
+using Aisa.Settlement.Api.Auth;
+using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Ledger;
+using Aisa.Settlement.Money;
+using Aisa.Settlement.Pricing;
+using Aisa.Settlement.Storage.Agents;
+using Aisa.Settlement.Storage.Idempotency;
+using Aisa.Settlement.Storage.Pricing;
+using Aisa.Settlement.Storage.Publishers;
+
+namespace Aisa.Settlement.Api.Publishers;
+
+public sealed record RegisterPublisherRequest(string? Email, string? Password, string? Name, string? Domain);
+
+public sealed record PublisherLoginRequest(string? Email, string? Password);
+
+public sealed record PublisherView(long Id, string Email, string? Name, string Domain);
+
+public sealed record PublisherSessionResponse(string Token, PublisherView Publisher)
+{
+    public bool Success => true;
+}
+
+public sealed record RuleRequest(string? UrlPattern, string? AccessMode, Micros? Price, string? Currency, string? BillingType, string? CrawlerType);
+
+public sealed record RuleView(long Id, string UrlPattern, string AccessMode, Micros Price, string Currency, string BillingType, string? CrawlerType, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static RuleView From(PricingRule rule) => new(rule.Id, rule.UrlPattern, rule.AccessMode.ToWire(), rule.Price, "USD",
+        rule.BillingType.ToWire(), rule.CrawlerType, rule.CreatedAt, rule.UpdatedAt);
+}
+
+public sealed record EarningsView(Micros Balance, Micros GrossCharges, Micros PlatformFees)
+{
+    public string Currency => "USD";
+}
+
+/// <summary>The publisher API: register with a domain, login, pricing rules, earnings.</summary>
+public static class PublishersApi
+{
+    public static IEndpointRouteBuilder MapPublishersApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/publisher").WithTags("Publisher");
+        group.MapPost("/auth/register", RegisterAsync).RequireRateLimiting(RateLimits.AuthPolicy);
+        group.MapPost("/auth/login", LoginAsync).RequireRateLimiting(RateLimits.AuthPolicy);
+        group.MapPost("/rules", CreateRuleAsync);
+        group.MapGet("/rules", ListRulesAsync);
+        group.MapPut("/rules/{id:long}", UpdateRuleAsync);
+        group.MapDelete("/rules/{id:long}", DeleteRuleAsync);
+        group.MapGet("/earnings", EarningsAsync);
+        return endpoints;
+    }
+
+    private static async Task<IResult> RegisterAsync(HttpRequest request, PublisherStore publishers, Credentials credentials, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var body = await ApiJson.ReadAsync<RegisterPublisherRequest>(request, cancellationToken);
+        if (body.Value is not { } input)
+        {
+            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
+        }
+        var email = Credentials.NormalizeEmail(input.Email);
+        if (email is null)
+        {
+            return ApiResponses.Error(400, "invalid_email", "The email address is not valid.").ToResult();
+        }
+        if (Credentials.PasswordProblem(input.Password) is { } passwordProblem)
+        {
+            return ApiResponses.Error(400, "invalid_password", passwordProblem).ToResult();
+        }
+        var domain = Credentials.NormalizeDomain(input.Domain);
+        if (domain is null)
+        {
+            return ApiResponses.Error(400, "invalid_domain", "domain is a host name such as news.example.com.").ToResult();
+        }
+        if (!Credentials.TryOptionalText(input.Name, Credentials.MaxTextLength, out var name))
+        {
+            return ApiResponses.Error(400, "invalid_request", $"name is at most {Credentials.MaxTextLength} characters, without control characters.").ToResult();
+        }
+        var publisher = await publishers.RegisterAsync(email, credentials.Hash(input.Password!), name, domain, cancellationToken);
+        if (publisher is null)
+        {
+            return ApiResponses.Error(409, "already_registered", "A publisher with this email or domain is registered already.").ToResult();
+        }
+        var token = await sessions.IssueAsync(SessionSubject.Publisher, publisher.Id, cancellationToken);
+        return ApiResponses.Json(201, new PublisherSessionResponse(token, View(publisher))).ToResult();
+    }
+
+    private static async Task<IResult> LoginAsync(HttpRequest request, PublisherStore publishers, Credentials credentials, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var body = await ApiJson.ReadAsync<PublisherLoginRequest>(request, cancellationToken);
+        if (body.Value is not { } input)
+        {
+            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
+        }
+        if (string.IsNullOrEmpty(input.Email) || string.IsNullOrEmpty(input.Password))
+        {
+            return ApiResponses.Error(400, "missing_fields", "email and password are required.").ToResult();
+        }
+        var publisher = Credentials.NormalizeEmail(input.Email) is { } email ? await publishers.FindByEmailAsync(email, cancellationToken) : null;
+        if (!credentials.Verify(publisher?.PasswordHash, input.Password) || publisher is null)
+        {
+            return ApiResponses.Error(401, "invalid_credentials", "The email or the password is wrong.").ToResult();
+        }
+        var token = await sessions.IssueAsync(SessionSubject.Publisher, publisher.Id, cancellationToken);
+        return ApiResponses.Json(200, new PublisherSessionResponse(token, View(publisher))).ToResult();
+    }
+
+    private static async Task<IResult> CreateRuleAsync(HttpRequest request, PublisherStore publishers, RuleStore rules, PublisherDirectory directory, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var (refusal, publisher) = await AuthenticatedAsync(request, publishers, sessions, cancellationToken);
+        if (publisher is null)
+        {
+            return refusal!.ToResult();
+        }
+        var (draft, problem) = await ReadRuleAsync(request, cancellationToken);
+        if (draft is null)
+        {
+            return problem!.ToResult();
+        }
+        var rule = await rules.CreateAsync(publisher.Id, draft, cancellationToken);
+        directory.Forget(publisher);
+        return ApiResponses.Json(201, new { rule = RuleView.From(rule) }).ToResult();
+    }
+
+    private static async Task<IResult> ListRulesAsync(HttpRequest request, PublisherStore publishers, RuleStore rules, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var (refusal, publisher) = await AuthenticatedAsync(request, publishers, sessions, cancellationToken);
+        if (publisher is null)
+        {
+            return refusal!.ToResult();
+        }
+        var list = await rules.ListAsync(publisher.Id, cancellationToken);
+        return ApiResponses.Json(200, new { rules = list.Select(RuleView.From) }).ToResult();
+    }
+
+    private static async Task<IResult> UpdateRuleAsync(long id, HttpRequest request, PublisherStore publishers, RuleStore rules, PublisherDirectory directory, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var (refusal, publisher) = await AuthenticatedAsync(request, publishers, sessions, cancellationToken);
+        if (publisher is null)
+        {
+            return refusal!.ToResult();
+        }
+        var (draft, problem) = await ReadRuleAsync(request, cancellationToken);
+        if (draft is null)
+        {
+            return problem!.ToResult();
+        }
+        var rule = await rules.UpdateAsync(publisher.Id, id, draft, cancellationToken);
+        directory.Forget(publisher);
+        return rule is null
+            ? ApiResponses.Error(404, "rule_not_found", "You have no rule with this id.").ToResult()
+            : ApiResponses.Json(200, new { rule = RuleView.From(rule) }).ToResult();
+    }
+
+    private static async Task<IResult> DeleteRuleAsync(long id, HttpRequest request, PublisherStore publishers, RuleStore rules, PublisherDirectory directory, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var (refusal, publisher) = await AuthenticatedAsync(request, publishers, sessions, cancellationToken);
+        if (publisher is null)
+        {
+            return refusal!.ToResult();
+        }
+        var deleted = await rules.DeleteAsync(publisher.Id, id, cancellationToken);
+        directory.Forget(publisher);
+        return deleted ? Results.NoContent() : ApiResponses.Error(404, "rule_not_found", "You have no rule with this id.").ToResult();
+    }
+
+    private static async Task<IResult> EarningsAsync(HttpRequest request, PublisherStore publishers, ILedger ledger, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var (refusal, publisher) = await AuthenticatedAsync(request, publishers, sessions, cancellationToken);
+        if (publisher is null)
+        {
+            return refusal!.ToResult();
+        }
+        var earnings = new EarningsView(
+            await ledger.GetBalanceAsync(publisher.Payable, cancellationToken),
+            await ledger.SumAsync(publisher.Payable, TransferKinds.Charge, EntrySide.Credit, cancellationToken),
+            await ledger.SumAsync(publisher.Payable, TransferKinds.PlatformFee, EntrySide.Debit, cancellationToken));
+        return ApiResponses.Json(200, new { earnings }).ToResult();
+    }
+
+    private static async Task<(RuleDraft? Draft, StoredResponse? Problem)> ReadRuleAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var body = await ApiJson.ReadAsync<RuleRequest>(request, cancellationToken);
+        if (body.Value is not { } input)
+        {
+            return (null, ApiResponses.Error(400, "invalid_request", body.Problem!));
+        }
+        if (PricingRule.ValidatePattern(input.UrlPattern) is { } patternProblem)
+        {
+            return (null, ApiResponses.Error(400, "invalid_rule", patternProblem));
+        }
+        if (!PricingNames.TryParseAccessMode(input.AccessMode, out var mode))
+        {
+            return (null, ApiResponses.Error(400, "invalid_rule", "accessMode is pay, free or block."));
+        }
+        var billing = BillingType.PerRequest;
+        if (input.BillingType is not null && !PricingNames.TryParseBillingType(input.BillingType, out billing))
+        {
+            return (null, ApiResponses.Error(400, "invalid_rule", "billingType is per-request, one-time or time-pass-hour."));
+        }
+        if (input.Currency is not (null or "USD"))
+        {
+            return (null, ApiResponses.Error(400, "invalid_rule", "currency is USD."));
+        }
+        var price = input.Price ?? Micros.Zero;
+        if (price < Micros.Zero || price > PricingRule.MaxPrice)
+        {
+            return (null, ApiResponses.Error(400, "invalid_price", $"price is from 0 to {PricingRule.MaxPrice.ToAmountString()} USD."));
+        }
+        if (mode == AccessMode.Pay && !price.IsPositive)
+        {
+            return (null, ApiResponses.Error(400, "invalid_price", "A pay rule has a price above zero."));
+        }
+        if (!Credentials.TryOptionalText(input.CrawlerType, 64, out var crawlerType) || !Credentials.IsCrawlerType(crawlerType))
+        {
+            return (null, ApiResponses.Error(400, "invalid_rule", "crawlerType is a bot name: letters, digits, '-', '_' and '.', at most 64."));
+        }
+        return (new RuleDraft(input.UrlPattern!, mode, mode == AccessMode.Pay ? price : Micros.Zero, billing, crawlerType), null);
+    }
+
+    private static async Task<(StoredResponse? Refusal, Publisher? Publisher)> AuthenticatedAsync(HttpRequest request, PublisherStore publishers, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
+        var (id, refusal) = await sessions.AuthenticateAsync(request, SessionSubject.Publisher, cancellationToken);
+        if (id is null)
+        {
+            return (refusal, null);
+        }
+        var publisher = await publishers.FindByIdAsync(id.Value, cancellationToken);
+        return publisher is null ? (ApiResponses.Error(401, "unauthorized", "The publisher no longer exists."), null) : (null, publisher);
+    }
+
+    private static PublisherView View(Publisher publisher) => new(publisher.Id, publisher.Email, publisher.Name, publisher.Domain);
+}

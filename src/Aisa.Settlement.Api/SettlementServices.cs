@@ -1,0 +1,37 @@
+using Aisa.Settlement.Api.Auth;
+using Aisa.Settlement.Api.Configuration;
+using Aisa.Settlement.Api.Health;
+using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Api.Publishers;
+using Aisa.Settlement.Api.Verify;
+using Aisa.Settlement.Storage;
+using Aisa.Settlement.Storage.Agents;
+using Aisa.Settlement.Storage.Idempotency;
+using Aisa.Settlement.Storage.Ledger;
+using Aisa.Settlement.Storage.Pricing;
+using Aisa.Settlement.Storage.Publishers;
+
+namespace Aisa.Settlement.Api;
+
+public static class SettlementServices
+{
+    public static IServiceCollection AddSettlement(this IServiceCollection services, SettlementSettings settings)
+    {
+        services.AddSettlementStorage(settings.Storage);
+        services.AddSettlementHealth();
+        services.AddSettlementRateLimits(settings.RateLimits);
+        services.AddSingleton<SystemAccounts>();
+        services.AddSingleton<AgentStore>();
+        services.AddSingleton<PublisherStore>();
+        services.AddSingleton<SessionStore>();
+        services.AddSingleton<RuleStore>();
+        services.AddSingleton<TimePassStore>();
+        services.AddSingleton<IdempotencyStore>();
+        services.AddSingleton<IdempotentRequests>();
+        services.AddSingleton<Credentials>();
+        services.AddSingleton<SessionAuthentication>();
+        services.AddSingleton<PublisherDirectory>();
+        services.AddSingleton<VerifyService>();
+        return services;
+    }
+}

@@ -1,0 +1,73 @@
+using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Storage.Idempotency;
+
+namespace Aisa.Settlement.Api.Verify;
+
+/// <summary><c>POST /api/v1/access/verify</c>: the contract's decision table, with Idempotency-Key per crawler.</summary>
+public static class VerifyApi
+{
+    public static IEndpointRouteBuilder MapVerifyApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost("/api/v1/access/verify", VerifyAsync).WithTags("Verify");
+        return endpoints;
+    }
+
+    private static async Task<IResult> VerifyAsync(HttpContext context, VerifyService verify, IdempotentRequests idempotency, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await DecideAsync(context, verify, idempotency, cancellationToken)).ToResult();
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Whatever failed, the ledger batch of this call committed whole or not at all.
+            loggers.CreateLogger(typeof(VerifyApi)).LogError(e, "Verify failed");
+            return VerifyService.Refuse(500, "internal_error", "The verify could not be completed; nothing was charged by it.").ToResult();
+        }
+    }
+
+    private static async Task<StoredResponse> DecideAsync(HttpContext context, VerifyService verify, IdempotentRequests idempotency, CancellationToken cancellationToken)
+    {
+        var request = context.Request;
+        var body = await ApiJson.ReadAsync<VerifyRequest>(request, cancellationToken);
+        if (body.Value is not { } input)
+        {
+            return VerifyService.Refuse(400, "invalid_request", body.Problem!);
+        }
+        var (key, keyProblem) = IdempotentRequests.ReadKey(request);
+        if (keyProblem is not null)
+        {
+            return VerifyService.Refuse(400, "invalid_request", keyProblem);
+        }
+        var call = new VerifyCall(
+            input,
+            Header(request, CrawlerHeaders.Token),
+            request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase),
+            Header(request, CrawlerHeaders.ExactPrice),
+            Header(request, CrawlerHeaders.MaxPrice),
+            Header(request, "User-Agent"),
+            $"{request.Scheme}://{request.Host}/api/agent/topup/create-session");
+        var (checkedCall, refusal) = VerifyService.Check(call);
+        if (checkedCall is null)
+        {
+            return refusal!;
+        }
+        var (agent, tokenRefusal) = await verify.AuthenticateAsync(call, cancellationToken);
+        if (agent is null)
+        {
+            return tokenRefusal!;
+        }
+        if (key is null)
+        {
+            return await verify.DecideAsync(checkedCall, agent, Guid.NewGuid().ToString("N"), cancellationToken);
+        }
+        var scope = $"crawler:{agent.Id}";
+        var fingerprint = IdempotentRequests.Fingerprint(request.Method, request.Path, body.Raw, call.HeaderExactPrice, call.HeaderMaxPrice);
+        return await idempotency.RunAsync(scope, key, fingerprint,
+            () => verify.DecideAsync(checkedCall, agent, IdempotentRequests.OperationId(scope, key), cancellationToken),
+            VerifyService.Refuse, cancellationToken);
+    }
+
+    private static string? Header(HttpRequest request, string name) =>
+        request.Headers.TryGetValue(name, out var value) ? value.ToString() : null;
+}

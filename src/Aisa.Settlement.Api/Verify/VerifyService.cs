@@ -1,0 +1,300 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Aisa.Settlement.Api.Configuration;
+using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Api.Publishers;
+using Aisa.Settlement.Identity;
+using Aisa.Settlement.Ledger;
+using Aisa.Settlement.Money;
+using Aisa.Settlement.Pricing;
+using Aisa.Settlement.Storage.Agents;
+using Aisa.Settlement.Storage.Idempotency;
+using Aisa.Settlement.Storage.Ledger;
+using Aisa.Settlement.Storage.Pricing;
+using Microsoft.Extensions.Options;
+
+namespace Aisa.Settlement.Api.Verify;
+
+/// <summary>Everything of one verify call that the decision reads: the body, the headers, where to top up.</summary>
+public sealed record VerifyCall(
+    VerifyRequest Body,
+    string? HeaderToken,
+    bool SentBearer,
+    string? HeaderExactPrice,
+    string? HeaderMaxPrice,
+    string? UserAgent,
+    string PaymentUrl);
+
+public enum PriceIntentKind
+{
+    None,
+    Auto,
+    Exact,
+    Max,
+}
+
+public sealed record PriceIntent(PriceIntentKind Kind, Micros Amount);
+
+/// <summary>A call that passed the checks needing no database (steps 1 and 2).</summary>
+public sealed record CheckedVerify(VerifyCall Call, string PublisherName, ResourceUrl Resource, PriceIntent Intent);
+
+/// <summary>The decision table of the contract, step by step; each answer a <see cref="StoredResponse"/> ready to send or replay.</summary>
+public sealed class VerifyService(
+    AgentStore agents,
+    PublisherDirectory publishers,
+    ILedger ledger,
+    TimePassStore passes,
+    SystemAccounts systemAccounts,
+    IOptions<PlatformOptions> platform,
+    TimeProvider clock)
+{
+    private const int MaxNameLength = 254;
+    private static readonly TimeSpan PassLength = TimeSpan.FromHours(1);
+    private const string RetryAfterSeconds = "60";
+
+    /// <summary>Steps 1 and 2: required fields and the price intent.</summary>
+    public static (CheckedVerify? Checked, StoredResponse? Refusal) Check(VerifyCall call)
+    {
+        var body = call.Body;
+        if (string.IsNullOrWhiteSpace(body.PublisherDomain) || string.IsNullOrWhiteSpace(body.ResourceUrl))
+        {
+            return (null, Refuse(400, "missing_fields", "publisherDomain and resourceUrl are required."));
+        }
+        if (body.PublisherDomain.Length > MaxNameLength || body.PublisherDomain.Any(char.IsControl))
+        {
+            return (null, Refuse(400, "invalid_request", $"publisherDomain is a domain or an email of at most {MaxNameLength} characters."));
+        }
+        if (!ResourceUrl.TryParse(body.ResourceUrl, out var resource, out var resourceProblem))
+        {
+            return (null, Refuse(400, "invalid_request", resourceProblem!));
+        }
+        if (body.CrawlerAgent is { Length: > 500 } || (body.CrawlerToken?.Length ?? 0) > 200)
+        {
+            return (null, Refuse(400, "invalid_request", "crawlerAgent is at most 500 characters, crawlerToken at most 200."));
+        }
+
+        var intents = new List<(PriceIntentKind Kind, string? Text)>();
+        if (body.CrawlerAutoPrice == true)
+        {
+            intents.Add((PriceIntentKind.Auto, null));
+        }
+        foreach (var (kind, text) in new[]
+                 {
+                     (PriceIntentKind.Exact, body.CrawlerExactPrice), (PriceIntentKind.Max, body.CrawlerMaxPrice),
+                     (PriceIntentKind.Exact, call.HeaderExactPrice), (PriceIntentKind.Max, call.HeaderMaxPrice),
+                 })
+        {
+            if (text is not null)
+            {
+                intents.Add((kind, text));
+            }
+        }
+        if (intents.Count > 1)
+        {
+            return (null, Refuse(400, "invalid_price_intent", "Send at most one of crawlerAutoPrice, crawlerExactPrice, crawlerMaxPrice, crawler-exact-price, crawler-max-price."));
+        }
+        var intent = new PriceIntent(PriceIntentKind.None, Micros.Zero);
+        if (intents.Count == 1)
+        {
+            var (kind, text) = intents[0];
+            var amount = Micros.Zero;
+            if (text is not null && !Micros.TryParsePrice(text, out amount))
+            {
+                return (null, Refuse(400, "invalid_price_intent", "A price is 'USD <amount>' with at most six decimals (USD 0.10), or '<micros> micros USD'."));
+            }
+            intent = new PriceIntent(kind, amount);
+        }
+        return (new CheckedVerify(call, body.PublisherDomain.Trim(), resource, intent), null);
+    }
+
+    /// <summary>Step 3: the crawler token, from X-AISA-Crawler-Token or the body; never from Authorization: Bearer.</summary>
+    public async Task<(Agent? Agent, StoredResponse? Refusal)> AuthenticateAsync(VerifyCall call, CancellationToken cancellationToken)
+    {
+        var token = string.IsNullOrEmpty(call.HeaderToken) ? call.Body.CrawlerToken : call.HeaderToken;
+        if (string.IsNullOrEmpty(token))
+        {
+            return (null, Refuse(402, "invalid_token", call.SentBearer
+                ? "Authorization: Bearer is not accepted for crawler tokens since 2026-04: send the token in X-AISA-Crawler-Token."
+                : "A crawler token is required: send it in X-AISA-Crawler-Token."));
+        }
+        var agent = Secrets.IsCrawlerTokenShaped(token) ? await agents.FindByTokenHashAsync(Secrets.Hash(token), cancellationToken) : null;
+        if (agent is null || agent.Disabled)
+        {
+            return (null, Refuse(402, "invalid_token", "The crawler token is unknown, rotated out or disabled."));
+        }
+        return (agent, null);
+    }
+
+    /// <summary>
+    /// Steps 4 to 12. <paramref name="operationId"/> names the charge in the ledger: a fresh id per call, or one
+    /// derived from the Idempotency-Key so that a retry can never charge twice.
+    /// </summary>
+    public async Task<StoredResponse> DecideAsync(CheckedVerify verify, Agent agent, string operationId, CancellationToken cancellationToken)
+    {
+        var call = verify.Call;
+        var identification = CrawlerIdentifier.Identify(agent.CrawlerType, call.Body.CrawlerAgent, call.UserAgent ?? agent.UserAgent);
+        var entry = await publishers.FindAsync(verify.PublisherName, cancellationToken);
+        if (entry is null)
+        {
+            return Respond(404, new VerifyBody(false, 404) { Error = "unknown_publisher", Message = "No publisher has this domain or email.", CrawlerIdentification = identification });
+        }
+        var rule = PricingRule.Select(entry.Rules, verify.Resource.Path, agent.CrawlerType);
+        var ruleView = rule is null ? null : new VerifyRuleView(rule.Id, rule.UrlPattern, rule.AccessMode.ToWire(), rule.Price);
+        if (rule?.AccessMode == AccessMode.Block)
+        {
+            return Respond(403, new VerifyBody(false, 403) { Error = "blocked", Message = "The publisher blocks this crawler here.", Rule = ruleView, CrawlerIdentification = identification });
+        }
+        if (rule is null || rule.AccessMode == AccessMode.Free)
+        {
+            return Respond(200, new VerifyBody(true, 200) { Rule = ruleView, CrawlerIdentification = identification });
+        }
+
+        var publisher = entry.Publisher;
+        long? passSequence = null;
+        string chargeKey;
+        switch (rule.BillingType)
+        {
+            case BillingType.OneTime:
+                chargeKey = string.Create(CultureInfo.InvariantCulture,
+                    $"pass:once:{agent.Id}:{publisher.Id}:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(verify.Resource.PathAndQuery)))}");
+                if (await ledger.FindTransferAsync(chargeKey, cancellationToken) is not null)
+                {
+                    return await AlreadyPaidAsync(agent, rule, ruleView!, identification, cancellationToken);
+                }
+                break;
+            case BillingType.TimePassHour:
+                var latest = await passes.LatestAsync(agent.Id, rule.Id, cancellationToken);
+                if (latest is not null && latest.ExpiresAt > clock.GetUtcNow())
+                {
+                    return await AlreadyPaidAsync(agent, rule, ruleView!, identification, cancellationToken);
+                }
+                passSequence = (latest?.Sequence ?? 0) + 1;
+                chargeKey = TimePassStore.TransferKey(agent.Id, rule.Id, passSequence.Value);
+                break;
+            default:
+                chargeKey = "charge:" + operationId;
+                break;
+        }
+
+        var price = rule.Price;
+        var priceRefusal = verify.Intent.Kind switch
+        {
+            PriceIntentKind.None => ("price_required", $"This resource costs {price.ToPriceString()}: send crawlerAutoPrice, crawlerExactPrice or crawlerMaxPrice."),
+            PriceIntentKind.Exact when verify.Intent.Amount != price => ("price_mismatch", $"The price is {price.ToPriceString()}, not {verify.Intent.Amount.ToPriceString()}."),
+            PriceIntentKind.Max when price > verify.Intent.Amount => ("price_too_high", $"The price {price.ToPriceString()} is above your maximum {verify.Intent.Amount.ToPriceString()}."),
+            _ => default((string, string)?),
+        };
+        if (priceRefusal is var (error, message))
+        {
+            return PaymentRequired(new VerifyBody(false, 402) { Error = error, Message = message, Rule = ruleView, CrawlerIdentification = identification }, verify, rule, retryAfter: false);
+        }
+
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var result = await ledger.PostAsync(ChargeTransfers(chargeKey, agent, publisher.Payable, price, $"{publisher.Domain}{verify.Resource.PathAndQuery}"), cancellationToken);
+            switch (result.Outcome)
+            {
+                case PostOutcome.Posted:
+                    if (passSequence is { } posted)
+                    {
+                        await passes.RecordAsync(agent.Id, rule.Id, new TimePass(posted, result.Transfers[0].CreatedAt + PassLength), cancellationToken);
+                    }
+                    return Charged(result.Transfers[0], rule, ruleView!, identification);
+                case PostOutcome.AlreadyPosted when rule.BillingType == BillingType.PerRequest:
+                    // The same operation charged before (a retry of a keyed request): the same answer.
+                    return Charged(result.Transfers[0], rule, ruleView!, identification);
+                case PostOutcome.AlreadyPosted when rule.BillingType == BillingType.OneTime:
+                    return await AlreadyPaidAsync(agent, rule, ruleView!, identification, cancellationToken);
+                case PostOutcome.AlreadyPosted when passSequence is { } racing:
+                    // Another verify bought this pass first (or bought it and died before noting its end).
+                    var ends = result.Transfers[0].CreatedAt + PassLength;
+                    await passes.RecordAsync(agent.Id, rule.Id, new TimePass(racing, ends), cancellationToken);
+                    if (ends > clock.GetUtcNow())
+                    {
+                        return await AlreadyPaidAsync(agent, rule, ruleView!, identification, cancellationToken);
+                    }
+                    passSequence = racing + 1;
+                    chargeKey = TimePassStore.TransferKey(agent.Id, rule.Id, passSequence.Value);
+                    continue;
+                case PostOutcome.InsufficientFunds:
+                    var balance = await ledger.GetBalanceAsync(agent.Wallet, cancellationToken);
+                    return PaymentRequired(new VerifyBody(false, 402)
+                    {
+                        Error = "insufficient_balance",
+                        Message = $"The price is {price.ToPriceString()} and the wallet holds {balance.ToPriceString()}: top up to continue.",
+                        Rule = ruleView,
+                        CrawlerIdentification = identification,
+                        Crawler = new CrawlerBalanceView(balance, price - balance),
+                        Onboarding = new OnboardingView(call.PaymentUrl, platform.Value.MinTopUpMicros,
+                            $"Top up at least {platform.Value.MinTopUpMicros.ToPriceString()} with POST {call.PaymentUrl} and retry."),
+                    }, verify, rule, retryAfter: true);
+                default:
+                    throw new InvalidOperationException($"Charge {chargeKey} could not be posted: {result.Outcome}.");
+            }
+        }
+        throw new InvalidOperationException($"Charge {chargeKey} kept racing with other verifies.");
+    }
+
+    /// <summary>The wallet pays the publisher the price; the publisher pays the platform its share. One batch: both or neither.</summary>
+    private TransferRequest[] ChargeTransfers(string key, Agent agent, AccountId payable, Micros price, string reference)
+    {
+        var fee = new Micros((long)((Int128)price.Value * platform.Value.RevenueShareBps / 10_000));
+        var charge = new TransferRequest(key, agent.Wallet, payable, price, TransferKinds.Charge, reference.Length > 500 ? reference[..500] : reference);
+        return fee.IsPositive
+            ? [charge, new TransferRequest(key + ":fee", payable, systemAccounts.PlatformRevenue, fee, TransferKinds.PlatformFee, key)]
+            : [charge];
+    }
+
+    private async Task<StoredResponse> AlreadyPaidAsync(Agent agent, PricingRule rule, VerifyRuleView ruleView, CrawlerIdentification identification, CancellationToken cancellationToken)
+    {
+        var balance = await ledger.GetBalanceAsync(agent.Wallet, cancellationToken);
+        return Respond(200, new VerifyBody(true, 200)
+        {
+            Message = rule.BillingType == BillingType.OneTime ? "Bought before: no charge." : "Within a paid hour: no charge.",
+            Rule = ruleView,
+            CrawlerIdentification = identification,
+            Charge = new ChargeView(Micros.Zero, "USD", rule.BillingType.ToWire(), balance, balance),
+        });
+    }
+
+    private static StoredResponse Charged(Transfer charge, PricingRule rule, VerifyRuleView ruleView, CrawlerIdentification identification)
+    {
+        var after = charge.DebitBalanceAfter ?? throw new InvalidOperationException("A charge debits a wallet, which keeps its balance.");
+        return Respond(200, new VerifyBody(true, 200)
+        {
+            Rule = ruleView,
+            CrawlerIdentification = identification,
+            Charge = new ChargeView(charge.Amount, "USD", rule.BillingType.ToWire(), after + charge.Amount, after),
+        }, new Dictionary<string, string> { [CrawlerHeaders.Charged] = charge.Amount.ToPriceString() });
+    }
+
+    private static StoredResponse PaymentRequired(VerifyBody body, CheckedVerify verify, PricingRule rule, bool retryAfter)
+    {
+        var headers = new Dictionary<string, string>
+        {
+            [CrawlerHeaders.Price] = rule.Price.ToPriceString(),
+            [CrawlerHeaders.PriceRail] = CrawlerHeaders.WalletRail,
+            ["Link"] = $"<{verify.Call.PaymentUrl}>; rel=\"payment\"",
+        };
+        if (retryAfter)
+        {
+            headers["Retry-After"] = RetryAfterSeconds;
+        }
+        return Respond(402, body with
+        {
+            Price = new PriceView(rule.Price, "USD", rule.BillingType.ToWire()),
+            Offer = new OfferView(CrawlerHeaders.WalletRail, rule.Price.Value, "USD", verify.Call.PaymentUrl, verify.PublisherName, verify.Call.Body.ResourceUrl!),
+        }, headers);
+    }
+
+    public static StoredResponse Refuse(int statusCode, string error, string message) =>
+        Respond(statusCode, new VerifyBody(false, statusCode) { Error = error, Message = message });
+
+    private static StoredResponse Respond(int statusCode, VerifyBody body, Dictionary<string, string>? headers = null)
+    {
+        headers ??= [];
+        headers["Cache-Control"] = "no-store";
+        return ApiResponses.Json(statusCode, body, headers);
+    }
+}

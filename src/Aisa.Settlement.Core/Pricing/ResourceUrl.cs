@@ -1,0 +1,48 @@
+namespace Aisa.Settlement.Pricing;
+
+/// <summary>
+/// The resource a verify asks about: a path (<c>/article/1?x=1</c>) or an absolute URL, of which only the path
+/// and query count. Rules match the path; a one-time purchase is of the path with its query.
+/// </summary>
+public sealed record ResourceUrl(string Path, string PathAndQuery)
+{
+    public const int MaxLength = 2048;
+
+    public static bool TryParse(string text, out ResourceUrl resource, out string? problem)
+    {
+        resource = new ResourceUrl("/", "/");
+        problem = null;
+        if (text.Length > MaxLength)
+        {
+            problem = $"resourceUrl is at most {MaxLength} characters.";
+            return false;
+        }
+        if (text.Any(char.IsControl))
+        {
+            problem = "resourceUrl holds no control characters.";
+            return false;
+        }
+        string pathAndQuery;
+        if (text.StartsWith('/'))
+        {
+            pathAndQuery = text;
+        }
+        else if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+        {
+            pathAndQuery = uri.PathAndQuery;
+        }
+        else
+        {
+            problem = "resourceUrl is a path starting with '/' or an absolute http(s) URL.";
+            return false;
+        }
+        var fragment = pathAndQuery.IndexOf('#', StringComparison.Ordinal);
+        if (fragment >= 0)
+        {
+            pathAndQuery = pathAndQuery[..fragment];
+        }
+        var query = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
+        resource = new ResourceUrl(query >= 0 ? pathAndQuery[..query] : pathAndQuery, pathAndQuery);
+        return true;
+    }
+}

@@ -1,0 +1,96 @@
+using System.Data.Common;
+using Aisa.Settlement.Ledger;
+
+namespace Aisa.Settlement.Storage.Agents;
+
+public sealed record Agent(
+    long Id,
+    Guid CrawlerUuid,
+    string Email,
+    string PasswordHash,
+    string? Name,
+    string? CrawlerType,
+    string? UserAgent,
+    string? CompanyName,
+    AccountId Wallet,
+    bool Disabled,
+    DateTimeOffset CreatedAt);
+
+public sealed record NewAgent(string Email, string PasswordHash, string? Name, string? CrawlerType, string? UserAgent, string? CompanyName, string TokenHash);
+
+public sealed class AgentStore(SqlDatabase database, ILedger ledger, TimeProvider clock)
+{
+    private const string Columns = "id, crawler_uuid, email, password_hash, name, crawler_type, user_agent, company_name, wallet_account_id, disabled, created_at";
+
+    /// <summary>Registers an agent with its wallet; null when the email is taken.</summary>
+    public async Task<Agent?> RegisterAsync(NewAgent agent, CancellationToken cancellationToken)
+    {
+        var uuid = Guid.NewGuid();
+        // The wallet is opened first under a code of its own; an email taken meanwhile leaves an empty, unused wallet.
+        var wallet = await ledger.OpenAccountAsync(AccountCodes.AgentWallet(uuid.ToString()), AccountKind.AgentWallet, cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        try
+        {
+            await using var command = connection.CreateCommand(null,
+                $"""
+                INSERT INTO agents (crawler_uuid, email, password_hash, name, crawler_type, user_agent, company_name, wallet_account_id, token_hash, disabled, created_at)
+                VALUES (@uuid, @email, @passwordHash, @name, @crawlerType, @userAgent, @companyName, @wallet, @tokenHash, @disabled, @createdAt)
+                ON CONFLICT (email) DO NOTHING
+                RETURNING {Columns}
+                """,
+                ("uuid", uuid.ToString()), ("email", agent.Email), ("passwordHash", agent.PasswordHash), ("name", agent.Name),
+                ("crawlerType", agent.CrawlerType), ("userAgent", agent.UserAgent), ("companyName", agent.CompanyName),
+                ("wallet", wallet.Id.Value), ("tokenHash", agent.TokenHash), ("disabled", false), ("createdAt", clock.GetUtcNow().ToUnixTimeMilliseconds()));
+            return await ReadOneAsync(command, cancellationToken);
+        }
+        catch (DbException e) when (database.IsUniqueViolation(e))
+        {
+            return null;
+        }
+    }
+
+    public Task<Agent?> FindByEmailAsync(string email, CancellationToken cancellationToken) =>
+        FindAsync("email = @value", email, cancellationToken);
+
+    public Task<Agent?> FindByIdAsync(long id, CancellationToken cancellationToken) =>
+        FindAsync("id = @value", id, cancellationToken);
+
+    /// <summary>The agent a crawler token belongs to: one indexed lookup, no cache, so a rotated token stops at once everywhere.</summary>
+    public Task<Agent?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
+        FindAsync("token_hash = @value", tokenHash, cancellationToken);
+
+    /// <summary>Replaces the crawler token; the old one stops working with this statement's commit.</summary>
+    public async Task<bool> RotateTokenAsync(long agentId, string newTokenHash, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(null, "UPDATE agents SET token_hash = @hash WHERE id = @id", cancellationToken, ("hash", newTokenHash), ("id", agentId)) == 1;
+    }
+
+    private async Task<Agent?> FindAsync(string condition, object value, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null, $"SELECT {Columns} FROM agents WHERE {condition}", ("value", value));
+        return await ReadOneAsync(command, cancellationToken);
+    }
+
+    private static async Task<Agent?> ReadOneAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new Agent(
+            reader.GetInt64(0),
+            Guid.Parse(reader.GetString(1)),
+            reader.GetString(2),
+            reader.GetString(3),
+            reader.GetNullableString(4),
+            reader.GetNullableString(5),
+            reader.GetNullableString(6),
+            reader.GetNullableString(7),
+            new AccountId(reader.GetInt64(8)),
+            reader.GetBoolean(9),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)));
+    }
+}
