@@ -2,64 +2,91 @@ using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aisa.Settlement.Api.Tests;
 
-/// <summary>The real service in process, on a fresh database of the given provider.</summary>
-public sealed class SettlementFactory : WebApplicationFactory<Program>
+/// <summary>A fresh database of one provider, which one or several service instances can share.</summary>
+public sealed class TestStore : IAsyncDisposable
 {
-    private readonly string _provider;
-    private readonly string _connectionString;
     private readonly string? _sqliteDirectory;
 
-    private SettlementFactory(string provider, string connectionString, string? sqliteDirectory)
+    private TestStore(string provider, string connectionString, string? sqliteDirectory)
     {
-        _provider = provider;
-        _connectionString = connectionString;
+        Provider = provider;
+        ConnectionString = connectionString;
         _sqliteDirectory = sqliteDirectory;
     }
 
-    public static Task<SettlementFactory> CreateAsync(string provider) => provider switch
+    public string Provider { get; }
+
+    public string ConnectionString { get; }
+
+    /// <summary>The name of the database (file or PostgreSQL database), as the service reports it.</summary>
+    public string DatabaseName => Provider == StorageOptions.Postgres
+        ? new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString).Database!
+        : new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(ConnectionString).DataSource;
+
+    public static async Task<TestStore> CreateAsync(string provider)
     {
-        StorageOptions.Postgres => CreatePostgresAsync(),
-        _ => Task.FromResult(CreateSqlite()),
-    };
-
-    private static SettlementFactory CreateSqlite()
-    {
-        var directory = Directory.CreateTempSubdirectory("aisa-api-").FullName;
-        return new SettlementFactory(StorageOptions.Sqlite, $"Data Source={Path.Combine(directory, "aisa.db")}", directory);
-    }
-
-    private static async Task<SettlementFactory> CreatePostgresAsync() =>
-        new(StorageOptions.Postgres, await TestPostgres.CreateDatabaseAsync("api"), null);
-
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        builder.UseSetting("Storage:Provider", _provider);
-        builder.UseSetting("Storage:ConnectionString", _connectionString);
-        builder.UseSetting("Operator:ApiKey", OperatorKey);
-        builder.UseEnvironment("Testing");
-    }
-
-    /// <summary>The name of this factory's own database (file or PostgreSQL database), as the service reports it.</summary>
-    public string DatabaseName => _provider == StorageOptions.Postgres
-        ? new Npgsql.NpgsqlConnectionStringBuilder(_connectionString).Database!
-        : new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(_connectionString).DataSource;
-
-    public const string OperatorKey = "test-operator-key-0123456789";
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_provider == StorageOptions.Postgres)
+        if (provider == StorageOptions.Postgres)
         {
-            await TestPostgres.DropDatabaseAsync(_connectionString);
+            return new TestStore(provider, await TestPostgres.CreateDatabaseAsync("api"), null);
+        }
+        var directory = Directory.CreateTempSubdirectory("aisa-api-").FullName;
+        return new TestStore(provider, $"Data Source={Path.Combine(directory, "aisa.db")}", directory);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Provider == StorageOptions.Postgres)
+        {
+            await TestPostgres.DropDatabaseAsync(ConnectionString);
         }
         else if (_sqliteDirectory is not null)
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(_sqliteDirectory, recursive: true);
+        }
+    }
+}
+
+/// <summary>The real service, listening on a real loopback port (Kestrel), on a test store.</summary>
+public sealed class SettlementFactory : WebApplicationFactory<Program>
+{
+    public const string OperatorKey = "test-operator-key-0123456789";
+
+    private readonly TestStore _store;
+    private readonly IReadOnlyDictionary<string, string> _settings;
+    private readonly Action<IServiceCollection>? _services;
+
+    public SettlementFactory(TestStore store, IReadOnlyDictionary<string, string>? settings = null, Action<IServiceCollection>? services = null)
+    {
+        _store = store;
+        _settings = settings ?? new Dictionary<string, string>();
+        _services = services;
+        UseKestrel(0);
+        StartServer();
+    }
+
+    public TestStore Store => _store;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Storage:Provider", _store.Provider);
+        builder.UseSetting("Storage:ConnectionString", _store.ConnectionString);
+        builder.UseSetting("Operator:ApiKey", OperatorKey);
+        builder.UseSetting("RateLimits:AuthPerMinute", "100000");
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+        builder.UseEnvironment("Testing");
+        if (_services is not null)
+        {
+            builder.ConfigureTestServices(_services);
         }
     }
 }

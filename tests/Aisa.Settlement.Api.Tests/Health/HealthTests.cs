@@ -7,11 +7,20 @@ namespace Aisa.Settlement.Api.Tests.Health;
 
 public abstract class HealthTests(string provider) : IAsyncLifetime
 {
+    private TestStore _store = null!;
     private SettlementFactory _factory = null!;
 
-    public async Task InitializeAsync() => _factory = await SettlementFactory.CreateAsync(provider);
+    public async Task InitializeAsync()
+    {
+        _store = await TestStore.CreateAsync(provider);
+        _factory = new SettlementFactory(_store);
+    }
 
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _factory.DisposeAsync();
+        await _store.DisposeAsync();
+    }
 
     [Fact]
     public async Task Healthz_checks_the_configured_database()
@@ -25,7 +34,7 @@ public abstract class HealthTests(string provider) : IAsyncLifetime
         Assert.Equal("healthy", body.GetProperty("status").GetString());
         var description = body.GetProperty("checks").GetProperty("database").GetProperty("description").GetString();
         Assert.StartsWith(provider + " at ", description, StringComparison.Ordinal);
-        Assert.Contains(_factory.DatabaseName, description, StringComparison.Ordinal);
+        Assert.Contains(_store.DatabaseName, description, StringComparison.Ordinal);
     }
 
     [Fact]
