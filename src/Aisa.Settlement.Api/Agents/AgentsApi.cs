@@ -32,6 +32,11 @@ public sealed record AgentSessionResponse(string Token, CrawlerView Crawler)
 
 public sealed record TransactionView(long Id, string Type, Micros Amount, Micros? BalanceAfter, DateTimeOffset CreatedAt, string? Reference);
 
+/// <param name="NextCursor">The <c>before</c> of the next page; null (written out) on the last page.</param>
+public sealed record TransactionsPage(
+    IReadOnlyList<TransactionView> Transactions,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? NextCursor);
+
 /// <summary>The AISA agent (crawler) API: register, login, info, token rotation, the wallet statement.</summary>
 public static class AgentsApi
 {
@@ -63,10 +68,10 @@ public static class AgentsApi
             return ApiResponses.Error(400, "invalid_password", passwordProblem).ToResult();
         }
         if (!Credentials.TryOptionalText(input.Name, Credentials.MaxTextLength, out var name)
-            || !Credentials.TryOptionalText(input.UserAgent, 500, out var userAgent)
+            || !Credentials.TryUserAgent(input.UserAgent, out var userAgent)
             || !Credentials.TryOptionalText(input.CompanyName, Credentials.MaxTextLength, out var company))
         {
-            return ApiResponses.Error(400, "invalid_request", $"name and companyName are at most {Credentials.MaxTextLength} characters, userAgent at most 500, without control characters.").ToResult();
+            return ApiResponses.Error(400, "invalid_request", $"name and companyName are at most {Credentials.MaxTextLength} characters without markup; userAgent at most 500 printable characters without quotes or markup.").ToResult();
         }
         if (!Credentials.TryOptionalText(input.CrawlerType, 64, out var crawlerType) || !Credentials.IsCrawlerType(crawlerType))
         {
@@ -150,13 +155,14 @@ public static class AgentsApi
             }
             before = cursor;
         }
-        var transfers = await ledger.ListTransfersAsync(agent.Wallet, limit, before, cancellationToken);
-        var entries = transfers.Select(t => t.Credit == agent.Wallet
+        // One more than asked: whether it exists says whether there is a next page.
+        var transfers = await ledger.ListTransfersAsync(agent.Wallet, limit + 1, before, cancellationToken);
+        var entries = transfers.Take(limit).Select(t => t.Credit == agent.Wallet
                 ? new TransactionView(t.Id, t.Kind, t.Amount, t.CreditBalanceAfter, t.CreatedAt, t.Reference)
                 : new TransactionView(t.Id, t.Kind, -t.Amount, t.DebitBalanceAfter, t.CreatedAt, t.Reference))
             .ToList();
-        var nextCursor = entries.Count == limit ? entries[^1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
-        return ApiResponses.Json(200, new { transactions = entries, nextCursor }).ToResult();
+        var nextCursor = transfers.Count > limit ? entries[^1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        return ApiResponses.Json(200, new TransactionsPage(entries, nextCursor)).ToResult();
     }
 
     private static async Task<(StoredResponse? Refusal, Agent? Agent)> AuthenticatedAgentAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, CancellationToken cancellationToken)

@@ -57,11 +57,24 @@ public sealed partial class Credentials
         return DomainPattern().IsMatch(lower) ? lower : null;
     }
 
-    /// <summary>Optional free text (a name, a company): trimmed, bounded, no control characters.</summary>
+    /// <summary>
+    /// Optional free text (a name, a company, a user agent): trimmed, bounded, no control characters and no
+    /// markup (angle brackets), so nothing stored here can become HTML on a dashboard.
+    /// </summary>
     public static bool TryOptionalText(string? text, int maxLength, out string? cleaned)
     {
         cleaned = string.IsNullOrWhiteSpace(text) ? null : text.Trim();
-        return cleaned is null || (cleaned.Length <= maxLength && !cleaned.Any(char.IsControl));
+        return cleaned is null || (cleaned.Length <= maxLength && !cleaned.Any(c => char.IsControl(c) || c is '<' or '>'));
+    }
+
+    /// <summary>
+    /// A user agent as bots send it: printable ASCII, bounded, without quotes, backslashes or markup — nothing a
+    /// real user agent needs, and everything an injection attempt does.
+    /// </summary>
+    public static bool TryUserAgent(string? text, out string? cleaned)
+    {
+        cleaned = string.IsNullOrWhiteSpace(text) ? null : text.Trim();
+        return cleaned is null || (cleaned.Length <= 500 && cleaned.All(c => c is >= ' ' and <= '~' and not ('<' or '>' or '"' or '\'' or '`' or '\\')));
     }
 
     /// <summary>A crawler type names a bot family: letters, digits and - _ . only.</summary>

@@ -69,9 +69,9 @@ public sealed class VerifyService(
         {
             return (null, Refuse(400, "invalid_request", resourceProblem!));
         }
-        if (body.CrawlerAgent is { Length: > 500 } || (body.CrawlerToken?.Length ?? 0) > 200)
+        if (!Auth.Credentials.TryUserAgent(body.CrawlerAgent, out _) || (body.CrawlerToken?.Length ?? 0) > 200)
         {
-            return (null, Refuse(400, "invalid_request", "crawlerAgent is at most 500 characters, crawlerToken at most 200."));
+            return (null, Refuse(400, "invalid_request", "crawlerAgent is at most 500 printable characters without quotes or markup; crawlerToken at most 200."));
         }
 
         var intents = new List<(PriceIntentKind Kind, string? Text)>();
@@ -111,6 +111,10 @@ public sealed class VerifyService(
     /// <summary>Step 3: the crawler token, from X-AISA-Crawler-Token or the body; never from Authorization: Bearer.</summary>
     public async Task<(Agent? Agent, StoredResponse? Refusal)> AuthenticateAsync(VerifyCall call, CancellationToken cancellationToken)
     {
+        if (!string.IsNullOrEmpty(call.HeaderToken) && !string.IsNullOrEmpty(call.Body.CrawlerToken) && call.HeaderToken != call.Body.CrawlerToken)
+        {
+            return (null, Refuse(402, "invalid_token", "The header and the body carry two different crawler tokens: send one."));
+        }
         var token = string.IsNullOrEmpty(call.HeaderToken) ? call.Body.CrawlerToken : call.HeaderToken;
         if (string.IsNullOrEmpty(token))
         {

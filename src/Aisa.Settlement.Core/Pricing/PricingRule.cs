@@ -137,9 +137,9 @@ public sealed record PricingRule(
         {
             return "urlPattern is a path: it starts with '/' (or '*').";
         }
-        if (pattern.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+        if (!UriCharacters.AreValid(pattern))
         {
-            return "urlPattern holds no spaces or control characters.";
+            return "urlPattern is a URL path: spaces, quotes, angle brackets and other characters outside RFC 3986 are percent-encoded.";
         }
         return null;
     }

@@ -17,9 +17,9 @@ public sealed record ResourceUrl(string Path, string PathAndQuery)
             problem = $"resourceUrl is at most {MaxLength} characters.";
             return false;
         }
-        if (text.Any(char.IsControl))
+        if (!UriCharacters.AreValid(text))
         {
-            problem = "resourceUrl holds no control characters.";
+            problem = "resourceUrl is a URL: spaces, quotes, angle brackets and other characters outside RFC 3986 are percent-encoded.";
             return false;
         }
         string pathAndQuery;
@@ -45,4 +45,12 @@ public sealed record ResourceUrl(string Path, string PathAndQuery)
         resource = new ResourceUrl(query >= 0 ? pathAndQuery[..query] : pathAndQuery, pathAndQuery);
         return true;
     }
+}
+
+/// <summary>The characters a URI may hold unencoded (RFC 3986: unreserved, reserved and '%').</summary>
+public static class UriCharacters
+{
+    private const string Allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%";
+
+    public static bool AreValid(string text) => text.AsSpan().IndexOfAnyExcept(Allowed) < 0;
 }
