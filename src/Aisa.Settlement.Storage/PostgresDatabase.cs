@@ -22,6 +22,8 @@ public sealed class PostgresDatabase : SqlDatabase
 
     public override string Target { get; }
 
+    public override int MaxWriters => 4;
+
     protected override string MigrationFolder => "Postgres";
 
     protected override string CreateSchemaVersionTableSql =>

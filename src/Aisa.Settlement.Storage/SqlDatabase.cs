@@ -20,6 +20,9 @@ public abstract class SqlDatabase : IDatabase, IAsyncDisposable
 
     public abstract string Target { get; }
 
+    /// <summary>How many ledger transactions may write at once (SQLite has one write lock; PostgreSQL locks rows).</summary>
+    public abstract int MaxWriters { get; }
+
     /// <summary>Opens a connection ready for use; wraps a failure to connect in <see cref="StorageUnavailableException"/>.</summary>
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -50,7 +50,7 @@ public sealed class SqlLedger(SqlDatabase database, TimeProvider clock) : ILedge
         return account;
     }
 
-    public async Task<PostResult> PostAsync(IReadOnlyList<TransferRequest> transfers, CancellationToken cancellationToken)
+    public Task<PostResult> PostAsync(IReadOnlyList<TransferRequest> transfers, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transfers);
         if (transfers.Count == 0)
@@ -65,11 +65,100 @@ public sealed class SqlLedger(SqlDatabase database, TimeProvider clock) : ILedge
         {
             throw new ArgumentException("The transfers of a batch have distinct keys.", nameof(transfers));
         }
+        // Once queued, a batch is posted even if the caller stops waiting: its outcome stays in the ledger.
+        var pending = new PendingPost(transfers, new TaskCompletionSource<PostResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        _queue.Writer.TryWrite(pending);
+        StartWriterIfNeeded();
+        return pending.Done.Task;
+    }
+
+    // Group commit: batches queue up, and each writer posts everything queued in one transaction, so one commit
+    // (one fsync) serves many charges. Each caller is answered only after the commit that holds its batch.
+    private sealed record PendingPost(IReadOnlyList<TransferRequest> Transfers, TaskCompletionSource<PostResult> Done);
+
+    private const int MaxGroup = 256;
+    private readonly System.Threading.Channels.Channel<PendingPost> _queue = System.Threading.Channels.Channel.CreateUnbounded<PendingPost>();
+    private int _activeWriters;
+
+    private void StartWriterIfNeeded()
+    {
+        while (true)
+        {
+            var active = Volatile.Read(ref _activeWriters);
+            if (active >= database.MaxWriters)
+            {
+                return;
+            }
+            if (Interlocked.CompareExchange(ref _activeWriters, active + 1, active) == active)
+            {
+                _ = Task.Run(WriteAsync);
+                return;
+            }
+        }
+    }
+
+    private async Task WriteAsync()
+    {
+        var group = new List<PendingPost>(MaxGroup);
+        while (true)
+        {
+            group.Clear();
+            while (group.Count < MaxGroup && _queue.Reader.TryRead(out var pending))
+            {
+                group.Add(pending);
+            }
+            if (group.Count == 0)
+            {
+                Interlocked.Decrement(ref _activeWriters);
+                // A batch queued after our last read, while every writer was busy, would otherwise wait for the next post.
+                if (_queue.Reader.TryPeek(out _))
+                {
+                    StartWriterIfNeeded();
+                }
+                return;
+            }
+            await CommitGroupAsync(group);
+        }
+    }
+
+    private async Task CommitGroupAsync(List<PendingPost> group)
+    {
+        try
+        {
+            var results = await PostGroupAsync(group.Select(p => p.Transfers).ToList());
+            for (var i = 0; i < group.Count; i++)
+            {
+                group[i].Done.SetResult(results[i]);
+            }
+        }
+        catch (Exception) when (group.Count > 1)
+        {
+            // One batch that cannot be posted must not fail the others: each goes alone, and fails alone.
+            foreach (var pending in group)
+            {
+                try
+                {
+                    pending.Done.SetResult((await PostGroupAsync([pending.Transfers]))[0]);
+                }
+                catch (Exception e)
+                {
+                    pending.Done.SetException(e);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            group[0].Done.SetException(e);
+        }
+    }
+
+    private async Task<PostResult[]> PostGroupAsync(IReadOnlyList<IReadOnlyList<TransferRequest>> batches)
+    {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await PostOnceAsync(transfers, cancellationToken);
+                return await PostGroupOnceAsync(batches, CancellationToken.None);
             }
             catch (DbException e) when (database.IsTransient(e) && attempt < MaxAttempts)
             {
@@ -78,60 +167,117 @@ public sealed class SqlLedger(SqlDatabase database, TimeProvider clock) : ILedge
         }
     }
 
-    private async Task<PostResult> PostOnceAsync(IReadOnlyList<TransferRequest> transfers, CancellationToken cancellationToken)
+    /// <summary>
+    /// Posts many batches in one transaction. A batch that cannot be posted (a wallet cannot afford it, its first
+    /// key exists) undoes its own balance changes before anything of it is written, so the others commit unharmed.
+    /// </summary>
+    private async Task<PostResult[]> PostGroupOnceAsync(IReadOnlyList<IReadOnlyList<TransferRequest>> batches, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var kinds = await ResolveKindsAsync(connection, transfers.SelectMany(t => new[] { t.Debit, t.Credit }), cancellationToken);
-        var missing = transfers.SelectMany(t => new[] { t.Debit, t.Credit }).FirstOrDefault(id => !kinds.ContainsKey(id), new AccountId(0));
-        if (missing != new AccountId(0))
-        {
-            return new PostResult(PostOutcome.AccountNotFound, [], missing);
-        }
-
+        var kinds = await ResolveKindsAsync(connection, batches.SelectMany(b => b.SelectMany(t => new[] { t.Debit, t.Credit })), cancellationToken);
+        var results = new PostResult?[batches.Count];
+        var checkExisting = new List<int>();
+        // Row locks in one global order (the batch's first constrained account) so concurrent groups cannot deadlock;
+        // the sort is stable, so batches on the same wallet keep their arrival order.
+        var order = Enumerable.Range(0, batches.Count)
+            .OrderBy(i => batches[i].SelectMany(t => new[] { t.Debit, t.Credit }).Where(a => kinds.TryGetValue(a, out var k) && k.IsBalanceConstrained())
+                .Select(a => a.Value).DefaultIfEmpty(0).Min())
+            .ToList();
         var now = clock.GetUtcNow();
-        var posted = new List<Transfer>(transfers.Count);
         await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
-        foreach (var transfer in transfers)
+        foreach (var index in order)
         {
-            Micros? debitAfter = null;
-            Micros? creditAfter = null;
-            // Row locks in account order, so two transfers between the same wallets cannot deadlock.
-            foreach (var (account, isDebit) in new[] { (transfer.Debit, true), (transfer.Credit, false) }.OrderBy(side => side.Item1.Value))
+            var batch = batches[index];
+            var missing = batch.SelectMany(t => new[] { t.Debit, t.Credit }).Where(id => !kinds.ContainsKey(id)).ToList();
+            if (missing.Count > 0)
             {
-                if (!kinds[account].IsBalanceConstrained())
-                {
-                    continue;
-                }
-                var after = await ChangeConstrainedBalanceAsync(connection, transaction, account, isDebit ? -transfer.Amount : transfer.Amount, cancellationToken);
-                if (after is null)
-                {
-                    await transaction.RollbackAsync(cancellationToken);
-                    // A retry of a batch that has been posted meanwhile can find the money already spent.
-                    return await ExistingBatchAsync(connection, transfers, cancellationToken)
-                        ?? new PostResult(PostOutcome.InsufficientFunds, [], account);
-                }
-                if (isDebit)
-                {
-                    debitAfter = after;
-                }
-                else
-                {
-                    creditAfter = after;
-                }
+                results[index] = new PostResult(PostOutcome.AccountNotFound, [], missing[0]);
+                continue;
             }
-
-            var id = await InsertTransferAsync(connection, transaction, transfer, debitAfter, creditAfter, now, cancellationToken);
-            if (id is null)
+            // Balances first, rows second: a batch that cannot be afforded has written no row, so undoing it is only
+            // giving back its balance changes (transfers are append-only; not even this transaction may delete one).
+            var applied = new List<(AccountId Account, Micros Delta)>();
+            var balancesAfter = new List<(Micros? Debit, Micros? Credit)>(batch.Count);
+            foreach (var transfer in batch)
             {
-                await transaction.RollbackAsync(cancellationToken);
-                return await ExistingBatchAsync(connection, transfers, cancellationToken)
-                    ?? throw new InvalidOperationException($"Transfer {transfer.IdempotencyKey} conflicted with a transfer that cannot be found.");
+                Micros? debitAfter = null;
+                Micros? creditAfter = null;
+                foreach (var (account, isDebit) in new[] { (transfer.Debit, true), (transfer.Credit, false) }.OrderBy(side => side.Item1.Value))
+                {
+                    if (!kinds[account].IsBalanceConstrained())
+                    {
+                        continue;
+                    }
+                    var delta = isDebit ? -transfer.Amount : transfer.Amount;
+                    var after = await ChangeConstrainedBalanceAsync(connection, transaction, account, delta, cancellationToken);
+                    if (after is null)
+                    {
+                        // A retry of a batch that has been posted meanwhile can find the money already spent: checked after commit.
+                        results[index] = new PostResult(PostOutcome.InsufficientFunds, [], account);
+                        break;
+                    }
+                    applied.Add((account, delta));
+                    if (isDebit)
+                    {
+                        debitAfter = after;
+                    }
+                    else
+                    {
+                        creditAfter = after;
+                    }
+                }
+                if (results[index] is not null)
+                {
+                    break;
+                }
+                balancesAfter.Add((debitAfter, creditAfter));
             }
-            posted.Add(new Transfer(id.Value, transfer.IdempotencyKey, transfer.Debit, transfer.Credit, transfer.Amount, transfer.Kind,
-                transfer.Reference, debitAfter, creditAfter, now));
+            var posted = new List<Transfer>(batch.Count);
+            for (var i = 0; results[index] is null && i < batch.Count; i++)
+            {
+                var transfer = batch[i];
+                var (debitAfter, creditAfter) = balancesAfter[i];
+                var id = await InsertTransferAsync(connection, transaction, transfer, debitAfter, creditAfter, now, cancellationToken);
+                if (id is null)
+                {
+                    if (posted.Count > 0)
+                    {
+                        // Fails the whole transaction; alone, the batch rolls back with it and the caller hears why.
+                        throw new InvalidOperationException($"Transfer {transfer.IdempotencyKey} exists, but the batch it belongs to was new: keys reused across batches.");
+                    }
+                    results[index] = new PostResult(PostOutcome.AlreadyPosted, []);
+                    break;
+                }
+                posted.Add(new Transfer(id.Value, transfer.IdempotencyKey, transfer.Debit, transfer.Credit, transfer.Amount, transfer.Kind,
+                    transfer.Reference, debitAfter, creditAfter, now));
+            }
+            if (results[index] is null)
+            {
+                results[index] = new PostResult(PostOutcome.Posted, posted);
+                continue;
+            }
+            foreach (var (account, delta) in applied)
+            {
+                await connection.ExecuteAsync(transaction, "UPDATE accounts SET balance = balance - @delta WHERE id = @id", cancellationToken,
+                    ("delta", delta.Value), ("id", account.Value));
+            }
+            checkExisting.Add(index);
         }
         await transaction.CommitAsync(cancellationToken);
-        return new PostResult(PostOutcome.Posted, posted);
+
+        foreach (var index in checkExisting)
+        {
+            var existing = await ExistingBatchAsync(connection, batches[index], cancellationToken);
+            if (existing is not null)
+            {
+                results[index] = existing;
+            }
+            else if (results[index]!.Outcome == PostOutcome.AlreadyPosted)
+            {
+                throw new InvalidOperationException($"Transfer {batches[index][0].IdempotencyKey} conflicted with a transfer that cannot be found.");
+            }
+        }
+        return results!;
     }
 
     /// <summary>

@@ -153,6 +153,43 @@ public abstract class LedgerContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Batches_committed_together_fail_alone_and_the_others_post()
+    {
+        // Posted at once, these share group commits: each must get its own outcome, as if posted alone.
+        var (clearing, wallet) = await FundedWalletAsync(Micros.FromUsd(1m));
+        var publisher = await _ledger.OpenAccountAsync(AccountCodes.PublisherPayable("pub-1"), AccountKind.PublisherPayable, None);
+        var platform = await _ledger.OpenAccountAsync(AccountCodes.PlatformRevenue, AccountKind.PlatformRevenue, None);
+        var otherWallet = await _ledger.OpenAccountAsync(AccountCodes.AgentWallet("agent-2"), AccountKind.AgentWallet, None);
+        var batches = new List<(string Expect, TransferRequest[] Batch)>();
+        for (var i = 0; i < 30; i++)
+        {
+            batches.Add(("posted", [new($"ok:{i}", clearing.Id, wallet.Id, Micros.FromUsd(0.1m), "deposit")]));
+            batches.Add(("insufficient", [new($"big:{i}", wallet.Id, publisher.Id, Micros.FromUsd(1_000m), "charge"), new($"big:{i}:fee", publisher.Id, platform.Id, Micros.FromUsd(1m), "platform-fee")]));
+            // Its first transfer alone would post: the whole batch must not.
+            batches.Add(("insufficient", [new($"late:{i}", clearing.Id, otherWallet.Id, Micros.FromUsd(0.1m), "deposit"), new($"late:{i}:charge", wallet.Id, publisher.Id, Micros.FromUsd(1_000m), "charge")]));
+            batches.Add(("missing", [new($"lost:{i}", clearing.Id, new AccountId(987_654), Micros.FromUsd(1m), "deposit")]));
+            batches.Add(("already", [new("deposit:agent-1", clearing.Id, wallet.Id, Micros.FromUsd(1m), "deposit")]));
+        }
+
+        using var start = new ManualResetEventSlim();
+        var posts = batches.Select(b => Task.Run(async () => { start.Wait(); return await _ledger.PostAsync(b.Batch, None); })).ToArray();
+        start.Set();
+        var results = await Task.WhenAll(posts);
+
+        var expected = new Dictionary<string, PostOutcome>
+        {
+            ["posted"] = PostOutcome.Posted, ["insufficient"] = PostOutcome.InsufficientFunds,
+            ["missing"] = PostOutcome.AccountNotFound, ["already"] = PostOutcome.AlreadyPosted,
+        };
+        Assert.All(batches.Zip(results), pair => Assert.Equal(expected[pair.First.Expect], pair.Second.Outcome));
+        Assert.Equal(Micros.FromUsd(4m), await _ledger.GetBalanceAsync(wallet.Id, None));
+        Assert.Null(await _ledger.FindTransferAsync("big:0:fee", None));
+        Assert.Null(await _ledger.FindTransferAsync("late:0", None));
+        Assert.Equal(Micros.Zero, await _ledger.GetBalanceAsync(otherWallet.Id, None));
+        await AssertAuditBalancedAsync();
+    }
+
+    [Fact]
     public async Task A_batch_posts_all_its_transfers_or_none()
     {
         var price = Micros.FromUsd(1m);
