@@ -62,13 +62,20 @@ run_store() {
   AISA_BENCH_DELAY_MS=0 wrk -t2 -c"$connections" -d"${seconds}s" --timeout 10s -s "$root/bench/verify.lua" "$url" >"$work/max-$name.txt"
   local max_rate
   max_rate=$(awk '/charges_per_s/ {print $NF}' "$work/max-$name.txt")
-  # Half the maximum: 32 connections, each paced to send max/2/32 requests a second.
-  local delay_ms=$(( 32 * 1000 * 2 / (max_rate > 0 ? max_rate : 1) ))
+  # Half the maximum: 32 connections, each waiting between a response and its next request. A cycle is that wait
+  # plus the request's latency, so a short calibration run measures the latency at this pace and the wait is set
+  # to what is left of the cycle.
+  local target=$(( max_rate / 2 > 0 ? max_rate / 2 : 1 ))
+  local cycle_ms=$(( 32 * 1000 / target ))
+  AISA_BENCH_DELAY_MS=$cycle_ms wrk -t2 -c32 -d5s --timeout 10s -s "$root/bench/verify.lua" "$url" >"$work/calibrate-$name.txt"
+  local latency_ms delay_ms
+  latency_ms=$(awk '/latency_ms/ {printf "%d", $3 + 0.5}' "$work/calibrate-$name.txt")
+  delay_ms=$(( cycle_ms - latency_ms > 1 ? cycle_ms - latency_ms : 1 ))
   AISA_BENCH_DELAY_MS=$delay_ms wrk -t2 -c32 -d"${seconds}s" --timeout 10s -s "$root/bench/verify.lua" "$url" >"$work/half-$name.txt"
   local audit
   audit=$(curl -fsS -H "X-AISA-Operator-Key: $operator_key" "$url/api/operator/ledger/audit" | grep -o '"balanced":[a-z]*')
-  # /usr/bin/time ignores SIGINT while it waits: stop the service itself, then time writes its figures.
-  pkill -INT -P "$service_pid" || true
+  # Stop the service itself (SIGTERM: a background job ignores SIGINT), then /usr/bin/time writes its figures.
+  pkill -TERM -P "$service_pid" || true
   wait "$service_pid" 2>/dev/null || true
   service_pid=""
   local rss_kb
@@ -76,7 +83,7 @@ run_store() {
   {
     echo "[$name] max:  $(grep charges "$work/max-$name.txt")"
     echo "[$name] max:  $(grep latency_ms "$work/max-$name.txt")"
-    echo "[$name] half: $(grep charges "$work/half-$name.txt")"
+    echo "[$name] half (target $target/s): $(grep charges "$work/half-$name.txt")"
     echo "[$name] half: $(grep latency_ms "$work/half-$name.txt")"
     echo "[$name] service peak RSS: $(( rss_kb / 1024 )) MB; ledger audit after the run: $audit"
   } | tee -a "$work/results"

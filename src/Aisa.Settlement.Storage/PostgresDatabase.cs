@@ -15,6 +15,17 @@ public sealed class PostgresDatabase : SqlDatabase
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         Target = $"{builder.Host ?? "localhost"}:{builder.Port}/{builder.Database ?? builder.Username ?? "postgres"}";
+        // The service never changes session state, so a pooled connection needs no DISCARD ALL on its return, and the
+        // same few statements run all day: prepared once per connection, they skip parsing and planning.
+        // Both are defaults: the connection string may say otherwise.
+        if (!connectionString.Contains("No Reset On Close", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.NoResetOnClose = true;
+        }
+        if (!connectionString.Contains("Max Auto Prepare", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxAutoPrepare = 32;
+        }
         _dataSource = NpgsqlDataSource.Create(builder);
     }
 
@@ -22,7 +33,7 @@ public sealed class PostgresDatabase : SqlDatabase
 
     public override string Target { get; }
 
-    public override int MaxWriters => 4;
+    public override Ledger.LedgerStatements LedgerStatements { get; } = new Ledger.PostgresLedgerStatements();
 
     protected override string MigrationFolder => "Postgres";
 

@@ -20,8 +20,8 @@ public abstract class SqlDatabase : IDatabase, IAsyncDisposable
 
     public abstract string Target { get; }
 
-    /// <summary>How many ledger transactions may write at once (SQLite has one write lock; PostgreSQL locks rows).</summary>
-    public abstract int MaxWriters { get; }
+    /// <summary>The statements of a ledger group commit, as this database runs them best.</summary>
+    public virtual Ledger.LedgerStatements LedgerStatements { get; } = new();
 
     /// <summary>Opens a connection ready for use; wraps a failure to connect in <see cref="StorageUnavailableException"/>.</summary>
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)

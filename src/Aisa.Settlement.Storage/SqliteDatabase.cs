@@ -36,8 +36,6 @@ public sealed class SqliteDatabase : SqlDatabase
 
     public override string Target { get; }
 
-    public override int MaxWriters => 1;
-
     protected override string MigrationFolder => "Sqlite";
 
     protected override string CreateSchemaVersionTableSql =>

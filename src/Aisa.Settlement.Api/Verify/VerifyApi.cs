@@ -18,11 +18,18 @@ public static class VerifyApi
         {
             return (await DecideAsync(context, verify, idempotency, cancellationToken)).ToResult();
         }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (cancellationToken.IsCancellationRequested)
         {
-            // Whatever failed, the ledger batch of this call committed whole or not at all.
+            // The crawler hung up (the token is RequestAborted): nobody reads this answer, and it is not our failure.
+            loggers.CreateLogger(typeof(VerifyApi)).LogDebug(e, "Verify abandoned by the client");
+            return Results.Empty;
+        }
+        catch (Exception e)
+        {
+            // Whatever failed, the ledger batch of this call committed whole or not at all, and a retry never charges twice.
             loggers.CreateLogger(typeof(VerifyApi)).LogError(e, "Verify failed");
-            return VerifyService.Refuse(500, "internal_error", "The verify could not be completed; nothing was charged by it.").ToResult();
+            return VerifyService.Refuse(500, "internal_error",
+                "The verify could not be completed. A retry with the same Idempotency-Key answers with its outcome and never charges twice.").ToResult();
         }
     }
 

@@ -55,9 +55,36 @@ public sealed class AgentStore(SqlDatabase database, ILedger ledger, TimeProvide
     public Task<Agent?> FindByIdAsync(long id, CancellationToken cancellationToken) =>
         FindAsync("id = @value", id, cancellationToken);
 
-    /// <summary>The agent a crawler token belongs to: one indexed lookup, no cache, so a rotated token stops at once everywhere.</summary>
+    /// <summary>
+    /// The agent a crawler token belongs to. No cache: every lookup reads the table after it was asked, so a rotated
+    /// token stops at once everywhere. Lookups asked at the same time share one query (every verify makes one).
+    /// </summary>
     public Task<Agent?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
-        FindAsync("token_hash = @value", tokenHash, cancellationToken);
+        _tokenLookups.RunAsync(tokenHash).WaitAsync(cancellationToken);
+
+    private const int MaxTokensPerLookup = 128;
+
+    private readonly Coalescer<string, Agent?> _tokenLookups = new(maxConcurrent: 2, MaxTokensPerLookup, async group =>
+    {
+        var hashes = group.Select(p => p.Item).Distinct(StringComparer.Ordinal).ToList();
+        var names = hashes.Select((_, i) => "h" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var found = new Dictionary<string, Agent>(StringComparer.Ordinal);
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
+        await using (var command = connection.CreateCommand(null,
+            $"SELECT {Columns}, token_hash FROM agents WHERE token_hash IN ({string.Join(", ", names.Select(n => "@" + n))})",
+            names.Select((name, i) => (name, (object?)hashes[i])).ToArray()))
+        await using (var reader = await command.ExecuteReaderAsync(CancellationToken.None))
+        {
+            while (await reader.ReadAsync(CancellationToken.None))
+            {
+                found[reader.GetString(11)] = ReadAgent(reader);
+            }
+        }
+        foreach (var pending in group)
+        {
+            pending.Completion.SetResult(found.GetValueOrDefault(pending.Item));
+        }
+    });
 
     /// <summary>Replaces the crawler token; the old one stops working with this statement's commit.</summary>
     public async Task<bool> RotateTokenAsync(long agentId, string newTokenHash, CancellationToken cancellationToken)
@@ -76,11 +103,11 @@ public sealed class AgentStore(SqlDatabase database, ILedger ledger, TimeProvide
     private static async Task<Agent?> ReadOneAsync(DbCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
-        return new Agent(
+        return await reader.ReadAsync(cancellationToken) ? ReadAgent(reader) : null;
+    }
+
+    private static Agent ReadAgent(DbDataReader reader) =>
+        new(
             reader.GetInt64(0),
             Guid.Parse(reader.GetString(1)),
             reader.GetString(2),
@@ -92,5 +119,4 @@ public sealed class AgentStore(SqlDatabase database, ILedger ledger, TimeProvide
             new AccountId(reader.GetInt64(8)),
             reader.GetBoolean(9),
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)));
-    }
 }
