@@ -25,8 +25,9 @@ function request()
 end
 
 if delay_ms > 0 then
+  -- Uniform around the mean: a fixed wait keeps the connections in step, arriving in bursts of all of them.
   function delay()
-    return delay_ms
+    return math.random(0, 2 * delay_ms)
   end
 end
 
