@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what the tests need, starts a throwaway PostgreSQL (unless AISA_TEST_POSTGRES
+# The whole test suite: installs what the tests need (the npm peers of tests/peers), starts a throwaway PostgreSQL (unless AISA_TEST_POSTGRES
 # names one), runs every test project, stops the server, and prints "N passed, N failed, N skipped".
 # Usage: scripts/test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Ledger]
 set -euo pipefail
@@ -24,6 +24,14 @@ trap cleanup EXIT
 
 if [ -z "${AISA_TEST_POSTGRES:-}" ]; then
   start_postgres "$work" || { log "no PostgreSQL for the tests"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+# The npm peers (ethers, ganache, solc): installed from the lock file, again only when it changed.
+peers="$root/tests/peers"
+if [ ! -f "$peers/node_modules/.package-lock.json" ] || [ "$peers/package-lock.json" -nt "$peers/node_modules/.package-lock.json" ]; then
+  command -v npm >/dev/null 2>&1 || { log "node and npm are needed for the test peers (Node 20 or later)"; echo "0 passed, 1 failed"; exit 1; }
+  log "installing the npm test peers in tests/peers"
+  (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error >&2) || { log "npm ci failed in tests/peers"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
 status=0
