@@ -4,6 +4,7 @@ using Aisa.Settlement.Api.Configuration;
 using Aisa.Settlement.Api.Health;
 using Aisa.Settlement.Api.Operator;
 using Aisa.Settlement.Api.Publishers;
+using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Api.Verify;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Storage.Ledger;
@@ -26,6 +27,7 @@ app.MapAgentsApi();
 app.MapPublishersApi();
 app.MapOperatorApi();
 app.MapVerifyApi();
+app.MapDepositsApi();
 
 try
 {
@@ -33,6 +35,10 @@ try
     var version = await database.MigrateAsync(app.Lifetime.ApplicationStopping);
     await app.Services.GetRequiredService<SystemAccounts>().OpenAsync(app.Lifetime.ApplicationStopping);
     app.Logger.LogInformation("Storage: {Provider} at {Target}, schema version {Version}", database.Provider, database.Target, version);
+    var backfilled = await app.Services.GetRequiredService<DepositAddressService>().BackfillAsync(app.Lifetime.ApplicationStopping);
+    var rails = app.Services.GetRequiredService<RailRegistry>().All;
+    app.Logger.LogInformation("Rails: {Rails}; {Backfilled} deposit addresses added for rails configured since agents got theirs",
+        rails.Count == 0 ? "none configured" : string.Join(", ", rails.Select(r => $"{r.Rail} ({r.ConfirmationsRequired} confirmations, every {r.PollInterval.TotalSeconds:0} s)")), backfilled);
 }
 catch (StorageUnavailableException e)
 {

@@ -3,10 +3,13 @@ using Aisa.Settlement.Api.Configuration;
 using Aisa.Settlement.Api.Health;
 using Aisa.Settlement.Api.Http;
 using Aisa.Settlement.Api.Publishers;
+using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Api.Verify;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Storage.Agents;
+using Aisa.Settlement.Storage.Deposits;
 using Aisa.Settlement.Storage.Idempotency;
+using Aisa.Settlement.Storage.Jobs;
 using Aisa.Settlement.Storage.Ledger;
 using Aisa.Settlement.Storage.Pricing;
 using Aisa.Settlement.Storage.Publishers;
@@ -32,6 +35,10 @@ public static class SettlementServices
         services.AddSingleton<SessionAuthentication>();
         services.AddSingleton<PublisherDirectory>();
         services.AddSingleton<VerifyService>();
+        services.AddSingleton<DepositStore>();
+        services.AddSingleton<DepositAddressStore>();
+        services.AddSingleton<JobStore>();
+        services.AddRails(settings.Rails);
         return services;
     }
 }

@@ -120,6 +120,29 @@ public sealed class Ganache : IAsyncDisposable
     public Task<string> TransferAsync(string token, string to, BigInteger amount) =>
         SendAsync(Payer, token, "0x" + TransferSelector + Word(to) + Word(amount));
 
+    /// <summary>
+    /// A payer's transfer signed but not sent: the same bytes can be sent, reverted away and sent again, and are
+    /// then the same transaction (same hash) in another block, as after a real reorganisation.
+    /// </summary>
+    public async Task<string> SignTransferAsync(string token, string to, BigInteger amount)
+    {
+        var nonce = (await CallAsync("eth_getTransactionCount", Payer, "pending"))!.GetValue<string>();
+        var transaction = new JsonObject
+        {
+            ["from"] = Payer, ["to"] = token, ["data"] = "0x" + TransferSelector + Word(to) + Word(amount),
+            ["gas"] = "0x7a1200", ["gasPrice"] = "0x77359400", ["nonce"] = nonce, ["chainId"] = "0x" + ChainId.ToString("x", CultureInfo.InvariantCulture),
+        };
+        return (await CallAsync("eth_signTransaction", transaction))!.GetValue<string>();
+    }
+
+    /// <summary>Sends signed bytes; returns the transaction hash once mined.</summary>
+    public async Task<string> SendRawAsync(string raw)
+    {
+        var hash = (await CallAsync("eth_sendRawTransaction", raw))!.GetValue<string>();
+        var receipt = await ReceiptAsync(hash);
+        return receipt["status"]!.GetValue<string>() == "0x1" ? hash : throw new InvalidOperationException($"Transaction {hash} reverted.");
+    }
+
     public async Task<JsonObject> ReceiptAsync(string transactionHash) =>
         (await CallAsync("eth_getTransactionReceipt", transactionHash))?.AsObject()
             ?? throw new InvalidOperationException($"No receipt for {transactionHash}.");

@@ -141,19 +141,10 @@ public static class AgentsApi
         {
             return refusal!.ToResult();
         }
-        var limit = 50;
-        long? before = null;
-        if (request.Query.TryGetValue("limit", out var limitText) && (!int.TryParse(limitText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 200))
+        var (limit, before, problem) = ApiQuery.ReadPage(request, "before is the nextCursor of a previous page.");
+        if (problem is not null)
         {
-            return ApiResponses.Error(400, "invalid_request", "limit is a whole number from 1 to 200.").ToResult();
-        }
-        if (request.Query.TryGetValue("before", out var beforeText))
-        {
-            if (!long.TryParse(beforeText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cursor))
-            {
-                return ApiResponses.Error(400, "invalid_request", "before is the nextCursor of a previous page.").ToResult();
-            }
-            before = cursor;
+            return ApiResponses.Error(400, "invalid_request", problem).ToResult();
         }
         // One more than asked: whether it exists says whether there is a next page.
         var transfers = await ledger.ListTransfersAsync(agent.Wallet, limit + 1, before, cancellationToken);
@@ -165,7 +156,7 @@ public static class AgentsApi
         return ApiResponses.Json(200, new TransactionsPage(entries, nextCursor)).ToResult();
     }
 
-    private static async Task<(StoredResponse? Refusal, Agent? Agent)> AuthenticatedAgentAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, CancellationToken cancellationToken)
+    internal static async Task<(StoredResponse? Refusal, Agent? Agent)> AuthenticatedAgentAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, CancellationToken cancellationToken)
     {
         var (id, refusal) = await sessions.AuthenticateAsync(request, SessionSubject.Agent, cancellationToken);
         if (id is null)

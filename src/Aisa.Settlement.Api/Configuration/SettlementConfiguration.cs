@@ -1,11 +1,12 @@
 using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Aisa.Settlement.Api.Configuration;
 
 /// <summary>Every options section, bound and validated.</summary>
-public sealed record SettlementSettings(StorageOptions Storage, PlatformOptions Platform, OperatorOptions Operator, RateLimitOptions RateLimits);
+public sealed record SettlementSettings(StorageOptions Storage, PlatformOptions Platform, OperatorOptions Operator, RateLimitOptions RateLimits, RailSettings Rails);
 
 /// <summary>Binds and validates every options section before anything starts, so a bad value stops start-up with one clear line.</summary>
 public static class SettlementConfiguration
@@ -21,12 +22,13 @@ public static class SettlementConfiguration
         problems.AddRange(platform.Validate());
         problems.AddRange(@operator.Validate());
         problems.AddRange(rateLimits.Validate());
+        var rails = RailSettings.Bind(configuration, problems);
 
         services.AddSingleton(Options.Create(storage));
         services.AddSingleton(Options.Create(platform));
         services.AddSingleton(Options.Create(@operator));
         services.AddSingleton(Options.Create(rateLimits));
-        settings = new SettlementSettings(storage, platform, @operator, rateLimits);
+        settings = new SettlementSettings(storage, platform, @operator, rateLimits, rails);
         return problems;
     }
 

@@ -2,11 +2,15 @@ using System.Security.Cryptography;
 using System.Text;
 using Aisa.Settlement.Api.Configuration;
 using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Api.Rails;
+using Aisa.Settlement.Deposits;
 using Aisa.Settlement.Ledger;
 using Aisa.Settlement.Money;
 using Aisa.Settlement.Storage.Agents;
+using Aisa.Settlement.Storage.Deposits;
 using Aisa.Settlement.Storage.Idempotency;
 using Aisa.Settlement.Storage.Ledger;
+using Aisa.Settlement.Storage.Jobs;
 using Microsoft.Extensions.Options;
 
 namespace Aisa.Settlement.Api.Operator;
@@ -25,6 +29,9 @@ public static class OperatorApi
         var group = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(RequireOperatorKeyAsync);
         group.MapPost("/crawlers/{crawlerId}/adjustments", AdjustAsync);
         group.MapGet("/ledger/audit", AuditAsync);
+        group.MapGet("/deposits", DepositsAsync);
+        group.MapGet("/deposits/{depositId}", DepositAsync);
+        group.MapGet("/jobs", JobsAsync);
         return endpoints;
     }
 
@@ -41,6 +48,95 @@ public static class OperatorApi
         return matches
             ? await next(context)
             : ApiResponses.Error(401, "unauthorized", $"Send the operator key in {KeyHeader}.").ToResult();
+    }
+
+    private static async Task<IResult> DepositsAsync(HttpRequest request, DepositStore deposits, CancellationToken cancellationToken)
+    {
+        var (limit, before, problem) = ApiQuery.ReadPage(request, "before is the id of the last deposit of the previous page.");
+        DepositState? state = null;
+        if (request.Query.TryGetValue("state", out var stateText))
+        {
+            if (!DepositStates.TryParse(stateText, out var parsed))
+            {
+                problem ??= $"state is one of {string.Join(", ", Enum.GetValues<DepositState>().Select(s => s.ToWire()))}.";
+            }
+            state = parsed;
+        }
+        if (problem is not null)
+        {
+            return ApiResponses.Error(400, "invalid_request", problem).ToResult();
+        }
+        string? rail = request.Query.TryGetValue("rail", out var railText) ? railText.ToString() : null;
+        var list = await deposits.ListAsync(new DepositFilter(rail, state, null, before, limit), cancellationToken);
+        return ApiResponses.Json(200, new { deposits = list.Select(d => new { deposit = DepositView.Of(d), agentId = d.AgentId, blockNumber = d.BlockNumber, blockHash = d.BlockHash, ledgerKey = d.LedgerKey }) }).ToResult();
+    }
+
+    private static async Task<IResult> DepositAsync(string depositId, DepositStore deposits, CancellationToken cancellationToken)
+    {
+        var deposit = long.TryParse(depositId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+            ? await deposits.FindAsync(id, cancellationToken)
+            : null;
+        if (deposit is null)
+        {
+            return ApiResponses.Error(404, "deposit_not_found", "No deposit has this id.").ToResult();
+        }
+        var transitions = await deposits.TransitionsAsync(deposit.Id, cancellationToken);
+        return ApiResponses.Json(200, new
+        {
+            deposit = DepositView.Of(deposit),
+            agentId = deposit.AgentId,
+            blockNumber = deposit.BlockNumber,
+            blockHash = deposit.BlockHash,
+            ledgerKey = deposit.LedgerKey,
+            transitions = transitions.Select(t => new
+            {
+                from = t.From?.ToWire(),
+                to = t.To.ToWire(),
+                t.Confirmations,
+                evidence = System.Text.Json.Nodes.JsonNode.Parse(t.Evidence),
+                t.CreatedAt,
+            }),
+        }).ToResult();
+    }
+
+    private static async Task<IResult> JobsAsync(HttpRequest request, JobStore jobs, CancellationToken cancellationToken)
+    {
+        var (limit, before, problem) = ApiQuery.ReadPage(request, "before is the id of the last run of the previous page.");
+        JobOutcome? outcome = null;
+        if (request.Query.TryGetValue("outcome", out var outcomeText))
+        {
+            if (Enum.TryParse<JobOutcome>(outcomeText, ignoreCase: true, out var parsed) && !int.TryParse(outcomeText, out _))
+            {
+                outcome = parsed;
+            }
+            else
+            {
+                problem ??= "outcome is one of running, succeeded, failed.";
+            }
+        }
+        if (problem is not null)
+        {
+            return ApiResponses.Error(400, "invalid_request", problem).ToResult();
+        }
+        string? job = request.Query.TryGetValue("job", out var jobText) ? jobText.ToString() : null;
+        var runs = await jobs.RunsAsync(job, outcome, before, limit, cancellationToken);
+        var leases = await jobs.LeasesAsync(cancellationToken);
+        return ApiResponses.Json(200, new
+        {
+            leases,
+            runs = runs.Select(r => new
+            {
+                r.Id,
+                r.Job,
+                r.Instance,
+                r.Attempt,
+                r.StartedAt,
+                r.EndedAt,
+                outcome = JobStore.Wire(r.Outcome),
+                r.Error,
+                summary = r.Summary is null ? null : System.Text.Json.Nodes.JsonNode.Parse(r.Summary),
+            }),
+        }).ToResult();
     }
 
     private static async Task<IResult> AdjustAsync(string crawlerId, HttpRequest request, AgentStore agents, ILedger ledger, SystemAccounts accounts, IdempotentRequests idempotency, CancellationToken cancellationToken)

@@ -18,6 +18,30 @@ public sealed class ConfigurationTests
 
         Assert.Empty(problems);
         Assert.Equal("sqlite", settings.Storage.Provider);
+        Assert.Equal(84532, settings.Rails.EvmChains["base"].ChainId);
+    }
+
+    [Theory]
+    [InlineData("Rails:Evm:Chains:base:ChainId", "0", "Rails:Evm:Chains:base:ChainId is required")]
+    [InlineData("Rails:Evm:Chains:base:Xpub", "xpub-not-a-key", "Rails:Evm:Chains:base:Xpub is not an extended public key")]
+    [InlineData("Rails:Evm:Chains:base:ChainId", "8453", "is a published test key")]
+    [InlineData("Rails:Evm:Chains:base:RpcUrls:0", "ftp://node/secret-key", "Rails:Evm:Chains:base:RpcUrls[0] is not an http(s) URL")]
+    [InlineData("Rails:Evm:Chains:base:Tokens:0:Address", "0x1234", "Rails:Evm:Chains:base:Tokens[0]:Address is not a 20-byte hex address")]
+    [InlineData("Rails:Evm:Chains:base:PollIntervalSeconds", "0", "PollIntervalSeconds must be from 1 to 3600")]
+    [InlineData("Rails:Evm:Chains:base:Confirmatons", "3", "Rails:Evm:Chains:base:Confirmatons is not a setting")]
+    [InlineData("Rails:Evm:Chains:solana:ChainId", "1", "Rails:Evm:Chains:solana: the chain is one of base, polygon, bnb")]
+    [InlineData("Scheduling:LeaseSeconds", "20", "Scheduling:LeaseSeconds must be at least twice the longest poll interval")]
+    public void A_bad_rail_setting_is_named_and_its_secrets_are_not(string key, string value, string expected)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(RepositoryPaths.Root, "appsettings.example.json"), optional: false)
+            .AddInMemoryCollection([new(key, value)])
+            .Build();
+
+        var problems = SettlementConfiguration.BindAndValidate(configuration, new ServiceCollection(), out _);
+
+        Assert.Contains(problems, p => p.Contains(expected, StringComparison.Ordinal));
+        Assert.DoesNotContain(problems, p => p.Contains("secret-key", StringComparison.Ordinal));
     }
 
     [Fact]

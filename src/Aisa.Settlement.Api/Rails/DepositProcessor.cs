@@ -1,0 +1,186 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Aisa.Settlement.Deposits;
+using Aisa.Settlement.Ledger;
+using Aisa.Settlement.Rails;
+using Aisa.Settlement.Storage.Agents;
+using Aisa.Settlement.Storage.Deposits;
+
+namespace Aisa.Settlement.Api.Rails;
+
+/// <summary>
+/// The deposit state machine: the only code that turns what a rail saw into deposit states and money. A credit
+/// is one ledger transfer keyed <c>deposit:&lt;rail&gt;:&lt;payment&gt;</c> from the rail's clearing account to
+/// the wallet, so however often a pass runs, crashes or races another, a payment is credited once.
+/// </summary>
+public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore addresses, AgentStore agents, ILedger ledger, ILogger<DepositProcessor> logger)
+{
+    private readonly ConcurrentDictionary<string, DepositAddressBook> _books = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, AccountId> _clearing = new(StringComparer.Ordinal);
+
+    public static string LedgerKey(string rail, string externalId) => $"deposit:{rail}:{externalId}";
+
+    /// <summary>One watcher pass over a rail: read, apply every observation, then move the cursor on.</summary>
+    public async Task<JsonObject> PassAsync(IRailAdapter rail, CancellationToken cancellationToken)
+    {
+        var book = _books.GetOrAdd(rail.Rail, name => new DepositAddressBook(name, addresses));
+        await book.RefreshAsync(cancellationToken);
+        var cursor = await deposits.CursorAsync(rail.Rail, cancellationToken);
+        var followed = await deposits.FollowedAsync(rail.Rail, cancellationToken);
+        var open = followed.Select(d => new OpenDeposit(d.Id, d.ExternalId!, d.BlockNumber!.Value, d.BlockHash!)).ToList();
+
+        var result = await rail.PollAsync(new PollContext(cursor, open, book.OwnerOf), cancellationToken);
+
+        var counts = new Dictionary<DepositState, int>();
+        foreach (var observation in result.Observations)
+        {
+            if (await ApplyAsync(rail, observation, cancellationToken) is { } moved)
+            {
+                counts[moved] = counts.GetValueOrDefault(moved) + 1;
+            }
+        }
+        var expired = await deposits.ExpirePendingAsync(rail.Rail, cancellationToken);
+        // Only now: a pass that dies before this line is read again from the old cursor, and applies the same.
+        await deposits.SaveCursorAsync(rail.Rail, result.Cursor, result.Head, cancellationToken);
+
+        var summary = new JsonObject { ["watchedAddresses"] = book.Count, ["followed"] = open.Count };
+        foreach (var (name, value) in result.Summary)
+        {
+            summary[name] = value;
+        }
+        foreach (var (state, count) in counts)
+        {
+            summary[state.ToWire()] = count;
+        }
+        summary["expired"] = expired;
+        return summary;
+    }
+
+    /// <summary>Applies one observation; returns the state the deposit moved to, or null if nothing changed.</summary>
+    private async Task<DepositState?> ApplyAsync(IRailAdapter rail, DepositObservation seen, CancellationToken cancellationToken)
+    {
+        var required = rail.ConfirmationsRequired;
+        var deposit = await deposits.FindByExternalIdAsync(rail.Rail, seen.ExternalId, cancellationToken);
+        var evidence = EvidenceOf(seen, required);
+
+        if (seen.Kind == ObservationKind.Gone)
+        {
+            return deposit is { State: DepositState.Detected or DepositState.Confirming }
+                && await deposits.MoveAsync(deposit, DepositState.Reorged, 0, evidence.ToJsonString(), cancellationToken)
+                ? DepositState.Reorged
+                : null;
+        }
+
+        // Where the deposit stands before the credit, which needs the depth and the re-read block hash.
+        var onChain = seen.Confirmations <= 1 ? DepositState.Detected : DepositState.Confirming;
+        DepositState? moved = null;
+        if (deposit is null)
+        {
+            if (seen.Payment is not { } payment)
+            {
+                return null;
+            }
+            var refused = !payment.Convertible ? "the amount is beyond what the ledger holds"
+                : !payment.Amount.IsPositive ? "the amount is below one micro-dollar"
+                : null;
+            var state = refused is null ? onChain : DepositState.Failed;
+            deposit = await deposits.RecordPaymentAsync(rail.Rail,
+                new DepositPayment(payment.AgentId, seen.ExternalId, payment.TransactionHash, payment.LogIndex, payment.Address, payment.Token,
+                    payment.TokenAmount, payment.Amount, seen.BlockNumber, seen.BlockHash),
+                state, seen.Confirmations, required, (refused is null ? evidence : With(evidence, "refused", refused)).ToJsonString(), cancellationToken);
+            moved = deposit.State;
+        }
+        else if (deposit.State == DepositState.Reorged || (deposit.State.IsOpen() && deposit.BlockHash != seen.BlockHash))
+        {
+            // Mined again after a reorganisation, in this block.
+            if (await deposits.MoveAsync(deposit, onChain, seen.Confirmations, With(evidence, "minedAgain", true).ToJsonString(), cancellationToken, (seen.BlockNumber, seen.BlockHash)))
+            {
+                moved = onChain;
+            }
+            deposit = await deposits.FindAsync(deposit.Id, cancellationToken);
+        }
+        else if (deposit.State is DepositState.Detected or DepositState.Confirming && deposit.Confirmations != seen.Confirmations)
+        {
+            if (await deposits.MoveAsync(deposit, onChain, seen.Confirmations, evidence.ToJsonString(), cancellationToken))
+            {
+                moved = onChain;
+            }
+            deposit = await deposits.FindAsync(deposit.Id, cancellationToken);
+        }
+        else if (deposit.State == DepositState.Credited && deposit.BlockHash != seen.BlockHash)
+        {
+            logger.LogError("Credited deposit {Deposit} on {Rail} is now in block {Block} {Hash}, not the block it was credited in: a reorganisation deeper than {Required} confirmations.",
+                deposit.Id, rail.Rail, seen.BlockNumber, seen.BlockHash, required);
+        }
+
+        if (deposit is { State: DepositState.Detected or DepositState.Confirming } && seen.Confirmations >= required && deposit.BlockHash == seen.BlockHash)
+        {
+            await CreditAsync(rail, deposit, seen, evidence, cancellationToken);
+            moved = DepositState.Credited;
+        }
+        return moved;
+    }
+
+    private async Task CreditAsync(IRailAdapter rail, Deposit deposit, DepositObservation seen, JsonObject evidence, CancellationToken cancellationToken)
+    {
+        var agent = await agents.FindByIdAsync(deposit.AgentId!.Value, cancellationToken)
+            ?? throw new InvalidOperationException($"Deposit {deposit.Id} belongs to agent {deposit.AgentId}, which does not exist.");
+        var key = LedgerKey(rail.Rail, seen.ExternalId);
+        var result = await ledger.PostAsync(
+            new TransferRequest(key, await ClearingAsync(rail.Rail, cancellationToken), agent.Wallet, deposit.Amount!.Value, TransferKinds.Deposit, deposit.TransactionHash),
+            cancellationToken);
+        if (!result.Succeeded)
+        {
+            // Never expected: the key names one payment, and a clearing account has no balance limit.
+            throw new InvalidOperationException($"Crediting deposit {deposit.Id} ({key}) failed: {result.Outcome}.");
+        }
+        var credited = With(evidence, "ledgerKey", key);
+        credited["transferId"] = result.Transfers[0].Id;
+        if (!await deposits.MoveAsync(deposit, DepositState.Credited, seen.Confirmations, credited.ToJsonString(), cancellationToken, ledgerKey: key))
+        {
+            logger.LogInformation("Deposit {Deposit} was moved by another pass while being credited; the ledger holds one credit under {Key}.", deposit.Id, key);
+        }
+    }
+
+    private async Task<AccountId> ClearingAsync(string rail, CancellationToken cancellationToken)
+    {
+        if (!_clearing.TryGetValue(rail, out var account))
+        {
+            account = (await ledger.OpenAccountAsync(AccountCodes.RailClearing(rail), AccountKind.RailClearing, cancellationToken)).Id;
+            _clearing[rail] = account;
+        }
+        return account;
+    }
+
+    private static JsonObject EvidenceOf(DepositObservation seen, int required)
+    {
+        var evidence = new JsonObject
+        {
+            ["payment"] = seen.ExternalId,
+            ["blockNumber"] = seen.BlockNumber,
+            ["blockHash"] = seen.BlockHash,
+            ["confirmations"] = seen.Confirmations,
+            ["confirmationsRequired"] = required,
+        };
+        if (seen.Payment is { } payment)
+        {
+            evidence["txHash"] = payment.TransactionHash;
+            evidence["logIndex"] = payment.LogIndex;
+            evidence["token"] = payment.Token;
+            evidence["tokenAmount"] = payment.TokenAmount;
+            evidence["belowOneMicro"] = payment.Remainder;
+        }
+        if (seen.Note is not null)
+        {
+            evidence["note"] = seen.Note;
+        }
+        return evidence;
+    }
+
+    private static JsonObject With(JsonObject evidence, string name, JsonNode? value)
+    {
+        var copy = evidence.DeepClone().AsObject();
+        copy[name] = value;
+        return copy;
+    }
+}

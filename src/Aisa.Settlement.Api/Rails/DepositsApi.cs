@@ -1,0 +1,124 @@
+using Aisa.Settlement.Api.Agents;
+using Aisa.Settlement.Api.Auth;
+using Aisa.Settlement.Api.Configuration;
+using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Deposits;
+using Aisa.Settlement.Money;
+using Aisa.Settlement.Api.Operator;
+using Aisa.Settlement.Rails;
+using Aisa.Settlement.Storage.Agents;
+using Aisa.Settlement.Storage.Deposits;
+using Microsoft.Extensions.Options;
+
+namespace Aisa.Settlement.Api.Rails;
+
+public sealed record CreateSessionRequest(Micros? Amount, string? Rail);
+
+public sealed record DepositView(
+    long Id,
+    string Rail,
+    string State,
+    Micros? Amount,
+    Micros? RequestedAmount,
+    string? TxHash,
+    long? LogIndex,
+    string? Address,
+    string? Reference,
+    int Confirmations,
+    int ConfirmationsRequired,
+    DateTimeOffset? ExpiresAt,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt)
+{
+    public static DepositView Of(Deposit d) => new(
+        d.Id, d.Rail, d.State.ToWire(), d.Amount ?? d.RequestedAmount, d.RequestedAmount, d.TransactionHash, d.LogIndex, d.Address, d.ExternalId,
+        d.Confirmations, d.ConfirmationsRequired, d.ExpiresAt, d.CreatedAt, d.UpdatedAt);
+}
+
+/// <summary>The agent's side of deposits: its addresses, a top-up request on a rail, and its deposits' progress.</summary>
+public static class DepositsApi
+{
+    /// <summary>How long a top-up request waits for its payment; a payment after that is still credited, as a deposit of its own.</summary>
+    public static readonly TimeSpan PendingLifetime = TimeSpan.FromHours(24);
+
+    public const string DefaultRail = "stripe";
+
+    public static IEndpointRouteBuilder MapDepositsApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/agent").WithTags("Agent");
+        group.MapGet("/deposit-addresses", AddressesAsync);
+        group.MapPost("/topup/create-session", CreateSessionAsync);
+        group.MapGet("/deposits", DepositsAsync);
+        return endpoints;
+    }
+
+    private static async Task<IResult> AddressesAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, DepositAddressService addresses, CancellationToken cancellationToken)
+    {
+        var (refusal, agent) = await AgentsApi.AuthenticatedAgentAsync(request, agents, sessions, cancellationToken);
+        if (agent is null)
+        {
+            return refusal!.ToResult();
+        }
+        var instructions = await addresses.ForAgentAsync(agent.Id, cancellationToken);
+        return ApiResponses.Json(200, new { addresses = instructions }).ToResult();
+    }
+
+    private static async Task<IResult> CreateSessionAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, DepositAddressService addresses,
+        RailRegistry rails, DepositStore deposits, IOptions<PlatformOptions> platform, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var (refusal, agent) = await AgentsApi.AuthenticatedAgentAsync(request, agents, sessions, cancellationToken);
+        if (agent is null)
+        {
+            return refusal!.ToResult();
+        }
+        var body = await ApiJson.ReadAsync<CreateSessionRequest>(request, cancellationToken);
+        if (body.Value is not { } input)
+        {
+            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
+        }
+        var minimum = platform.Value.MinTopUpMicros;
+        if (input.Amount is not { } amount || amount < minimum || amount > PricingLimits.MaxAdjustment)
+        {
+            return ApiResponses.Error(400, "invalid_amount", $"amount is a USD amount from {minimum.ToAmountString()} to {PricingLimits.MaxAdjustment.ToAmountString()}.").ToResult();
+        }
+        var railName = input.Rail ?? DefaultRail;
+        if (rails.Find(railName) is not IAddressDepositRail rail)
+        {
+            var enabled = rails.All.Select(r => r.Rail).ToList();
+            return ApiResponses.Error(400, "rail_not_enabled",
+                $"The {railName} rail is not enabled here; enabled: {(enabled.Count == 0 ? "none" : string.Join(", ", enabled))}.").ToResult();
+        }
+        var instructions = (await addresses.ForAgentAsync(agent.Id, cancellationToken)).Single(i => i.Rail == rail.Rail);
+        var deposit = await deposits.CreatePendingAsync(rail.Rail, agent.Id, amount, instructions.Address.ToLowerInvariant(), rail.ConfirmationsRequired,
+            clock.GetUtcNow() + PendingLifetime, cancellationToken);
+        return ApiResponses.Json(201, new
+        {
+            depositId = deposit.Id,
+            rail = rail.Rail,
+            chainId = instructions.ChainId,
+            address = instructions.Address,
+            derivationIndex = instructions.DerivationIndex,
+            tokens = instructions.Tokens,
+            amount,
+            confirmationsRequired = rail.ConfirmationsRequired,
+            expiresAt = deposit.ExpiresAt,
+        }).ToResult();
+    }
+
+    private static async Task<IResult> DepositsAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, DepositStore deposits, CancellationToken cancellationToken)
+    {
+        var (refusal, agent) = await AgentsApi.AuthenticatedAgentAsync(request, agents, sessions, cancellationToken);
+        if (agent is null)
+        {
+            return refusal!.ToResult();
+        }
+        var page = ApiQuery.ReadPage(request, "before is the id of the last deposit of the previous page.");
+        if (page.Problem is not null)
+        {
+            return ApiResponses.Error(400, "invalid_request", page.Problem).ToResult();
+        }
+        var list = await deposits.ListAsync(new DepositFilter(AgentId: agent.Id, BeforeId: page.Before, Limit: page.Limit), cancellationToken);
+        return ApiResponses.Json(200, new { deposits = list.Select(DepositView.Of) }).ToResult();
+    }
+
+}

@@ -1,0 +1,67 @@
+using Aisa.Settlement.Adapters.Evm;
+
+namespace Aisa.Settlement.Api.Rails;
+
+/// <summary><c>Scheduling</c>: how the instances share the watchers.</summary>
+public sealed class SchedulingOptions
+{
+    public const string Section = "Scheduling";
+
+    /// <summary>
+    /// How long a watcher stays with the instance that last ran it. A live holder renews it every pass; when the
+    /// holder dies, another instance takes the watcher over within this time plus one poll interval.
+    /// </summary>
+    public int LeaseSeconds { get; set; } = 60;
+
+    public IEnumerable<string> Validate(IEnumerable<TimeSpan> pollIntervals)
+    {
+        if (LeaseSeconds is < 2 or > 3600)
+        {
+            yield return $"{Section}:LeaseSeconds must be from 2 to 3600.";
+        }
+        var longest = pollIntervals.DefaultIfEmpty(TimeSpan.Zero).Max();
+        if (LeaseSeconds < 2 * longest.TotalSeconds)
+        {
+            // Shorter, and the lease would lapse between two passes of a healthy holder.
+            yield return $"{Section}:LeaseSeconds must be at least twice the longest poll interval ({longest.TotalSeconds:0} s).";
+        }
+    }
+}
+
+/// <summary>The rails' sections, bound and validated.</summary>
+public sealed record RailSettings(IReadOnlyDictionary<string, EvmChainOptions> EvmChains, SchedulingOptions Scheduling)
+{
+    public static RailSettings Bind(IConfiguration configuration, List<string> problems)
+    {
+        var chains = new Dictionary<string, EvmChainOptions>(StringComparer.Ordinal);
+        var known = typeof(EvmChainOptions).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToList();
+        foreach (var section in configuration.GetSection(EvmChainOptions.Section).GetChildren())
+        {
+            var name = section.Key.ToLowerInvariant();
+            foreach (var child in section.GetChildren().Where(c => !known.Contains(c.Key, StringComparer.OrdinalIgnoreCase)))
+            {
+                problems.Add($"{EvmChainOptions.Section}:{section.Key}:{child.Key} is not a setting (known: {string.Join(", ", known)}).");
+            }
+            var options = new EvmChainOptions();
+            try
+            {
+                section.Bind(options);
+            }
+            catch (InvalidOperationException e)
+            {
+                problems.Add(e.Message.ReplaceLineEndings(" "));
+                continue;
+            }
+            problems.AddRange(options.Validate(name));
+            chains[name] = options;
+        }
+        foreach (var group in chains.Values.GroupBy(c => c.ChainId).Where(g => g.Count() > 1 && g.Key > 0))
+        {
+            problems.Add($"{EvmChainOptions.Section}: chain id {group.Key} is configured more than once.");
+        }
+        var scheduling = new SchedulingOptions();
+        configuration.GetSection(SchedulingOptions.Section).Bind(scheduling);
+        problems.AddRange(scheduling.Validate(chains.Values.Select(c => TimeSpan.FromSeconds(c.PollIntervalSeconds))));
+        return new RailSettings(chains, scheduling);
+    }
+}

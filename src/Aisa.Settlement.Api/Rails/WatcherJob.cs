@@ -1,0 +1,100 @@
+using Aisa.Settlement.Rails;
+using Aisa.Settlement.Storage.Jobs;
+using Quartz;
+
+namespace Aisa.Settlement.Api.Rails;
+
+/// <summary>This process among the service's instances: the owner name of the leases it holds.</summary>
+public sealed class ServiceInstance
+{
+    public string Id { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+}
+
+/// <summary>
+/// A rail's recurring watcher pass. Every instance schedules it; the one holding the rail's lease runs it, the
+/// others skip until the lease expires. Each run is recorded; a failed one is retried at the next tick with
+/// its attempt counted, and the pass starts again from the stored cursor, so a retry never credits twice.
+/// </summary>
+[DisallowConcurrentExecution]
+public sealed class WatcherJob(RailRegistry rails, DepositProcessor processor, JobStore jobs, ServiceInstance instance, SchedulingOptions scheduling, ILogger<WatcherJob> logger) : IJob
+{
+    public const string RailKey = "rail";
+
+    public static string JobName(string rail) => $"watch:{rail}";
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var rail = rails.Find(context.MergedJobDataMap.GetString(RailKey)!)!;
+        await RunAsync(rail, cancellationToken);
+    }
+
+    /// <summary>One pass if this instance holds (or takes) the rail's lease; false when another instance holds it.</summary>
+    public async Task<bool> RunAsync(IRailAdapter rail, CancellationToken cancellationToken)
+    {
+        var name = JobName(rail.Rail);
+        if (!await jobs.TryHoldAsync(name, instance.Id, TimeSpan.FromSeconds(scheduling.LeaseSeconds), cancellationToken))
+        {
+            return false;
+        }
+        var run = await jobs.StartAsync(name, instance.Id, cancellationToken);
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobRunId"] = run.Id, ["Job"] = name });
+        try
+        {
+            var summary = await processor.PassAsync(rail, cancellationToken);
+            await jobs.FinishAsync(run, JobOutcome.Succeeded, null, summary.ToJsonString(), CancellationToken.None);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Watcher {Job} failed (attempt {Attempt}): {Error}", name, run.Attempt, e.Message);
+            await jobs.FinishAsync(run, JobOutcome.Failed, $"{e.GetType().Name}: {e.Message}", null, CancellationToken.None);
+        }
+        catch (OperationCanceledException)
+        {
+            await jobs.FinishAsync(run, JobOutcome.Failed, "Stopped with the service.", null, CancellationToken.None);
+            throw;
+        }
+        return true;
+    }
+}
+
+/// <summary>Gives every lease of this instance up when it stops cleanly, so another instance takes over at once.</summary>
+public sealed class LeaseRelease(RailRegistry rails, JobStore jobs, ServiceInstance instance) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        foreach (var rail in rails.All)
+        {
+            await jobs.ReleaseAsync(WatcherJob.JobName(rail.Rail), instance.Id, cancellationToken);
+        }
+    }
+}
+
+public static class RailServices
+{
+    public static IServiceCollection AddRails(this IServiceCollection services, RailSettings settings)
+    {
+        var adapters = RailRegistry.Create(settings).ToList();
+        services.AddSingleton(new RailRegistry(adapters));
+        services.AddSingleton(settings.Scheduling);
+        services.AddSingleton<ServiceInstance>();
+        services.AddSingleton<DepositProcessor>();
+        services.AddSingleton<DepositAddressService>();
+        services.AddTransient<WatcherJob>();
+        // Registered before Quartz's hosted service, so it stops after it: no pass runs once the lease is given up.
+        services.AddHostedService<LeaseRelease>();
+        services.AddQuartz(quartz =>
+        {
+            foreach (var rail in adapters)
+            {
+                var job = new JobKey(WatcherJob.JobName(rail.Rail));
+                quartz.AddJob<WatcherJob>(j => j.WithIdentity(job).UsingJobData(WatcherJob.RailKey, rail.Rail));
+                quartz.AddTrigger(t => t.ForJob(job).StartNow()
+                    .WithSimpleSchedule(s => s.WithInterval(rail.PollInterval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
+            }
+        });
+        services.AddQuartzHostedService(options => options.WaitForJobsToComplete = true);
+        return services;
+    }
+}

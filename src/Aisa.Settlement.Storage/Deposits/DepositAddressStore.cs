@@ -1,0 +1,107 @@
+using System.Data.Common;
+
+namespace Aisa.Settlement.Storage.Deposits;
+
+public sealed record DepositAddress(long Id, string Rail, string Address, long AgentId, long DerivationIndex);
+
+/// <summary>
+/// The addresses agents pay to. An agent gets one derivation index k, the same on every chain, the first time it
+/// needs an address; each chain then watches the address its xpub derives at k.
+/// </summary>
+public sealed class DepositAddressStore(SqlDatabase database, TimeProvider clock)
+{
+    /// <summary>The agent's derivation index, given now (the next free one) if it has none.</summary>
+    public async Task<long> DerivationIndexAsync(long agentId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        // Two instances may pick the same next index at once: one wins, the other tries again with the next.
+        // ("WHERE true" tells SQLite that ON CONFLICT belongs to the INSERT, not to a join of the SELECT.)
+        for (var attempt = 0; ; attempt++)
+        {
+            await using (var find = connection.CreateCommand(null, "SELECT derivation_index FROM agent_derivation_indexes WHERE agent_id = @agent", ("agent", agentId)))
+            {
+                if (await find.ExecuteScalarAsync(cancellationToken) is { } found and not DBNull)
+                {
+                    return Convert.ToInt64(found, System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+            if (attempt == 20)
+            {
+                throw new InvalidOperationException($"No derivation index could be given to agent {agentId}.");
+            }
+            await connection.ExecuteAsync(null,
+                """
+                INSERT INTO agent_derivation_indexes (agent_id, derivation_index, created_at)
+                SELECT @agent, COALESCE(MAX(derivation_index) + 1, 0), @now FROM agent_derivation_indexes WHERE true
+                ON CONFLICT DO NOTHING
+                """,
+                cancellationToken, ("agent", agentId), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()));
+        }
+    }
+
+    /// <summary>Agents with a derivation index but no address on this rail yet (a chain configured later).</summary>
+    public async Task<IReadOnlyList<(long AgentId, long DerivationIndex)>> WithoutAddressAsync(string rail, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null,
+            """
+            SELECT i.agent_id, i.derivation_index FROM agent_derivation_indexes i
+            WHERE NOT EXISTS (SELECT 1 FROM deposit_addresses a WHERE a.rail = @rail AND a.agent_id = i.agent_id)
+            ORDER BY i.derivation_index
+            """, ("rail", rail));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var missing = new List<(long, long)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            missing.Add((reader.GetInt64(0), reader.GetInt64(1)));
+        }
+        return missing;
+    }
+
+    /// <summary>Stores addresses (lower-case); one already there stays as it is.</summary>
+    public async Task AddAsync(IReadOnlyList<DepositAddress> addresses, CancellationToken cancellationToken)
+    {
+        if (addresses.Count == 0)
+        {
+            return;
+        }
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
+        await using var command = connection.CreateCommand(transaction,
+            """
+            INSERT INTO deposit_addresses (rail, address, agent_id, derivation_index, created_at)
+            VALUES (@rail, @address, @agent, @index, @now) ON CONFLICT DO NOTHING
+            """,
+            ("rail", ""), ("address", ""), ("agent", 0L), ("index", 0L), ("now", now));
+        foreach (var address in addresses)
+        {
+            command.Parameters["rail"].Value = address.Rail;
+            command.Parameters["address"].Value = address.Address;
+            command.Parameters["agent"].Value = address.AgentId;
+            command.Parameters["index"].Value = address.DerivationIndex;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<DepositAddress?> FindAsync(string rail, long agentId, CancellationToken cancellationToken) =>
+        (await ListAsync("rail = @rail AND agent_id = @agent ORDER BY id", cancellationToken, ("rail", rail), ("agent", agentId))).FirstOrDefault();
+
+    /// <summary>The rail's addresses stored after <paramref name="afterId"/>: a watcher loads only what is new each pass.</summary>
+    public Task<IReadOnlyList<DepositAddress>> AfterAsync(string rail, long afterId, CancellationToken cancellationToken) =>
+        ListAsync("rail = @rail AND id > @after ORDER BY id", cancellationToken, ("rail", rail), ("after", afterId));
+
+    private async Task<IReadOnlyList<DepositAddress>> ListAsync(string condition, CancellationToken cancellationToken, params (string, object?)[] parameters)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null, $"SELECT id, rail, address, agent_id, derivation_index FROM deposit_addresses WHERE {condition}", parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var addresses = new List<DepositAddress>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            addresses.Add(new DepositAddress(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
+        }
+        return addresses;
+    }
+}

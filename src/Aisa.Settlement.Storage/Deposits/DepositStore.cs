@@ -1,0 +1,329 @@
+using System.Data.Common;
+using System.Globalization;
+using Aisa.Settlement.Deposits;
+using Aisa.Settlement.Money;
+
+namespace Aisa.Settlement.Storage.Deposits;
+
+public sealed record Deposit(
+    long Id,
+    string Rail,
+    long? AgentId,
+    DepositState State,
+    Micros? RequestedAmount,
+    Micros? Amount,
+    string? ExternalId,
+    string? TransactionHash,
+    long? LogIndex,
+    string? Address,
+    string? Token,
+    string? TokenAmount,
+    long? BlockNumber,
+    string? BlockHash,
+    int Confirmations,
+    int ConfirmationsRequired,
+    string? LedgerKey,
+    DateTimeOffset? ExpiresAt,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
+
+public sealed record DepositTransition(long Id, long DepositId, DepositState? From, DepositState To, int Confirmations, string Evidence, DateTimeOffset CreatedAt);
+
+/// <summary>What a payment seen on a rail says about its deposit.</summary>
+public sealed record DepositPayment(
+    long AgentId,
+    string ExternalId,
+    string TransactionHash,
+    long LogIndex,
+    string Address,
+    string Token,
+    string TokenAmount,
+    Micros Amount,
+    long BlockNumber,
+    string BlockHash);
+
+public sealed record DepositFilter(string? Rail = null, DepositState? State = null, long? AgentId = null, long? BeforeId = null, int Limit = 50);
+
+/// <summary>
+/// Deposits and every move of their state machine, with its evidence. A move is a conditional update on the state
+/// it starts from, so two passes that race apply it once; money moves only in the ledger, keyed by the payment.
+/// </summary>
+public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
+{
+    private const string Columns =
+        "id, rail, agent_id, state, requested_amount, amount, external_id, tx_hash, log_index, address, token, token_amount, " +
+        "block_number, block_hash, confirmations, confirmations_required, ledger_key, expires_at, created_at, updated_at";
+
+    public async Task<Deposit> CreatePendingAsync(string rail, long agentId, Micros requested, string? address, int confirmationsRequired, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
+        await using var command = connection.CreateCommand(transaction,
+            $"""
+            INSERT INTO deposits (rail, agent_id, state, requested_amount, address, confirmations, confirmations_required, expires_at, created_at, updated_at)
+            VALUES (@rail, @agent, @state, @requested, @address, 0, @required, @expires, @now, @now)
+            RETURNING {Columns}
+            """,
+            ("rail", rail), ("agent", agentId), ("state", DepositState.Pending.ToWire()), ("requested", requested.Value), ("address", address),
+            ("required", confirmationsRequired), ("expires", expiresAt.ToUnixTimeMilliseconds()), ("now", now));
+        var deposit = (await ReadAllAsync(command, cancellationToken))[0];
+        await InsertTransitionAsync(connection, transaction, deposit.Id, null, DepositState.Pending, 0, Evidence.Of(("requestedAmount", requested.ToString()), ("address", address)), now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return deposit;
+    }
+
+    public Task<Deposit?> FindAsync(long id, CancellationToken cancellationToken) =>
+        FindOneAsync("id = @value", id, null, cancellationToken);
+
+    public Task<Deposit?> FindByExternalIdAsync(string rail, string externalId, CancellationToken cancellationToken) =>
+        FindOneAsync("rail = @rail AND external_id = @value", externalId, rail, cancellationToken);
+
+    /// <summary>Deposits of a rail the watcher follows on chain: detected or confirming.</summary>
+    public Task<IReadOnlyList<Deposit>> FollowedAsync(string rail, CancellationToken cancellationToken) =>
+        ListWhereAsync("rail = @rail AND state IN ('detected', 'confirming') AND external_id IS NOT NULL ORDER BY id", cancellationToken, ("rail", rail));
+
+    public Task<IReadOnlyList<Deposit>> ListAsync(DepositFilter filter, CancellationToken cancellationToken)
+    {
+        var conditions = new List<string> { "1 = 1" };
+        var parameters = new List<(string, object?)> { ("limit", filter.Limit) };
+        if (filter.Rail is not null)
+        {
+            conditions.Add("rail = @rail");
+            parameters.Add(("rail", filter.Rail));
+        }
+        if (filter.State is { } state)
+        {
+            conditions.Add("state = @state");
+            parameters.Add(("state", state.ToWire()));
+        }
+        if (filter.AgentId is { } agent)
+        {
+            conditions.Add("agent_id = @agent");
+            parameters.Add(("agent", agent));
+        }
+        if (filter.BeforeId is { } before)
+        {
+            conditions.Add("id < @before");
+            parameters.Add(("before", before));
+        }
+        return ListWhereAsync($"{string.Join(" AND ", conditions)} ORDER BY id DESC LIMIT @limit", cancellationToken, [.. parameters]);
+    }
+
+    public async Task<IReadOnlyList<DepositTransition>> TransitionsAsync(long depositId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null,
+            "SELECT id, deposit_id, from_state, to_state, confirmations, evidence, created_at FROM deposit_transitions WHERE deposit_id = @id ORDER BY id",
+            ("id", depositId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var transitions = new List<DepositTransition>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            transitions.Add(new DepositTransition(
+                reader.GetInt64(0), reader.GetInt64(1),
+                reader.IsDBNull(2) ? null : DepositStates.Parse(reader.GetString(2)),
+                DepositStates.Parse(reader.GetString(3)), reader.GetInt32(4), reader.GetString(5),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6))));
+        }
+        return transitions;
+    }
+
+    /// <summary>
+    /// Records a payment seen for the first time: it fills the agent's oldest open request on the rail (pending,
+    /// not expired), or becomes a deposit of its own. Returns the deposit; an existing one for this payment as it is.
+    /// </summary>
+    public async Task<Deposit> RecordPaymentAsync(string rail, DepositPayment payment, DepositState state, int confirmations, int required, string evidence, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
+        if ((await ListWhereAsync(connection, transaction, "rail = @rail AND external_id = @external", cancellationToken, ("rail", rail), ("external", payment.ExternalId))).FirstOrDefault() is { } known)
+        {
+            return known;
+        }
+        var pending = (await ListWhereAsync(connection, transaction,
+            "rail = @rail AND agent_id = @agent AND state = 'pending' AND (expires_at IS NULL OR expires_at > @now) ORDER BY id LIMIT 1",
+            cancellationToken, ("rail", rail), ("agent", payment.AgentId), ("now", now))).FirstOrDefault();
+        var values = new (string, object?)[]
+        {
+            ("rail", rail), ("agent", payment.AgentId), ("state", state.ToWire()), ("amount", payment.Amount.Value), ("external", payment.ExternalId),
+            ("tx", payment.TransactionHash), ("logIndex", payment.LogIndex), ("address", payment.Address), ("token", payment.Token),
+            ("tokenAmount", payment.TokenAmount), ("blockNumber", payment.BlockNumber), ("blockHash", payment.BlockHash),
+            ("confirmations", confirmations), ("required", required), ("now", now),
+        };
+        if (pending is not null)
+        {
+            values = [.. values, ("pending", pending.Id)];
+        }
+        await using var command = connection.CreateCommand(transaction, pending is null
+            ? $"""
+              INSERT INTO deposits (rail, agent_id, state, amount, external_id, tx_hash, log_index, address, token, token_amount, block_number, block_hash,
+                                    confirmations, confirmations_required, created_at, updated_at)
+              VALUES (@rail, @agent, @state, @amount, @external, @tx, @logIndex, @address, @token, @tokenAmount, @blockNumber, @blockHash,
+                      @confirmations, @required, @now, @now)
+              RETURNING {Columns}
+              """
+            : $"""
+              UPDATE deposits SET state = @state, amount = @amount, external_id = @external, tx_hash = @tx, log_index = @logIndex, address = @address,
+                                  token = @token, token_amount = @tokenAmount, block_number = @blockNumber, block_hash = @blockHash,
+                                  confirmations = @confirmations, confirmations_required = @required, updated_at = @now
+              WHERE id = @pending AND state = 'pending'
+              RETURNING {Columns}
+              """, values);
+        var deposit = (await ReadAllAsync(command, cancellationToken))[0];
+        await InsertTransitionAsync(connection, transaction, deposit.Id, pending is null ? null : DepositState.Pending, state, confirmations, evidence, now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return deposit;
+    }
+
+    /// <summary>
+    /// Moves a deposit from the state and confirmations it was read with; false (and nothing written) when another
+    /// pass moved it first. A block given replaces the deposit's block (a transfer mined again elsewhere).
+    /// </summary>
+    public async Task<bool> MoveAsync(Deposit deposit, DepositState to, int confirmations, string evidence, CancellationToken cancellationToken,
+        (long Number, string Hash)? block = null, string? ledgerKey = null)
+    {
+        if (!DepositStates.CanMove(deposit.State, to))
+        {
+            throw new InvalidOperationException($"Deposit {deposit.Id} cannot move from {deposit.State.ToWire()} to {to.ToWire()}.");
+        }
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
+        var moved = await connection.ExecuteAsync(transaction,
+            """
+            UPDATE deposits SET state = @to, confirmations = @confirmations, block_number = COALESCE(@blockNumber, block_number),
+                                block_hash = COALESCE(@blockHash, block_hash), ledger_key = COALESCE(@ledgerKey, ledger_key), updated_at = @now
+            WHERE id = @id AND state = @from AND confirmations = @fromConfirmations
+            """,
+            cancellationToken, ("to", to.ToWire()), ("confirmations", confirmations), ("blockNumber", block?.Number), ("blockHash", block?.Hash),
+            ("ledgerKey", ledgerKey), ("now", now), ("id", deposit.Id), ("from", deposit.State.ToWire()), ("fromConfirmations", deposit.Confirmations));
+        if (moved == 0)
+        {
+            return false;
+        }
+        await InsertTransitionAsync(connection, transaction, deposit.Id, deposit.State, to, confirmations, evidence, now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>Requests on the rail that nobody paid in time move to expired; returns how many.</summary>
+    public async Task<int> ExpirePendingAsync(string rail, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var expired = 0;
+        foreach (var deposit in await ListWhereAsync("rail = @rail AND state = 'pending' AND expires_at <= @now ORDER BY id", cancellationToken, ("rail", rail), ("now", now)))
+        {
+            if (await MoveAsync(deposit, DepositState.Expired, 0, Evidence.Of(("expiresAt", deposit.ExpiresAt?.ToString("O", CultureInfo.InvariantCulture))), cancellationToken))
+            {
+                expired++;
+            }
+        }
+        return expired;
+    }
+
+    /// <summary>How many deposits of each rail are in each state.</summary>
+    public async Task<IReadOnlyList<(string Rail, DepositState State, long Count)>> CountsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null, "SELECT rail, state, COUNT(*) FROM deposits GROUP BY rail, state ORDER BY rail, state");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var counts = new List<(string, DepositState, long)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts.Add((reader.GetString(0), DepositStates.Parse(reader.GetString(1)), reader.GetInt64(2)));
+        }
+        return counts;
+    }
+
+    public async Task<string?> CursorAsync(string rail, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null, "SELECT position FROM rail_cursors WHERE rail = @rail", ("rail", rail));
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    public async Task SaveCursorAsync(string rail, string position, long head, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(null,
+            """
+            INSERT INTO rail_cursors (rail, position, head, updated_at) VALUES (@rail, @position, @head, @now)
+            ON CONFLICT (rail) DO UPDATE SET position = excluded.position, head = excluded.head, updated_at = excluded.updated_at
+            """,
+            cancellationToken, ("rail", rail), ("position", position), ("head", head), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()));
+    }
+
+    private async Task InsertTransitionAsync(DbConnection connection, DbTransaction transaction, long depositId, DepositState? from, DepositState to, int confirmations, string evidence, long now, CancellationToken cancellationToken) =>
+        await connection.ExecuteAsync(transaction,
+            "INSERT INTO deposit_transitions (deposit_id, from_state, to_state, confirmations, evidence, created_at) VALUES (@deposit, @from, @to, @confirmations, @evidence, @now)",
+            cancellationToken, ("deposit", depositId), ("from", from?.ToWire()), ("to", to.ToWire()), ("confirmations", confirmations), ("evidence", evidence), ("now", now));
+
+    private async Task<Deposit?> FindOneAsync(string condition, object value, string? rail, CancellationToken cancellationToken) =>
+        (await ListWhereAsync(condition, cancellationToken, rail is null ? [("value", value)] : [("value", value), ("rail", rail)])).FirstOrDefault();
+
+    private async Task<IReadOnlyList<Deposit>> ListWhereAsync(string condition, CancellationToken cancellationToken, params (string, object?)[] parameters)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await ListWhereAsync(connection, null, condition, cancellationToken, parameters);
+    }
+
+    private static async Task<IReadOnlyList<Deposit>> ListWhereAsync(DbConnection connection, DbTransaction? transaction, string condition, CancellationToken cancellationToken, params (string, object?)[] parameters)
+    {
+        await using var command = connection.CreateCommand(transaction, $"SELECT {Columns} FROM deposits WHERE {condition}", parameters);
+        return await ReadAllAsync(command, cancellationToken);
+    }
+
+    private static async Task<List<Deposit>> ReadAllAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var deposits = new List<Deposit>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            deposits.Add(new Deposit(
+                reader.GetInt64(0),
+                reader.GetString(1),
+                reader.GetNullableInt64(2),
+                DepositStates.Parse(reader.GetString(3)),
+                reader.GetNullableInt64(4) is { } requested ? new Micros(requested) : null,
+                reader.GetNullableInt64(5) is { } amount ? new Micros(amount) : null,
+                reader.GetNullableString(6),
+                reader.GetNullableString(7),
+                reader.GetNullableInt64(8),
+                reader.GetNullableString(9),
+                reader.GetNullableString(10),
+                reader.GetNullableString(11),
+                reader.GetNullableInt64(12),
+                reader.GetNullableString(13),
+                reader.GetInt32(14),
+                reader.GetInt32(15),
+                reader.GetNullableString(16),
+                reader.GetNullableInt64(17) is { } expires ? DateTimeOffset.FromUnixTimeMilliseconds(expires) : null,
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(18)),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(19))));
+        }
+        return deposits;
+    }
+}
+
+/// <summary>Evidence of a transition as a small JSON object.</summary>
+public static class Evidence
+{
+    public static string Of(params (string Name, object? Value)[] fields)
+    {
+        var json = new System.Text.Json.Nodes.JsonObject();
+        foreach (var (name, value) in fields)
+        {
+            json[name] = value switch
+            {
+                null => null,
+                long number => number,
+                int number => number,
+                bool flag => flag,
+                _ => Convert.ToString(value, CultureInfo.InvariantCulture),
+            };
+        }
+        return json.ToJsonString();
+    }
+}

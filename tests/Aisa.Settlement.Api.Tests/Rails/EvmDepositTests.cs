@@ -1,0 +1,203 @@
+using System.Numerics;
+using Aisa.Settlement.Storage;
+using Aisa.Settlement.Testing;
+
+namespace Aisa.Settlement.Api.Tests.Rails;
+
+/// <summary>
+/// The EVM watcher against a real local node (ganache from npm) and a test ERC-20 compiled with solc-js: the service
+/// runs its Quartz-scheduled watcher every second with 3 confirmations, and the tests pay as a wallet would.
+/// </summary>
+public sealed class EvmDepositTests : IAsyncLifetime
+{
+    private Ganache _node = null!;
+    private string _token = null!;
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    public async Task InitializeAsync()
+    {
+        _node = await Ganache.StartAsync(EvmWatch.ChainId);
+        _token = await _node.DeployTokenAsync(decimals: 6);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var owned in Enumerable.Reverse(_owned))
+        {
+            await owned.DisposeAsync();
+        }
+        await _node.DisposeAsync();
+    }
+
+    private async Task<AisaClient> StartServiceAsync(string provider, Uri? rpc = null)
+    {
+        var store = await TestStore.CreateAsync(provider);
+        _owned.Add(store);
+        var factory = new SettlementFactory(store, EvmWatch.Settings(rpc ?? _node.Url, _token));
+        _owned.Add(factory);
+        return new AisaClient(factory.CreateClient());
+    }
+
+    [Theory]
+    [InlineData(StorageOptions.Sqlite)]
+    [InlineData(StorageOptions.Postgres)]
+    public async Task Transfers_to_two_agents_credit_each_wallet_once_after_the_confirmations_and_not_before(string provider)
+    {
+        var client = await StartServiceAsync(provider);
+        var alice = await client.RegisterAgentAsync();
+        var bob = await client.RegisterAgentAsync();
+        var aliceAddress = await EvmWatch.AddressAsync(client, alice.SessionToken);
+        var bobAddress = await EvmWatch.AddressAsync(client, bob.SessionToken);
+        Assert.NotEqual(aliceAddress, bobAddress);
+
+        // Mined at once: 1 confirmation each. Bob's transfer is one block later than Alice's.
+        await _node.TransferAsync(_token, aliceAddress, 12_500_000);
+        await _node.TransferAsync(_token, bobAddress, 3_000_001);
+        await EvmWatch.WaitForDepositAsync(client, bob.SessionToken, d => d.Is("detected", 1), "detected at 1/3");
+        await _node.MineAsync(1);
+        var waiting = await EvmWatch.WaitForDepositAsync(client, bob.SessionToken, d => d.Is("confirming", 2), "confirming at 2/3");
+        Assert.Equal(3, waiting.GetProperty("confirmationsRequired").GetInt32());
+        // Alice's transfer has 3 confirmations now; Bob's 2: only Alice is credited.
+        await EvmWatch.WaitForDepositAsync(client, alice.SessionToken, d => d.Is("credited", 3), "credited at 3/3");
+        Assert.Equal(12.5m, await client.BalanceAsync(alice.SessionToken));
+        Assert.Equal(0m, await client.BalanceAsync(bob.SessionToken));
+
+        await _node.MineAsync(1);
+        var bobs = await EvmWatch.WaitForDepositAsync(client, bob.SessionToken, d => d.Is("credited"), "credited");
+        Assert.Equal(3.000001m, bobs.GetProperty("amount").GetDecimal());
+        // More passes change nothing.
+        await _node.MineAsync(3);
+        await EvmWatch.WaitForRunsAsync(client, await EvmWatch.LastRunIdAsync(client), runs => runs.Length >= 2, "two more passes");
+
+        Assert.Equal(12.5m, await client.BalanceAsync(alice.SessionToken));
+        Assert.Equal(3.000001m, await client.BalanceAsync(bob.SessionToken));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, alice.SessionToken));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, bob.SessionToken));
+        Assert.Single(await EvmWatch.DepositsAsync(client, alice.SessionToken));
+        var audit = await client.AuditAsync();
+        Assert.True(audit.GetProperty("balanced").GetBoolean(), audit.ToString());
+    }
+
+    [Theory]
+    [InlineData(StorageOptions.Sqlite)]
+    [InlineData(StorageOptions.Postgres)]
+    public async Task A_transfer_reorganised_away_is_not_credited_and_credits_once_when_mined_again_elsewhere(string provider)
+    {
+        var client = await StartServiceAsync(provider);
+        var agent = await client.RegisterAgentAsync();
+        var address = await EvmWatch.AddressAsync(client, agent.SessionToken);
+        var signed = await _node.SignTransferAsync(_token, address, 7_000_000);
+
+        var beforeTransfer = await _node.SnapshotAsync();
+        var hash = await _node.SendRawAsync(signed);
+        var firstBlock = (await _node.ReceiptAsync(hash))["blockHash"]!.GetValue<string>();
+        await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("detected"), "detected");
+
+        // The chain is reorganised: the block with the transfer is replaced by blocks without it.
+        await _node.RevertAsync(beforeTransfer);
+        await _node.MineAsync(EvmWatch.Confirmations + 1);
+        var reorged = await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("reorged"), "reorged");
+        Assert.Equal(hash, reorged.GetProperty("txHash").GetString());
+        Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
+
+        // The same transaction is mined again, in another block.
+        Assert.Equal(hash, await _node.SendRawAsync(signed));
+        var secondBlock = (await _node.ReceiptAsync(hash))["blockHash"]!.GetValue<string>();
+        Assert.NotEqual(firstBlock, secondBlock);
+        await _node.MineAsync(EvmWatch.Confirmations);
+        var credited = await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited");
+
+        Assert.Equal(7m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken));
+        var history = await client.SendAsync(HttpMethod.Get, $"/api/operator/deposits/{credited.GetProperty("id").GetInt64()}", headers: AisaClient.Operator());
+        var states = history.Body.GetProperty("transitions").EnumerateArray().Select(t => t.GetProperty("to").GetString()).ToList();
+        // detected → reorged → detected again (mined elsewhere) → … → credited, once.
+        var reorgedAt = states.IndexOf("reorged");
+        Assert.True(reorgedAt > 0 && states[0] == "detected" && states[reorgedAt + 1] is "detected" or "confirming", string.Join(" → ", states));
+        Assert.Equal("credited", states[^1]);
+        Assert.Single(states, "credited");
+        var last = history.Body.GetProperty("transitions").EnumerateArray().Last();
+        Assert.Equal(secondBlock, last.GetProperty("evidence").GetProperty("blockHash").GetString());
+    }
+
+    [Fact]
+    public async Task A_top_up_session_on_a_chain_gives_the_address_and_the_payment_fills_that_pending_deposit()
+    {
+        var client = await StartServiceAsync(StorageOptions.Sqlite);
+        var agent = await client.RegisterAgentAsync();
+        var auth = AisaClient.Bearer(agent.SessionToken);
+
+        var notEnabled = await client.PostAsync("/api/agent/topup/create-session", new { amount = 5 }, auth);
+        var tooSmall = await client.PostAsync("/api/agent/topup/create-session", new { amount = 0.49m, rail = "base" }, auth);
+        var unknownField = await client.PostAsync("/api/agent/topup/create-session", new { amount = 5, rail = "base", chain = 1 }, auth);
+        var anonymous = await client.PostAsync("/api/agent/topup/create-session", new { amount = 5, rail = "base" });
+        Assert.Equal((400, "rail_not_enabled"), (notEnabled.Code, notEnabled.Error));
+        Assert.Contains("enabled: base", notEnabled.Body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal((400, "invalid_amount"), (tooSmall.Code, tooSmall.Error));
+        Assert.Equal((400, "invalid_request"), (unknownField.Code, unknownField.Error));
+        Assert.Equal(401, anonymous.Code);
+        Assert.Empty(await EvmWatch.DepositsAsync(client, agent.SessionToken));
+
+        var session = await client.PostAsync("/api/agent/topup/create-session", new { amount = 5, rail = "base" }, auth);
+        Assert.True(session.Code == 201, session.Raw);
+        Assert.Equal(EvmWatch.ChainId, session.Body.GetProperty("chainId").GetInt64());
+        var address = session.Body.GetProperty("address").GetString()!;
+        Assert.Equal(address, await EvmWatch.AddressAsync(client, agent.SessionToken));
+        Assert.Equal(_token, session.Body.GetProperty("tokens")[0].GetProperty("address").GetString()!, ignoreCase: true);
+        var depositId = session.Body.GetProperty("depositId").GetInt64();
+        var pending = Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken));
+        Assert.True(pending.Is("pending", 0));
+        Assert.Equal(5m, pending.GetProperty("amount").GetDecimal());
+
+        // The agent sends a little more than it said: what arrived is credited, to the deposit it asked for.
+        await _node.TransferAsync(_token, address, 5_100_000);
+        await _node.MineAsync(EvmWatch.Confirmations);
+        var credited = await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited");
+
+        Assert.Equal(depositId, credited.GetProperty("id").GetInt64());
+        Assert.Equal(5.1m, credited.GetProperty("amount").GetDecimal());
+        Assert.Equal(5m, credited.GetProperty("requestedAmount").GetDecimal());
+        Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken));
+        Assert.Equal(5.1m, await client.BalanceAsync(agent.SessionToken));
+    }
+
+    [Fact]
+    public async Task Rpc_faults_fail_the_job_with_the_reason_and_the_deposit_credits_once_when_the_node_is_back()
+    {
+        using var proxy = new RpcFaultProxy(_node.Url);
+        var client = await StartServiceAsync(StorageOptions.Postgres, proxy.Url);
+        var agent = await client.RegisterAgentAsync();
+        var address = await EvmWatch.AddressAsync(client, agent.SessionToken);
+        await EvmWatch.WaitForRunsAsync(client, 0, runs => runs.Any(r => r.GetProperty("outcome").GetString() == "succeeded"), "a first pass");
+
+        await _node.TransferAsync(_token, address, 2_000_000);
+        await _node.MineAsync(EvmWatch.Confirmations);
+        var expected = new Dictionary<RpcFault, string>
+        {
+            [RpcFault.Down] = "ConnectionRefused",
+            [RpcFault.Http500] = "HTTP 500",
+            [RpcFault.MalformedJson] = "malformed answer",
+            [RpcFault.Slow] = "timed out",
+        };
+        foreach (var (fault, reason) in expected)
+        {
+            var before = await EvmWatch.LastRunIdAsync(client);
+            proxy.Fault = fault;
+            var runs = await EvmWatch.WaitForRunsAsync(client, before,
+                r => r.Count(run => run.GetProperty("outcome").GetString() == "failed" && run.GetProperty("error").GetString()!.Contains(reason, StringComparison.Ordinal)) >= 2,
+                $"two failed runs for {fault}");
+            var failed = runs.Where(r => r.GetProperty("outcome").GetString() == "failed").ToList();
+            // Failures in a row count up as attempts; the error names the host, never the URL's path.
+            Assert.Contains(failed, r => r.GetProperty("attempt").GetInt32() >= 2);
+            Assert.All(failed, r => Assert.Contains("127.0.0.1", r.GetProperty("error").GetString()!, StringComparison.Ordinal));
+            Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
+        }
+
+        proxy.Fault = RpcFault.None;
+        await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited after recovery");
+        await EvmWatch.WaitForRunsAsync(client, await EvmWatch.LastRunIdAsync(client), runs => runs.Length >= 2, "two more passes");
+        Assert.Equal(2m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+    }
+}

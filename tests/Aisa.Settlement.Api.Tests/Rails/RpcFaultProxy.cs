@@ -1,0 +1,125 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Aisa.Settlement.Api.Tests.Rails;
+
+public enum RpcFault
+{
+    None,
+    /// <summary>Nothing listens on the port: connection refused.</summary>
+    Down,
+    Http500,
+    MalformedJson,
+    /// <summary>Answers only after the client's timeout.</summary>
+    Slow,
+}
+
+/// <summary>An HTTP proxy in front of the real node that can fail the way RPC providers fail.</summary>
+public sealed class RpcFaultProxy : IDisposable
+{
+    private readonly Uri _node;
+    private readonly HttpClient _http = new();
+    private HttpListener? _listener;
+    private RpcFault _fault;
+
+    public RpcFaultProxy(Uri node)
+    {
+        _node = node;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            Url = new Uri($"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}/");
+        }
+        Listen();
+    }
+
+    public Uri Url { get; }
+
+    public TimeSpan SlowDelay { get; init; } = TimeSpan.FromSeconds(3);
+
+    public RpcFault Fault
+    {
+        get => _fault;
+        set
+        {
+            _fault = value;
+            if (value == RpcFault.Down)
+            {
+                _listener?.Close();
+                _listener = null;
+            }
+            else if (_listener is null)
+            {
+                Listen();
+            }
+        }
+    }
+
+    private void Listen()
+    {
+        var listener = new HttpListener();
+        listener.Prefixes.Add(Url.ToString());
+        listener.Start();
+        _listener = listener;
+        _ = Task.Run(async () =>
+        {
+            while (listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+                _ = Task.Run(() => AnswerAsync(context));
+            }
+        });
+    }
+
+    private async Task AnswerAsync(HttpListenerContext context)
+    {
+        try
+        {
+            switch (_fault)
+            {
+                case RpcFault.Http500:
+                    context.Response.StatusCode = 500;
+                    await context.Response.OutputStream.WriteAsync("upstream error"u8.ToArray());
+                    break;
+                case RpcFault.MalformedJson:
+                    context.Response.StatusCode = 200;
+                    context.Response.ContentType = "application/json";
+                    await context.Response.OutputStream.WriteAsync("{\"jsonrpc\":\"2.0\",\"result\":[tru"u8.ToArray());
+                    break;
+                default:
+                    if (_fault == RpcFault.Slow)
+                    {
+                        await Task.Delay(SlowDelay);
+                    }
+                    using (var body = new StreamContent(context.Request.InputStream))
+                    {
+                        body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+                        using var answer = await _http.PostAsync(_node, body);
+                        context.Response.StatusCode = (int)answer.StatusCode;
+                        context.Response.ContentType = "application/json";
+                        await context.Response.OutputStream.WriteAsync(await answer.Content.ReadAsByteArrayAsync());
+                    }
+                    break;
+            }
+            context.Response.Close();
+        }
+        catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or IOException or HttpRequestException)
+        {
+            // The client gave up (a timeout) or the proxy was closed: nothing to answer.
+        }
+    }
+
+    public void Dispose()
+    {
+        _listener?.Close();
+        _http.Dispose();
+    }
+}
