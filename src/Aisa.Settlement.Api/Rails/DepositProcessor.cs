@@ -23,6 +23,7 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
     /// <summary>One watcher pass over a rail: read, apply every observation, then move the cursor on.</summary>
     public async Task<JsonObject> PassAsync(IRailAdapter rail, CancellationToken cancellationToken)
     {
+        var allocatedBefore = GC.GetTotalAllocatedBytes();
         var book = _books.GetOrAdd(rail.Rail, name => new DepositAddressBook(name, addresses));
         await book.RefreshAsync(cancellationToken);
         var cursor = await deposits.CursorAsync(rail.Rail, cancellationToken);
@@ -53,6 +54,8 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
             summary[state.ToWire()] = count;
         }
         summary["expired"] = expired;
+        // Process-wide, so an upper bound of what the pass allocated (requests served meanwhile count too).
+        summary["allocatedBytes"] = GC.GetTotalAllocatedBytes() - allocatedBefore;
         return summary;
     }
 

@@ -36,6 +36,7 @@ public sealed class WatcherJob(RailRegistry rails, DepositProcessor processor, J
         {
             return false;
         }
+        await jobs.AbandonOthersAsync(name, instance.Id, cancellationToken);
         var run = await jobs.StartAsync(name, instance.Id, cancellationToken);
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobRunId"] = run.Id, ["Job"] = name });
         try

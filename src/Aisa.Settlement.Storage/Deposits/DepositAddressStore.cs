@@ -88,9 +88,9 @@ public sealed class DepositAddressStore(SqlDatabase database, TimeProvider clock
     public async Task<DepositAddress?> FindAsync(string rail, long agentId, CancellationToken cancellationToken) =>
         (await ListAsync("rail = @rail AND agent_id = @agent ORDER BY id", cancellationToken, ("rail", rail), ("agent", agentId))).FirstOrDefault();
 
-    /// <summary>The rail's addresses stored after <paramref name="afterId"/>: a watcher loads only what is new each pass.</summary>
-    public Task<IReadOnlyList<DepositAddress>> AfterAsync(string rail, long afterId, CancellationToken cancellationToken) =>
-        ListAsync("rail = @rail AND id > @after ORDER BY id", cancellationToken, ("rail", rail), ("after", afterId));
+    /// <summary>Up to <paramref name="limit"/> of the rail's addresses stored after <paramref name="afterId"/>: a watcher loads only what is new.</summary>
+    public Task<IReadOnlyList<DepositAddress>> AfterAsync(string rail, long afterId, int limit, CancellationToken cancellationToken) =>
+        ListAsync("rail = @rail AND id > @after ORDER BY id LIMIT @limit", cancellationToken, ("rail", rail), ("after", afterId), ("limit", limit));
 
     private async Task<IReadOnlyList<DepositAddress>> ListAsync(string condition, CancellationToken cancellationToken, params (string, object?)[] parameters)
     {

@@ -130,8 +130,9 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
     }
 
     /// <summary>
-    /// Records a payment seen for the first time: it fills the agent's oldest open request on the rail (pending,
-    /// not expired), or becomes a deposit of its own. Returns the deposit; an existing one for this payment as it is.
+    /// Records a payment seen for the first time: one that can be credited fills the agent's oldest open request on
+    /// the rail (pending, not expired); any other becomes a deposit of its own. Returns the deposit; an existing one
+    /// for this payment as it is.
     /// </summary>
     public async Task<Deposit> RecordPaymentAsync(string rail, DepositPayment payment, DepositState state, int confirmations, int required, string evidence, CancellationToken cancellationToken)
     {
@@ -142,7 +143,7 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
         {
             return known;
         }
-        var pending = (await ListWhereAsync(connection, transaction,
+        var pending = state == DepositState.Failed ? null : (await ListWhereAsync(connection, transaction,
             "rail = @rail AND agent_id = @agent AND state = 'pending' AND (expires_at IS NULL OR expires_at > @now) ORDER BY id LIMIT 1",
             cancellationToken, ("rail", rail), ("agent", payment.AgentId), ("now", now))).FirstOrDefault();
         var values = new (string, object?)[]

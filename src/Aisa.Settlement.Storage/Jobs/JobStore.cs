@@ -58,6 +58,15 @@ public sealed class JobStore(SqlDatabase database, TimeProvider clock)
         return leases;
     }
 
+    /// <summary>Runs of the job still "running" on another instance: that instance died during them (the caller holds the lease now).</summary>
+    public async Task<int> AbandonOthersAsync(string job, string instance, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(null,
+            "UPDATE job_runs SET outcome = 'failed', ended_at = @now, error = 'The instance running it stopped before the run ended.' WHERE job = @job AND outcome = 'running' AND instance <> @instance",
+            cancellationToken, ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()), ("job", job), ("instance", instance));
+    }
+
     /// <summary>Records a run's start. Its attempt counts the failures in a row before it: 1 after a success.</summary>
     public async Task<JobRun> StartAsync(string job, string instance, CancellationToken cancellationToken)
     {

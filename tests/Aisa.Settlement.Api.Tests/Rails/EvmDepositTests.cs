@@ -29,11 +29,11 @@ public sealed class EvmDepositTests : IAsyncLifetime
         await _node.DisposeAsync();
     }
 
-    private async Task<AisaClient> StartServiceAsync(string provider, Uri? rpc = null)
+    private async Task<AisaClient> StartServiceAsync(string provider, Uri? rpc = null, string? token = null, int decimals = 6)
     {
         var store = await TestStore.CreateAsync(provider);
         _owned.Add(store);
-        var factory = new SettlementFactory(store, EvmWatch.Settings(rpc ?? _node.Url, _token));
+        var factory = new SettlementFactory(store, EvmWatch.Settings(rpc ?? _node.Url, token ?? _token, decimals));
         _owned.Add(factory);
         return new AisaClient(factory.CreateClient());
     }
@@ -160,6 +160,32 @@ public sealed class EvmDepositTests : IAsyncLifetime
         Assert.Equal(5m, credited.GetProperty("requestedAmount").GetDecimal());
         Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken));
         Assert.Equal(5.1m, await client.BalanceAsync(agent.SessionToken));
+    }
+
+    [Fact]
+    public async Task An_18_decimal_token_credits_whole_micros_and_keeps_the_rest_as_evidence()
+    {
+        var token = await _node.DeployTokenAsync(decimals: 18);
+        var client = await StartServiceAsync(StorageOptions.Sqlite, token: token, decimals: 18);
+        var agent = await client.RegisterAgentAsync();
+        var address = await EvmWatch.AddressAsync(client, agent.SessionToken);
+
+        // 1.234567 USD and 890123456789 atomic units below one micro; then a transfer worth less than one micro.
+        await _node.TransferAsync(token, address, BigInteger.Parse("1234567890123456789", System.Globalization.CultureInfo.InvariantCulture));
+        await _node.TransferAsync(token, address, 999_999_999_999);
+        await _node.MineAsync(EvmWatch.Confirmations);
+        var credited = await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited");
+        var dust = await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("failed"), "failed for dust");
+
+        Assert.Equal(1.234567m, credited.GetProperty("amount").GetDecimal());
+        Assert.Equal(1.234567m, await client.BalanceAsync(agent.SessionToken));
+        var history = await client.SendAsync(HttpMethod.Get, $"/api/operator/deposits/{credited.GetProperty("id").GetInt64()}", headers: AisaClient.Operator());
+        var evidence = history.Body.GetProperty("transitions")[0].GetProperty("evidence");
+        Assert.Equal("1234567890123456789", evidence.GetProperty("tokenAmount").GetString());
+        Assert.Equal("890123456789", evidence.GetProperty("belowOneMicro").GetString());
+        var refused = await client.SendAsync(HttpMethod.Get, $"/api/operator/deposits/{dust.GetProperty("id").GetInt64()}", headers: AisaClient.Operator());
+        Assert.Contains("below one micro", refused.Body.GetProperty("transitions")[0].GetProperty("evidence").GetProperty("refused").GetString(), StringComparison.Ordinal);
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
     }
 
     [Fact]

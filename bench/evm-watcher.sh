@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The EVM watcher benchmark: one pass over many blocks of Transfer logs with many watched addresses, on a real
+# local node (ganache from tests/peers) and the real service (Release, SQLite). Prints, per number of watched
+# addresses, the pass's RPC calls, time and memory, then how soon a deposit is credited after its N-th confirmation.
+# Usage: bench/evm-watcher.sh [blocks, default 10000] [watched addresses, comma-separated, default 1000,100000] [deposits, default 1000]
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+blocks=${1:-10000}
+watched=${2:-1000,100000}
+deposits=${3:-1000}
+
+if [ ! -d "$root/tests/peers/node_modules" ]; then
+  (cd "$root/tests/peers" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+dotnet build -c Release "$root/src/Aisa.Settlement.Api" -v quiet -nologo >/dev/null
+dotnet build -c Release "$root/bench/Aisa.Settlement.Bench.Watcher" -v quiet -nologo >/dev/null
+exec dotnet "$root/bench/Aisa.Settlement.Bench.Watcher/bin/Release/net10.0/Aisa.Settlement.Bench.Watcher.dll" \
+  "$root/src/Aisa.Settlement.Api/bin/Release/net10.0/Aisa.Settlement.Api.dll" "$blocks" "$watched" "$deposits"

@@ -1,0 +1,104 @@
+using Aisa.Settlement.Storage.Jobs;
+
+namespace Aisa.Settlement.Storage.Tests.Jobs;
+
+/// <summary>The lease that puts each watcher on one instance, and the run history, on both stores.</summary>
+public abstract class JobStoreTests : IAsyncLifetime
+{
+    private ITestDatabase _testDatabase = null!;
+    private SqlDatabase _database = null!;
+    private readonly ManualClock _clock = new();
+    private JobStore _jobs = null!;
+
+    protected abstract Task<ITestDatabase> CreateTestDatabaseAsync();
+
+    public async Task InitializeAsync()
+    {
+        _testDatabase = await CreateTestDatabaseAsync();
+        _database = _testDatabase.Open();
+        await _database.MigrateAsync(CancellationToken.None);
+        _jobs = new JobStore(_database, _clock);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _database.DisposeAsync();
+        await _testDatabase.DisposeAsync();
+    }
+
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task A_lease_stays_with_its_holder_while_renewed_and_moves_once_it_expires_or_is_given_up()
+    {
+        Assert.True(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
+        Assert.False(await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None));
+        Assert.True(await _jobs.TryHoldAsync("watch:polygon", "b", Lease, CancellationToken.None));
+
+        _clock.Advance(TimeSpan.FromSeconds(9));
+        Assert.True(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
+        _clock.Advance(TimeSpan.FromSeconds(9));
+        // Renewed at 9 s, so still a's at 18 s.
+        Assert.False(await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None));
+
+        _clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.True(await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None));
+        Assert.False(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
+
+        await _jobs.ReleaseAsync("watch:base", "a", CancellationToken.None);
+        Assert.False(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
+        await _jobs.ReleaseAsync("watch:base", "b", CancellationToken.None);
+        Assert.True(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
+        Assert.Equal(["a", "b"], (await _jobs.LeasesAsync(CancellationToken.None)).Select(l => l.Owner));
+    }
+
+    [Fact]
+    public async Task Many_instances_asking_at_once_give_the_lease_to_exactly_one()
+    {
+        var winners = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
+            Task.Run(() => _jobs.TryHoldAsync("watch:bnb", $"instance-{i}", Lease, CancellationToken.None))));
+
+        Assert.Single(winners, won => won);
+    }
+
+    [Fact]
+    public async Task Attempts_count_failures_in_a_row_and_a_dead_instance_runs_end_as_failed()
+    {
+        var first = await _jobs.StartAsync("watch:base", "a", CancellationToken.None);
+        await _jobs.FinishAsync(first, JobOutcome.Failed, "HTTP 500", null, CancellationToken.None);
+        var second = await _jobs.StartAsync("watch:base", "a", CancellationToken.None);
+        await _jobs.FinishAsync(second, JobOutcome.Failed, "HTTP 500", null, CancellationToken.None);
+        var third = await _jobs.StartAsync("watch:base", "a", CancellationToken.None);
+        await _jobs.FinishAsync(third, JobOutcome.Succeeded, null, "{}", CancellationToken.None);
+        var fourth = await _jobs.StartAsync("watch:base", "a", CancellationToken.None);
+        Assert.Equal([1, 2, 3, 1], new[] { first, second, third, fourth }.Select(r => r.Attempt));
+
+        // Instance a died during its fourth run; b takes over.
+        Assert.Equal(1, await _jobs.AbandonOthersAsync("watch:base", "b", CancellationToken.None));
+        Assert.Equal(0, await _jobs.AbandonOthersAsync("watch:base", "a", CancellationToken.None));
+
+        var runs = await _jobs.RunsAsync("watch:base", null, null, 10, CancellationToken.None);
+        Assert.Equal([JobOutcome.Failed, JobOutcome.Succeeded, JobOutcome.Failed, JobOutcome.Failed], runs.Select(r => r.Outcome));
+        Assert.Contains("stopped", runs[0].Error, StringComparison.Ordinal);
+        Assert.Equal(2, (await _jobs.RunsAsync("watch:base", JobOutcome.Failed, runs[0].Id, 10, CancellationToken.None)).Count);
+    }
+
+    private sealed class ManualClock : TimeProvider
+    {
+        private DateTimeOffset _now = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+}
+
+public sealed class SqliteJobStoreTests : JobStoreTests
+{
+    protected override Task<ITestDatabase> CreateTestDatabaseAsync() => Task.FromResult<ITestDatabase>(new SqliteTestDatabase());
+}
+
+public sealed class PostgresJobStoreTests : JobStoreTests
+{
+    protected override async Task<ITestDatabase> CreateTestDatabaseAsync() => await PostgresTestDatabase.CreateAsync();
+}
