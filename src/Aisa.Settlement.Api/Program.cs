@@ -28,6 +28,7 @@ app.MapPublishersApi();
 app.MapOperatorApi();
 app.MapVerifyApi();
 app.MapDepositsApi();
+app.MapX402TopUpApi();
 
 try
 {

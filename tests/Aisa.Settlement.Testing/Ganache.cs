@@ -20,12 +20,23 @@ public sealed class Ganache : IAsyncDisposable
     /// <summary>Account #1: the payer that sends tokens to deposit addresses.</summary>
     public const string Payer = "0xffcf8fdee72ac11b5c542428b35eef5769c409f0";
 
+    /// <summary>Private keys of ganache's deterministic accounts #0 and #1 (published with ganache; test chains only).</summary>
+    public const string DeployerKey = "0x4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d";
+    public const string PayerKey = "0x6cbed15c793ce57650b9877cf6fa156fbef513c4e6134f022a85b1ffdd59b2a1";
+
+    /// <summary>Where Multicall3 lives on every chain: the x402 facilitator reads token state through it.</summary>
+    public const string Multicall3 = "0xca11bde05977b3631167028862be2a173976ca11";
+
     // Well-known selectors: keccak256("mint(address,uint256)") and keccak256("transfer(address,uint256)"), first 4 bytes.
     private const string MintSelector = "40c10f19";
     private const string TransferSelector = "a9059cbb";
 
-    private static readonly Lazy<Task<string>> TokenBytecode = new(async () =>
-        JsonNode.Parse(await NodePeers.RunAsync("compile.mjs", "TestToken"))!["bytecode"]!.GetValue<string>());
+    private static readonly Lazy<Task<string>> TokenBytecode = new(() => CompileAsync("TestToken"));
+    private static readonly Lazy<Task<string>> UsdcBytecode = new(() => CompileAsync("TestUSDC"));
+    private static readonly Lazy<Task<string>> MulticallBytecode = new(() => CompileAsync("Multicall3Lite"));
+
+    private static async Task<string> CompileAsync(string contract) =>
+        JsonNode.Parse(await NodePeers.RunAsync("compile.mjs", contract))!["bytecode"]!.GetValue<string>();
 
     private readonly Process _process;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
@@ -114,6 +125,29 @@ public sealed class Ganache : IAsyncDisposable
         var token = receipt["contractAddress"]!.GetValue<string>();
         await SendAsync(Deployer, token, "0x" + MintSelector + Word(Payer) + Word(BigInteger.Pow(10, decimals + 9)));
         return token;
+    }
+
+    /// <summary>
+    /// Deploys the EIP-3009 test USDC (6 decimals, EIP-712 domain "USD Coin" / "2"), mints the payer a large balance and
+    /// puts Multicall3 at its canonical address; returns the token address.
+    /// </summary>
+    public async Task<string> DeployUsdcAsync()
+    {
+        var receipt = await ReceiptAsync(await SendAsync(Deployer, null, await UsdcBytecode.Value));
+        var token = receipt["contractAddress"]!.GetValue<string>();
+        await SendAsync(Deployer, token, "0x" + MintSelector + Word(Payer) + Word(BigInteger.Pow(10, 15)));
+        var multicall = (await ReceiptAsync(await SendAsync(Deployer, null, await MulticallBytecode.Value)))["contractAddress"]!.GetValue<string>();
+        var code = (await CallAsync("eth_getCode", multicall, "latest"))!.GetValue<string>();
+        await CallAsync("evm_setAccountCode", Multicall3, code);
+        return token;
+    }
+
+    /// <summary>The token balance of an address, read from the node.</summary>
+    public async Task<BigInteger> BalanceOfAsync(string token, string holder)
+    {
+        // keccak256("balanceOf(address)") first 4 bytes.
+        var answer = (await CallAsync("eth_call", new JsonObject { ["to"] = token, ["data"] = "0x70a08231" + Word(holder) }, "latest"))!.GetValue<string>();
+        return BigInteger.Parse("0" + answer[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
     }
 
     /// <summary>The payer transfers tokens; returns the transaction hash once it is mined (ganache mines each at once).</summary>

@@ -9,7 +9,9 @@ const input = {
   sources: { [`${name}.sol`]: { content: readFileSync(new URL(`./contracts/${name}.sol`, import.meta.url), 'utf8') } },
   settings: { evmVersion: 'shanghai', optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
 };
-const output = JSON.parse(solc.compile(JSON.stringify(input)));
+// Imports are other files of contracts/.
+const findImports = path => ({ contents: readFileSync(new URL(`./contracts/${path.replace(/^\.\//, '')}`, import.meta.url), 'utf8') });
+const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
 const errors = (output.errors ?? []).filter(e => e.severity === 'error');
 if (errors.length > 0) {
   process.stderr.write(errors.map(e => e.formattedMessage).join('\n'));

@@ -118,19 +118,33 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
 
         if (deposit is { State: DepositState.Detected or DepositState.Confirming } && seen.Confirmations >= required && deposit.BlockHash == seen.BlockHash)
         {
-            await CreditAsync(rail, deposit, seen, evidence, cancellationToken);
+            await CreditAsync(rail.Rail, deposit, seen.ExternalId, seen.Confirmations, evidence, cancellationToken);
             moved = DepositState.Credited;
         }
         return moved;
     }
 
-    private async Task CreditAsync(IRailAdapter rail, Deposit deposit, DepositObservation seen, JsonObject evidence, CancellationToken cancellationToken)
+    /// <summary>
+    /// A payment the rail reports as settled and final (an x402 settlement the facilitator confirmed): recorded and
+    /// credited at once, keyed by its external id like any other, so a repeat credits nothing more.
+    /// </summary>
+    public async Task<Deposit> CreditSettledAsync(string rail, DepositPayment payment, JsonObject evidence, CancellationToken cancellationToken)
+    {
+        var deposit = await deposits.RecordPaymentAsync(rail, payment, DepositState.Detected, 1, 1, evidence.ToJsonString(), cancellationToken);
+        if (deposit.State == DepositState.Detected)
+        {
+            await CreditAsync(rail, deposit, payment.ExternalId, 1, evidence, cancellationToken);
+        }
+        return (await deposits.FindAsync(deposit.Id, cancellationToken))!;
+    }
+
+    private async Task CreditAsync(string rail, Deposit deposit, string externalId, int confirmations, JsonObject evidence, CancellationToken cancellationToken)
     {
         var agent = await agents.FindByIdAsync(deposit.AgentId!.Value, cancellationToken)
             ?? throw new InvalidOperationException($"Deposit {deposit.Id} belongs to agent {deposit.AgentId}, which does not exist.");
-        var key = LedgerKey(rail.Rail, seen.ExternalId);
+        var key = LedgerKey(rail, externalId);
         var result = await ledger.PostAsync(
-            new TransferRequest(key, await ClearingAsync(rail.Rail, cancellationToken), agent.Wallet, deposit.Amount!.Value, TransferKinds.Deposit, deposit.TransactionHash),
+            new TransferRequest(key, await ClearingAsync(rail, cancellationToken), agent.Wallet, deposit.Amount!.Value, TransferKinds.Deposit, deposit.TransactionHash),
             cancellationToken);
         if (!result.Succeeded)
         {
@@ -139,7 +153,7 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         }
         var credited = With(evidence, "ledgerKey", key);
         credited["transferId"] = result.Transfers[0].Id;
-        if (!await deposits.MoveAsync(deposit, DepositState.Credited, seen.Confirmations, credited.ToJsonString(), cancellationToken, ledgerKey: key))
+        if (!await deposits.MoveAsync(deposit, DepositState.Credited, confirmations, credited.ToJsonString(), cancellationToken, ledgerKey: key))
         {
             logger.LogInformation("Deposit {Deposit} was moved by another pass while being credited; the ledger holds one credit under {Key}.", deposit.Id, key);
         }

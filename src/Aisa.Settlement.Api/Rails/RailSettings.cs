@@ -1,4 +1,5 @@
 using Aisa.Settlement.Adapters.Evm;
+using Aisa.Settlement.Adapters.X402;
 
 namespace Aisa.Settlement.Api.Rails;
 
@@ -29,7 +30,7 @@ public sealed class SchedulingOptions
 }
 
 /// <summary>The rails' sections, bound and validated.</summary>
-public sealed record RailSettings(IReadOnlyDictionary<string, EvmChainOptions> EvmChains, SchedulingOptions Scheduling)
+public sealed record RailSettings(IReadOnlyDictionary<string, EvmChainOptions> EvmChains, X402Options? X402, SchedulingOptions Scheduling)
 {
     public static RailSettings Bind(IConfiguration configuration, List<string> problems)
     {
@@ -59,9 +60,29 @@ public sealed record RailSettings(IReadOnlyDictionary<string, EvmChainOptions> E
         {
             problems.Add($"{EvmChainOptions.Section}: chain id {group.Key} is configured more than once.");
         }
+        X402Options? x402 = null;
+        var x402Section = configuration.GetSection(X402Options.Section);
+        if (x402Section.Exists())
+        {
+            var known402 = typeof(X402Options).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToList();
+            foreach (var child in x402Section.GetChildren().Where(c => !known402.Contains(c.Key, StringComparer.OrdinalIgnoreCase)))
+            {
+                problems.Add($"{X402Options.Section}:{child.Key} is not a setting (known: {string.Join(", ", known402)}).");
+            }
+            x402 = new X402Options();
+            try
+            {
+                x402Section.Bind(x402);
+                problems.AddRange(x402.Validate());
+            }
+            catch (InvalidOperationException e)
+            {
+                problems.Add(e.Message.ReplaceLineEndings(" "));
+            }
+        }
         var scheduling = new SchedulingOptions();
         configuration.GetSection(SchedulingOptions.Section).Bind(scheduling);
         problems.AddRange(scheduling.Validate(chains.Values.Select(c => TimeSpan.FromSeconds(c.PollIntervalSeconds))));
-        return new RailSettings(chains, scheduling);
+        return new RailSettings(chains, x402, scheduling);
     }
 }

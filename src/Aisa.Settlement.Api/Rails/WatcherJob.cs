@@ -1,4 +1,6 @@
+using Aisa.Settlement.Adapters.X402;
 using Aisa.Settlement.Rails;
+using Aisa.Settlement.Storage.Deposits;
 using Aisa.Settlement.Storage.Jobs;
 using Quartz;
 
@@ -82,6 +84,12 @@ public static class RailServices
         services.AddSingleton<ServiceInstance>();
         services.AddSingleton<DepositProcessor>();
         services.AddSingleton<DepositAddressService>();
+        services.AddSingleton<X402AuthorizationStore>();
+        if (settings.X402 is { } x402)
+        {
+            services.AddSingleton(x402);
+            services.AddSingleton(new FacilitatorClient(new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, x402));
+        }
         services.AddTransient<WatcherJob>();
         // Registered before Quartz's hosted service, so it stops after it: no pass runs once the lease is given up.
         services.AddHostedService<LeaseRelease>();

@@ -34,13 +34,13 @@ public sealed record DepositPayment(
     long AgentId,
     string ExternalId,
     string TransactionHash,
-    long LogIndex,
+    long? LogIndex,
     string Address,
     string Token,
     string TokenAmount,
     Micros Amount,
-    long BlockNumber,
-    string BlockHash);
+    long? BlockNumber,
+    string? BlockHash);
 
 public sealed record DepositFilter(string? Rail = null, DepositState? State = null, long? AgentId = null, long? BeforeId = null, int Limit = 50);
 

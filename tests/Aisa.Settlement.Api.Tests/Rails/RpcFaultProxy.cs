@@ -14,7 +14,7 @@ public enum RpcFault
     Slow,
 }
 
-/// <summary>An HTTP proxy in front of the real node that can fail the way RPC providers fail.</summary>
+/// <summary>An HTTP proxy in front of a real peer (a node, a facilitator) that can fail the way such services fail.</summary>
 public sealed class RpcFaultProxy : IDisposable
 {
     private readonly Uri _node;
@@ -102,7 +102,7 @@ public sealed class RpcFaultProxy : IDisposable
                     using (var body = new StreamContent(context.Request.InputStream))
                     {
                         body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-                        using var answer = await _http.PostAsync(_node, body);
+                        using var answer = await _http.PostAsync(new Uri(_node, context.Request.Url!.PathAndQuery), body);
                         context.Response.StatusCode = (int)answer.StatusCode;
                         context.Response.ContentType = "application/json";
                         await context.Response.OutputStream.WriteAsync(await answer.Content.ReadAsByteArrayAsync());

@@ -4,8 +4,14 @@ pragma solidity ^0.8.20;
 /// A plain ERC-20 for the EVM watcher's tests: decimals chosen at deployment (6 like USDC, 18 like BNB-chain USDC),
 /// minted by its deployer.
 contract TestToken {
-    string public constant name = "Test USD";
-    string public constant symbol = "TUSD";
+    function name() public pure virtual returns (string memory) {
+        return "Test USD";
+    }
+
+    function symbol() public pure virtual returns (string memory) {
+        return "TUSD";
+    }
+
     uint8 public immutable decimals;
     address public immutable owner;
     uint256 public totalSupply;
@@ -45,7 +51,7 @@ contract TestToken {
         return true;
     }
 
-    function move(address from, address to, uint256 value) private {
+    function move(address from, address to, uint256 value) internal {
         require(balanceOf[from] >= value, "balance too low");
         balanceOf[from] -= value;
         balanceOf[to] += value;

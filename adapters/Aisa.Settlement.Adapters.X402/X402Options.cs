@@ -1,0 +1,70 @@
+using Aisa.Settlement.Adapters.Evm.Addresses;
+
+namespace Aisa.Settlement.Adapters.X402;
+
+/// <summary><c>Rails:X402</c>: where to verify and settle, and what a payment must be (the "exact" scheme, EIP-3009).</summary>
+public sealed class X402Options
+{
+    public const string Section = "Rails:X402";
+
+    /// <summary>The facilitator's base URL: <c>/verify</c>, <c>/settle</c> and <c>/supported</c> are below it.</summary>
+    public string? FacilitatorUrl { get; set; }
+
+    /// <summary>CAIP-2: <c>eip155:8453</c> (Base), <c>eip155:137</c> (Polygon), or a test network.</summary>
+    public string Network { get; set; } = "eip155:8453";
+
+    /// <summary>The platform's treasury address the payments go to.</summary>
+    public string? PayTo { get; set; }
+
+    /// <summary>The USDC contract (EIP-3009): Base 0x8335…2913.</summary>
+    public string? Asset { get; set; }
+
+    /// <summary>The token's EIP-712 domain name and version ("USD Coin" / "2" on Base mainnet, "USDC" / "2" on Base Sepolia).</summary>
+    public string AssetName { get; set; } = "USD Coin";
+
+    public string AssetVersion { get; set; } = "2";
+
+    public int AssetDecimals { get; set; } = 6;
+
+    public int MaxTimeoutSeconds { get; set; } = 120;
+
+    public int FacilitatorTimeoutSeconds { get; set; } = 30;
+
+    public long ChainId => long.Parse(Network["eip155:".Length..], System.Globalization.CultureInfo.InvariantCulture);
+
+    public IEnumerable<string> Validate()
+    {
+        if (!Uri.TryCreate(FacilitatorUrl, UriKind.Absolute, out var facilitator) || facilitator.Scheme is not ("http" or "https"))
+        {
+            yield return $"{Section}:FacilitatorUrl is required: the http(s) URL of an x402 facilitator.";
+        }
+        if (!Network.StartsWith("eip155:", StringComparison.Ordinal) || !long.TryParse(Network["eip155:".Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+        {
+            yield return $"{Section}:Network must be an EVM network as CAIP-2, eip155:<chain id> (BNB Smart Chain's USDC has no EIP-3009: it is a deposit-address rail only).";
+        }
+        if (!EvmAddress.TryParse(PayTo, out _))
+        {
+            yield return $"{Section}:PayTo must be the treasury's 20-byte hex address.";
+        }
+        if (!EvmAddress.TryParse(Asset, out _))
+        {
+            yield return $"{Section}:Asset must be the USDC contract's 20-byte hex address.";
+        }
+        if (string.IsNullOrWhiteSpace(AssetName) || string.IsNullOrWhiteSpace(AssetVersion))
+        {
+            yield return $"{Section}:AssetName and AssetVersion are the token's EIP-712 domain and are required.";
+        }
+        if (AssetDecimals is < 0 or > 36)
+        {
+            yield return $"{Section}:AssetDecimals must be from 0 to 36.";
+        }
+        if (MaxTimeoutSeconds is < 10 or > 3600)
+        {
+            yield return $"{Section}:MaxTimeoutSeconds must be from 10 to 3600.";
+        }
+        if (FacilitatorTimeoutSeconds is < 1 or > 300)
+        {
+            yield return $"{Section}:FacilitatorTimeoutSeconds must be from 1 to 300.";
+        }
+    }
+}

@@ -1,0 +1,148 @@
+using System.Numerics;
+using System.Text.Json.Nodes;
+using Aisa.Settlement.Storage;
+using Aisa.Settlement.Testing;
+
+namespace Aisa.Settlement.Api.Tests.Rails;
+
+/// <summary>
+/// The x402 top-up paid by the official x402 client (@x402/fetch), verified and settled by the official facilitator
+/// (@x402/core + @x402/evm) on ganache with an EIP-3009 test USDC compiled by solc-js.
+/// </summary>
+public sealed class X402TopUpTests : IAsyncLifetime
+{
+    private const string Treasury = "0x1111111111111111111111111111111111111111";
+    private Ganache _node = null!;
+    private X402Facilitator _facilitator = null!;
+    private string _usdc = null!;
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    public async Task InitializeAsync()
+    {
+        _node = await Ganache.StartAsync(EvmWatch.ChainId);
+        _usdc = await _node.DeployUsdcAsync();
+        _facilitator = await X402Facilitator.StartAsync(_node);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var owned in Enumerable.Reverse(_owned))
+        {
+            await owned.DisposeAsync();
+        }
+        await _facilitator.DisposeAsync();
+        await _node.DisposeAsync();
+    }
+
+    private async Task<AisaClient> StartServiceAsync(Uri facilitator)
+    {
+        var store = await TestStore.CreateAsync(StorageOptions.Postgres);
+        _owned.Add(store);
+        var factory = new SettlementFactory(store, new Dictionary<string, string>
+        {
+            ["Rails:X402:FacilitatorUrl"] = facilitator.ToString(),
+            ["Rails:X402:Network"] = $"eip155:{EvmWatch.ChainId}",
+            ["Rails:X402:PayTo"] = Treasury,
+            ["Rails:X402:Asset"] = _usdc,
+            ["Rails:X402:AssetName"] = "USD Coin",
+            ["Rails:X402:AssetVersion"] = "2",
+            ["Rails:X402:FacilitatorTimeoutSeconds"] = "20",
+        });
+        _owned.Add(factory);
+        return new AisaClient(factory.CreateClient());
+    }
+
+    private static Task<JsonObject> PayAsync(AisaClient client, string path, Registered agent) =>
+        X402Facilitator.PayAsync(new Uri(client.Http.BaseAddress!, path), "POST", EvmWatch.ChainId, $"X-AISA-Crawler-Token:{agent.CrawlerToken}");
+
+    private static Task<Reply> ReplayAsync(AisaClient client, string path, Registered agent, string paymentSignature) =>
+        client.SendAsync(HttpMethod.Post, path, headers: new Dictionary<string, string> { ["X-AISA-Crawler-Token"] = agent.CrawlerToken, ["PAYMENT-SIGNATURE"] = paymentSignature });
+
+    [Fact]
+    public async Task The_official_client_tops_up_once_and_the_chain_shows_the_transfer_and_a_replay_is_refused()
+    {
+        var client = await StartServiceAsync(_facilitator.Url);
+        var agent = await client.RegisterAgentAsync();
+
+        var unpaid = await client.SendAsync(HttpMethod.Post, "/api/agent/topup/x402?amount=1.25", headers: new Dictionary<string, string> { ["X-AISA-Crawler-Token"] = agent.CrawlerToken });
+        Assert.Equal(402, unpaid.Code);
+        var required = JsonNode.Parse(Convert.FromBase64String(unpaid.Header("PAYMENT-REQUIRED")!))!;
+        Assert.Equal("1250000", required["accepts"]![0]!["amount"]!.GetValue<string>());
+        Assert.Equal(Treasury, required["accepts"]![0]!["payTo"]!.GetValue<string>());
+
+        var paid = await PayAsync(client, "/api/agent/topup/x402?amount=1.25", agent);
+
+        Assert.True(paid["status"]!.GetValue<int>() == 200, paid.ToJsonString());
+        var settlement = paid["paymentResponse"]!;
+        Assert.True(settlement["success"]!.GetValue<bool>());
+        var transaction = settlement["transaction"]!.GetValue<string>();
+        Assert.Equal("0x1", (await _node.ReceiptAsync(transaction))["status"]!.GetValue<string>());
+        Assert.Equal(new BigInteger(1_250_000), await _node.BalanceOfAsync(_usdc, Treasury));
+        Assert.Equal(1.25m, await client.BalanceAsync(agent.SessionToken));
+        var deposit = Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken));
+        Assert.True(deposit.Is("credited"));
+        Assert.Equal(transaction.ToLowerInvariant(), deposit.GetProperty("txHash").GetString());
+
+        // The same signed authorization again, as is and twice at once: refused, nothing more credited or moved.
+        var signature = paid["paymentSignature"]!.GetValue<string>();
+        var replays = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => ReplayAsync(client, "/api/agent/topup/x402?amount=1.25", agent, signature)));
+        Assert.All(replays, r => Assert.Equal((402, "invalid_exact_evm_nonce_already_used"), (r.Code, r.Error)));
+        Assert.Equal(1.25m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Equal(new BigInteger(1_250_000), await _node.BalanceOfAsync(_usdc, Treasury));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+    }
+
+    [Fact]
+    public async Task A_payment_for_another_amount_is_refused_with_the_protocol_error_and_credits_nothing()
+    {
+        var client = await StartServiceAsync(_facilitator.Url);
+        var agent = await client.RegisterAgentAsync();
+        var forOne = await PayAsync(client, "/api/agent/topup/x402?amount=1.00", agent);
+        Assert.Equal(200, forOne["status"]!.GetValue<int>());
+
+        // Without a known agent there is nothing to pay: no wallet is ever topped up for an unknown caller.
+        var anonymous = await X402Facilitator.PayAsync(new Uri(client.Http.BaseAddress!, "/api/agent/topup/x402?amount=0.50"), "POST", EvmWatch.ChainId, "X-AISA-Crawler-Token:aisa_crawler_unknown");
+        Assert.Equal(401, anonymous["status"]!.GetValue<int>());
+        Assert.Null(anonymous["paymentSignature"]);
+
+        // An authorization signed for 1.00 offered where 2.00 is asked.
+        var other = await client.RegisterAgentAsync();
+        var refused = await ReplayAsync(client, "/api/agent/topup/x402?amount=2.00", other, forOne["paymentSignature"]!.GetValue<string>());
+
+        Assert.Equal((402, "invalid_payment_requirements"), (refused.Code, refused.Error));
+        Assert.Equal(0m, await client.BalanceAsync(other.SessionToken));
+        Assert.Equal(new BigInteger(1_000_000), await _node.BalanceOfAsync(_usdc, Treasury));
+    }
+
+    [Fact]
+    public async Task Facilitator_down_or_answering_garbage_gives_502_and_the_same_payment_succeeds_once_after_recovery()
+    {
+        using var proxy = new RpcFaultProxy(_facilitator.Url);
+        var client = await StartServiceAsync(proxy.Url);
+        var agent = await client.RegisterAgentAsync();
+        const string path = "/api/agent/topup/x402?amount=3.00";
+
+        proxy.Fault = RpcFault.Down;
+        var down = await PayAsync(client, path, agent);
+        Assert.Equal(502, down["status"]!.GetValue<int>());
+        Assert.Contains("facilitator_unavailable", down["body"]!.GetValue<string>(), StringComparison.Ordinal);
+        var signature = down["paymentSignature"]?.GetValue<string>() ?? throw new Xunit.Sdk.XunitException(down.ToJsonString());
+
+        proxy.Fault = RpcFault.MalformedJson;
+        var garbage = await ReplayAsync(client, path, agent, signature);
+        Assert.Equal((502, "facilitator_unavailable"), (garbage.Code, garbage.Error));
+        proxy.Fault = RpcFault.Http500;
+        Assert.Equal(502, (await ReplayAsync(client, path, agent, signature)).Code);
+        Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Equal(BigInteger.Zero, await _node.BalanceOfAsync(_usdc, Treasury));
+
+        proxy.Fault = RpcFault.None;
+        var recovered = await ReplayAsync(client, path, agent, signature);
+        Assert.True(recovered.Code == 200, recovered.Raw);
+        Assert.NotNull(recovered.Header("PAYMENT-RESPONSE"));
+        var again = await ReplayAsync(client, path, agent, signature);
+        Assert.Equal(402, again.Code);
+        Assert.Equal(3m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Equal(new BigInteger(3_000_000), await _node.BalanceOfAsync(_usdc, Treasury));
+    }
+}

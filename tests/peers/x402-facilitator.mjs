@@ -1,0 +1,42 @@
+// The official x402 facilitator (@x402/core + @x402/evm 2.27.0) as an HTTP service, settling on a local node:
+// POST /verify, POST /settle, GET /supported, the bodies of the x402 facilitator API.
+// Usage: node x402-facilitator.mjs <rpc url> <chain id> <facilitator private key> <port>   prints "listening <url>"
+import http from 'node:http';
+import { createWalletClient, defineChain, http as viemHttp, publicActions } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { x402Facilitator } from '@x402/core/facilitator';
+import { ExactEvmScheme } from '@x402/evm/exact/facilitator';
+import { toFacilitatorEvmSigner } from '@x402/evm';
+
+const [rpc, chainIdText, key, portText] = process.argv.slice(2);
+const chainId = Number(chainIdText);
+const network = `eip155:${chainId}`;
+const chain = defineChain({ id: chainId, name: `local-${chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpc] } } });
+const account = privateKeyToAccount(key);
+const wallet = createWalletClient({ chain, transport: viemHttp(rpc), account }).extend(publicActions);
+const facilitator = new x402Facilitator().register(network, new ExactEvmScheme(toFacilitatorEvmSigner({ ...wallet, address: account.address })));
+
+const server = http.createServer(async (request, response) => {
+  const send = (status, body) => {
+    response.writeHead(status, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(body));
+  };
+  try {
+    if (request.method === 'GET' && request.url === '/supported') {
+      return send(200, facilitator.getSupported());
+    }
+    let text = '';
+    for await (const chunk of request) text += chunk;
+    const body = JSON.parse(text);
+    if (request.method === 'POST' && request.url === '/verify') {
+      return send(200, await facilitator.verify(body.paymentPayload, body.paymentRequirements));
+    }
+    if (request.method === 'POST' && request.url === '/settle') {
+      return send(200, await facilitator.settle(body.paymentPayload, body.paymentRequirements));
+    }
+    send(404, { error: 'not found' });
+  } catch (error) {
+    send(500, { error: String(error?.message ?? error) });
+  }
+});
+server.listen(Number(portText), '127.0.0.1', () => console.log(`listening http://127.0.0.1:${server.address().port}/`));
