@@ -55,6 +55,10 @@ public sealed class X402Facilitator : IAsyncDisposable
     public static async Task<JsonObject> PayAsync(Uri url, string method, long chainId, params string[] headers) =>
         JsonNode.Parse(await NodePeers.RunAsync("x402-pay.mjs", [url.ToString(), method, Ganache.PayerKey, $"eip155:{chainId}", .. headers]))!.AsObject();
 
+    /// <summary>The official x402 client's <c>PAYMENT-SIGNATURE</c> for these requirements (a PaymentRequired object), signed by the payer, not sent.</summary>
+    public static async Task<string> SignAsync(JsonNode paymentRequired, string network) =>
+        (await NodePeers.RunAsync("x402-sign.mjs", paymentRequired.ToJsonString(), Ganache.PayerKey, network)).Trim();
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

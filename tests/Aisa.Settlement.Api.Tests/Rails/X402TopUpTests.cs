@@ -114,6 +114,55 @@ public sealed class X402TopUpTests : IAsyncLifetime
         Assert.Equal(new BigInteger(1_000_000), await _node.BalanceOfAsync(_usdc, Treasury));
     }
 
+    [Theory]
+    [InlineData("payTo", "invalid_payment_requirements")]
+    [InlineData("network", "invalid_payment_requirements")]
+    [InlineData("validBefore", "invalid_exact_evm_payload_authorization_valid_before")]
+    [InlineData("signature", "invalid_exact_evm_signature")]
+    public async Task A_payment_signed_wrong_is_refused_with_the_protocol_error_and_credits_nothing(string wrong, string error)
+    {
+        var client = await StartServiceAsync(_facilitator.Url);
+        var agent = await client.RegisterAgentAsync();
+        const string path = "/api/agent/topup/x402?amount=1.00";
+        var unpaid = await client.SendAsync(HttpMethod.Post, path, headers: new Dictionary<string, string> { ["X-AISA-Crawler-Token"] = agent.CrawlerToken });
+        var required = JsonNode.Parse(Convert.FromBase64String(unpaid.Header("PAYMENT-REQUIRED")!))!;
+        var accepts = required["accepts"]![0]!;
+        var network = $"eip155:{EvmWatch.ChainId}";
+        switch (wrong)
+        {
+            case "payTo":
+                accepts["payTo"] = "0x3333333333333333333333333333333333333333";
+                break;
+            case "network":
+                network = "eip155:8453";
+                accepts["network"] = network;
+                break;
+            case "validBefore":
+                // The client signs validBefore = now + maxTimeoutSeconds: 1 s is already too late for settlement.
+                accepts["maxTimeoutSeconds"] = 1;
+                break;
+        }
+        var signature = await X402Facilitator.SignAsync(required, network);
+        if (wrong == "signature")
+        {
+            var payload = JsonNode.Parse(Convert.FromBase64String(signature))!;
+            var bytes = payload["payload"]!["signature"]!.GetValue<string>().ToCharArray();
+            bytes[10] = bytes[10] == 'a' ? 'b' : 'a';
+            payload["payload"]!["signature"] = new string(bytes);
+            signature = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(payload.ToJsonString()));
+        }
+
+        var refused = await ReplayAsync(client, path, agent, signature);
+
+        Assert.Equal(402, refused.Code);
+        Assert.True(refused.Error == error, refused.Raw);
+        var again = JsonNode.Parse(Convert.FromBase64String(refused.Header("PAYMENT-REQUIRED")!))!;
+        Assert.Equal(error, again["error"]!.GetValue<string>());
+        Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Empty(await EvmWatch.DepositsAsync(client, agent.SessionToken));
+        Assert.Equal(BigInteger.Zero, await _node.BalanceOfAsync(_usdc, Treasury));
+    }
+
     [Fact]
     public async Task Facilitator_down_or_answering_garbage_gives_502_and_the_same_payment_succeeds_once_after_recovery()
     {
