@@ -89,6 +89,7 @@ public static class RailServices
         {
             services.AddSingleton(x402);
             services.AddSingleton(new FacilitatorClient(new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, x402));
+            services.AddSingleton<X402Payments>();
         }
         services.AddTransient<WatcherJob>();
         // Registered before Quartz's hosted service, so it stops after it: no pass runs once the lease is given up.

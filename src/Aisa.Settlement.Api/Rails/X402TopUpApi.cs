@@ -30,9 +30,9 @@ public static class X402TopUpApi
     }
 
     private static async Task<IResult> TopUpAsync(HttpRequest request, IServiceProvider services, AgentStore agents, SessionAuthentication sessions,
-        IOptions<PlatformOptions> platform, X402AuthorizationStore authorizations, DepositProcessor processor, ILedger ledger, CancellationToken cancellationToken)
+        IOptions<PlatformOptions> platform, DepositProcessor processor, ILedger ledger, CancellationToken cancellationToken)
     {
-        if (services.GetService<X402Options>() is not { } options || services.GetService<FacilitatorClient>() is not { } facilitator)
+        if (services.GetService<X402Payments>() is not { } x402)
         {
             return ApiResponses.Error(400, "rail_not_enabled", "The x402 rail is not enabled here: configure Rails:X402.").ToResult();
         }
@@ -47,80 +47,33 @@ public static class X402TopUpApi
         {
             return ApiResponses.Error(400, "invalid_amount", $"amount is a USD amount from {minimum.ToAmountString()} to {PricingLimits.MaxAdjustment.ToAmountString()}, e.g. ?amount=1.00.").ToResult();
         }
+        var options = x402.Options;
         var requirements = X402Protocol.Requirements(options, TokenUnits.FromMicros(amount, options.AssetDecimals));
         var resource = $"{request.Scheme}://{request.Host}{request.Path}{request.QueryString}";
-        IResult PaymentRequired(string? error, string message) => new PaymentRequiredResult(
-            X402Protocol.PaymentRequired(requirements, resource, $"Top up the AISA wallet with {amount.ToAmountString()} USD", error), error ?? "payment_required", message, null);
-
+        var description = $"Top up the AISA wallet with {amount.ToAmountString()} USD";
         if (!request.Headers.TryGetValue(X402Protocol.SignatureHeader, out var header))
         {
-            return PaymentRequired(null, $"Pay {amount.ToAmountString()} USD with x402 (scheme exact, {options.Network}) in the {X402Protocol.SignatureHeader} header.");
+            return new PaymentRequiredResult(X402Protocol.PaymentRequired(requirements, resource, description, null), "payment_required",
+                $"Pay {amount.ToAmountString()} USD with x402 (scheme exact, {options.Network}) in the {X402Protocol.SignatureHeader} header.", null);
         }
-        var (payment, problem) = X402Protocol.Decode(header.ToString());
-        if (payment is null)
+        switch (await x402.PayAsync(header.ToString(), requirements, agent.Id, amount, cancellationToken))
         {
-            return PaymentRequired("invalid_payload", problem!);
+            case X402Outcome.Refused refused:
+                return new PaymentRequiredResult(
+                    X402Protocol.PaymentRequired(requirements, resource, description, refused.Error), refused.Error, refused.Message, refused.Settlement);
+            case X402Outcome.Unavailable unavailable:
+                return ApiResponses.Error(502, unavailable.Error, unavailable.Message).ToResult();
+            case X402Outcome.Settled settled:
+                var deposit = await processor.CreditSettledAsync(Rail,
+                    new DepositPayment(agent.Id, $"{options.Network}:{settled.Transaction}", settled.Transaction, null, options.PayTo!.ToLowerInvariant(),
+                        options.Asset!.ToLowerInvariant(), settled.Payment.Value, amount, null, null),
+                    x402.Evidence(settled), CancellationToken.None);
+                var balance = await ledger.GetBalanceAsync(agent.Wallet, CancellationToken.None);
+                return new PaidResult(settled.Settlement, new { success = true, depositId = deposit.Id, transaction = settled.Transaction, amount, balance = balance.ToBalanceString() });
+            default:
+                throw new InvalidOperationException("An x402 payment ends refused, unavailable or settled.");
         }
-        if (!X402Protocol.Matches(payment.Accepted, requirements))
-        {
-            return PaymentRequired("invalid_payment_requirements", "The payment does not match these requirements (scheme, network, amount, asset, payTo).");
-        }
-        if (!await authorizations.TryClaimAsync(options.Network, payment.Payer, payment.Nonce, agent.Id, amount, cancellationToken))
-        {
-            return PaymentRequired("invalid_exact_evm_nonce_already_used", "This authorization was used already: sign a new payment.");
-        }
-
-        VerifyResult verified;
-        try
-        {
-            verified = await facilitator.VerifyAsync(payment, requirements, cancellationToken);
-        }
-        catch (FacilitatorUnavailableException e)
-        {
-            await authorizations.ReleaseAsync(options.Network, payment.Payer, payment.Nonce, CancellationToken.None);
-            return ApiResponses.Error(502, "facilitator_unavailable", e.Message + " Nothing was charged; retry the same payment.").ToResult();
-        }
-        if (!verified.IsValid)
-        {
-            await authorizations.ReleaseAsync(options.Network, payment.Payer, payment.Nonce, CancellationToken.None);
-            return PaymentRequired(verified.InvalidReason ?? "invalid_payload", "The facilitator refused the payment: " + (verified.InvalidReason ?? "no reason given") + ".");
-        }
-
-        SettleResult settled;
-        try
-        {
-            settled = await facilitator.SettleAsync(payment, requirements, CancellationToken.None);
-        }
-        catch (FacilitatorUnavailableException e)
-        {
-            // The settlement may have reached the chain: the claim stays, so the authorization cannot pay twice.
-            return ApiResponses.Error(502, "settlement_unknown", e.Message + " The payment may have settled; it is kept for reconciliation and cannot be used again.").ToResult();
-        }
-        if (!settled.Success || string.IsNullOrEmpty(settled.Transaction))
-        {
-            await authorizations.ReleaseAsync(options.Network, payment.Payer, payment.Nonce, CancellationToken.None);
-            return new PaymentRequiredResult(X402Protocol.PaymentRequired(requirements, resource, "", settled.ErrorReason ?? "settlement_failed"),
-                settled.ErrorReason ?? "settlement_failed", "The facilitator could not settle the payment: " + (settled.ErrorReason ?? "no reason given") + ".", settled.Json);
-        }
-
-        var transaction = settled.Transaction.ToLowerInvariant();
-        await authorizations.SettledAsync(options.Network, payment.Payer, payment.Nonce, transaction, CancellationToken.None);
-        var evidence = new JsonObject
-        {
-            ["network"] = options.Network,
-            ["txHash"] = transaction,
-            ["payer"] = payment.Payer,
-            ["nonce"] = payment.Nonce,
-            ["tokenAmount"] = payment.Value,
-            ["facilitator"] = new Uri(options.FacilitatorUrl!).Host,
-        };
-        var deposit = await processor.CreditSettledAsync(Rail,
-            new DepositPayment(agent.Id, $"{options.Network}:{transaction}", transaction, null, options.PayTo!.ToLowerInvariant(), options.Asset!.ToLowerInvariant(), payment.Value, amount, null, null),
-            evidence, CancellationToken.None);
-        var balance = await ledger.GetBalanceAsync(agent.Wallet, CancellationToken.None);
-        return new PaidResult(settled.Json, new { success = true, depositId = deposit.Id, transaction, amount, balance = balance.ToBalanceString() });
     }
-
     private static async Task<Agent?> AgentAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, CancellationToken cancellationToken)
     {
         if (request.Headers.TryGetValue("X-AISA-Crawler-Token", out var token) && !string.IsNullOrEmpty(token))

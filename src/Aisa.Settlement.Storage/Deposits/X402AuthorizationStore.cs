@@ -8,7 +8,7 @@ namespace Aisa.Settlement.Storage.Deposits;
 /// </summary>
 public sealed class X402AuthorizationStore(SqlDatabase database, TimeProvider clock)
 {
-    public async Task<bool> TryClaimAsync(string network, string payer, string nonce, long agentId, Micros amount, CancellationToken cancellationToken)
+    public async Task<bool> TryClaimAsync(string network, string payer, string nonce, long? agentId, Micros amount, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);

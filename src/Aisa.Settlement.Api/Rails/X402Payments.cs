@@ -1,0 +1,95 @@
+using System.Text.Json.Nodes;
+using Aisa.Settlement.Adapters.X402;
+using Aisa.Settlement.Money;
+using Aisa.Settlement.Storage.Deposits;
+
+namespace Aisa.Settlement.Api.Rails;
+
+/// <summary>What became of one x402 payment.</summary>
+public abstract record X402Outcome
+{
+    /// <summary>Refused with the protocol's error: nothing moved, and the client may sign a new payment.</summary>
+    public sealed record Refused(string Error, string Message, JsonObject? Settlement = null) : X402Outcome;
+
+    /// <summary>The facilitator could not be asked (502): <see cref="Retryable"/> when the same payment may be sent again.</summary>
+    public sealed record Unavailable(string Error, string Message, bool Retryable) : X402Outcome;
+
+    /// <summary>Settled on chain, as the facilitator reports it: credit once, keyed by the transaction.</summary>
+    public sealed record Settled(PaymentPayload Payment, string Transaction, JsonObject Settlement) : X402Outcome;
+}
+
+/// <summary>
+/// One x402 payment taken from its <c>PAYMENT-SIGNATURE</c> header to settlement: matched against the requirements,
+/// its authorization claimed (so it never pays twice, on any instance), verified and settled by the facilitator.
+/// A claim is given back when the payment certainly did not settle, and kept when that is unknown.
+/// </summary>
+public sealed class X402Payments(X402Options options, FacilitatorClient facilitator, X402AuthorizationStore authorizations)
+{
+    public X402Options Options => options;
+
+    public async Task<X402Outcome> PayAsync(string header, JsonObject requirements, long? agentId, Micros amount, CancellationToken cancellationToken)
+    {
+        var (payment, problem) = X402Protocol.Decode(header);
+        if (payment is null)
+        {
+            return new X402Outcome.Refused("invalid_payload", problem!);
+        }
+        if (!X402Protocol.Matches(payment.Accepted, requirements))
+        {
+            return new X402Outcome.Refused("invalid_payment_requirements", "The payment does not match these requirements (scheme, network, amount, asset, payTo).");
+        }
+        if (!await authorizations.TryClaimAsync(options.Network, payment.Payer, payment.Nonce, agentId, amount, cancellationToken))
+        {
+            return new X402Outcome.Refused("invalid_exact_evm_nonce_already_used", "This authorization was used already: sign a new payment.");
+        }
+        Task ReleaseAsync() => authorizations.ReleaseAsync(options.Network, payment.Payer, payment.Nonce, CancellationToken.None);
+
+        VerifyResult verified;
+        try
+        {
+            verified = await facilitator.VerifyAsync(payment, requirements, cancellationToken);
+        }
+        catch (FacilitatorUnavailableException e)
+        {
+            await ReleaseAsync();
+            return new X402Outcome.Unavailable("facilitator_unavailable", e.Message + " Nothing was charged; retry the same payment.", Retryable: true);
+        }
+        if (!verified.IsValid)
+        {
+            await ReleaseAsync();
+            var reason = verified.InvalidReason ?? "invalid_payload";
+            return new X402Outcome.Refused(reason, $"The facilitator refused the payment: {reason}.");
+        }
+
+        SettleResult settled;
+        try
+        {
+            settled = await facilitator.SettleAsync(payment, requirements, CancellationToken.None);
+        }
+        catch (FacilitatorUnavailableException e)
+        {
+            // The settlement may have reached the chain: the claim stays, so the authorization cannot pay twice.
+            return new X402Outcome.Unavailable("settlement_unknown", e.Message + " The payment may have settled; it is kept for reconciliation and cannot be used again.", Retryable: false);
+        }
+        if (!settled.Success || string.IsNullOrEmpty(settled.Transaction))
+        {
+            await ReleaseAsync();
+            var reason = settled.ErrorReason ?? "settlement_failed";
+            return new X402Outcome.Refused(reason, $"The facilitator could not settle the payment: {reason}.", settled.Json);
+        }
+        var transaction = settled.Transaction.ToLowerInvariant();
+        await authorizations.SettledAsync(options.Network, payment.Payer, payment.Nonce, transaction, CancellationToken.None);
+        return new X402Outcome.Settled(payment, transaction, settled.Json);
+    }
+
+    /// <summary>Evidence of a settled payment, for the deposit or charge it becomes.</summary>
+    public JsonObject Evidence(X402Outcome.Settled settled) => new()
+    {
+        ["network"] = options.Network,
+        ["txHash"] = settled.Transaction,
+        ["payer"] = settled.Payment.Payer,
+        ["nonce"] = settled.Payment.Nonce,
+        ["tokenAmount"] = settled.Payment.Value,
+        ["facilitator"] = new Uri(options.FacilitatorUrl!).Host,
+    };
+}
