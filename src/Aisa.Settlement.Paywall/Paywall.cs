@@ -19,8 +19,8 @@ public sealed class PaywallOptions
 
 /// <summary>
 /// HTTP 402 in front of a publisher's own ASP.NET Core routes: each request is checked (and charged) through the
-/// gateway's verify API with the crawler's own token and price headers; a refusal (402, 403, 400) is passed
-/// back to the crawler as the gateway gave it, price headers and offer included.
+/// gateway's verify API with the crawler's own token and price headers, or its x402 payment; a refusal (402, 403,
+/// 400) is passed back to the crawler as the gateway gave it, price headers, x402 requirements and offer included.
 /// </summary>
 public static class PaywallExtensions
 {
@@ -28,11 +28,11 @@ public static class PaywallExtensions
 
     // The request headers a crawler pays with, passed to the gateway unchanged.
     private static readonly string[] ForwardedRequestHeaders =
-        ["X-AISA-Crawler-Token", "crawler-exact-price", "crawler-max-price", "Idempotency-Key", "User-Agent"];
+        ["X-AISA-Crawler-Token", "crawler-exact-price", "crawler-max-price", "Idempotency-Key", "User-Agent", "PAYMENT-SIGNATURE"];
 
     // The gateway's answer headers that tell a crawler what to pay and where.
     private static readonly string[] RelayedResponseHeaders =
-        ["Crawler-Price", "Crawler-Price-Rail", "Crawler-Charged", "Link", "Retry-After", "Cache-Control"];
+        ["Crawler-Price", "Crawler-Price-Rail", "Crawler-Charged", "Link", "Retry-After", "Cache-Control", "PAYMENT-REQUIRED", "PAYMENT-RESPONSE"];
 
     public static IServiceCollection AddAisaPaywall(this IServiceCollection services, PaywallOptions options)
     {

@@ -1,4 +1,6 @@
+using Aisa.Settlement.Adapters.X402;
 using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Storage.Idempotency;
 
 namespace Aisa.Settlement.Api.Verify;
@@ -58,6 +60,12 @@ public static class VerifyApi
         if (checkedCall is null)
         {
             return refusal!;
+        }
+        // No AISA account at all: where the x402 rail is on, the crawler may pay this one request with x402.
+        if (string.IsNullOrEmpty(call.HeaderToken) && string.IsNullOrEmpty(call.Body.CrawlerToken) && !call.SentBearer
+            && context.RequestServices.GetService<X402Payments>() is { } x402)
+        {
+            return await verify.DecideX402Async(checkedCall, x402, Header(request, X402Protocol.SignatureHeader), cancellationToken);
         }
         var (agent, tokenRefusal) = await verify.AuthenticateAsync(call, cancellationToken);
         if (agent is null)

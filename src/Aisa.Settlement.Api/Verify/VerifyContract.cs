@@ -50,4 +50,5 @@ public static class CrawlerHeaders
     public const string PriceRail = "Crawler-Price-Rail";
     public const string Charged = "Crawler-Charged";
     public const string WalletRail = "aisa-wallet";
+    public const string X402Rail = "x402";
 }

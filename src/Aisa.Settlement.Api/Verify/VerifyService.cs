@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Aisa.Settlement.Adapters.X402;
 using Aisa.Settlement.Api.Configuration;
+using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Api.Http;
 using Aisa.Settlement.Api.Publishers;
 using Aisa.Settlement.Identity;
@@ -196,7 +198,7 @@ public sealed class VerifyService(
 
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var result = await ledger.PostAsync(ChargeTransfers(chargeKey, agent, publisher.Payable, price, $"{publisher.Domain}{verify.Resource.PathAndQuery}"), cancellationToken);
+            var result = await ledger.PostAsync(ChargeTransfers(chargeKey, agent.Wallet, publisher.Payable, price, $"{publisher.Domain}{verify.Resource.PathAndQuery}"), cancellationToken);
             switch (result.Outcome)
             {
                 case PostOutcome.Posted:
@@ -240,11 +242,95 @@ public sealed class VerifyService(
         throw new InvalidOperationException($"Charge {chargeKey} kept racing with other verifies.");
     }
 
-    /// <summary>The wallet pays the publisher the price; the publisher pays the platform its share. One batch: both or neither.</summary>
-    private TransferRequest[] ChargeTransfers(string key, Agent agent, AccountId payable, Micros price, string reference)
+    /// <summary>
+    /// A crawler without an AISA account pays one request with x402: unpaid, a 402 with the x402 requirements (to the
+    /// platform's treasury) next to the usual price headers; paid, the payment is settled and the publisher is paid
+    /// from the x402 clearing account, keyed by the transaction, with the platform's share as for any charge.
+    /// </summary>
+    public async Task<StoredResponse> DecideX402Async(CheckedVerify verify, X402Payments x402, string? paymentHeader, CancellationToken cancellationToken)
+    {
+        var identification = CrawlerIdentifier.Identify(null, verify.Call.Body.CrawlerAgent, verify.Call.UserAgent);
+        var entry = await publishers.FindAsync(verify.PublisherName, cancellationToken);
+        if (entry is null)
+        {
+            return Respond(404, new VerifyBody(false, 404) { Error = "unknown_publisher", Message = "No publisher has this domain or email.", CrawlerIdentification = identification });
+        }
+        var rule = PricingRule.Select(entry.Rules, verify.Resource.Path, null);
+        var ruleView = rule is null ? null : new VerifyRuleView(rule.Id, rule.UrlPattern, rule.AccessMode.ToWire(), rule.Price);
+        if (rule?.AccessMode == AccessMode.Block)
+        {
+            return Respond(403, new VerifyBody(false, 403) { Error = "blocked", Message = "The publisher blocks this crawler here.", Rule = ruleView, CrawlerIdentification = identification });
+        }
+        if (rule is null || rule.AccessMode == AccessMode.Free)
+        {
+            return Respond(200, new VerifyBody(true, 200) { Rule = ruleView, CrawlerIdentification = identification });
+        }
+        var publisher = entry.Publisher;
+        var price = rule.Price;
+        var resourceUrl = $"https://{publisher.Domain}{verify.Resource.PathAndQuery}";
+        var requirements = X402Protocol.Requirements(x402.Options, TokenUnits.FromMicros(price, x402.Options.AssetDecimals));
+        var description = $"One request to {publisher.Domain}{verify.Resource.Path}";
+        StoredResponse Unpaid(string error, string message, System.Text.Json.Nodes.JsonObject? settlement = null)
+        {
+            var headers = new Dictionary<string, string>
+            {
+                [CrawlerHeaders.Price] = price.ToPriceString(),
+                [CrawlerHeaders.PriceRail] = CrawlerHeaders.X402Rail,
+                ["Link"] = $"<{resourceUrl}>; rel=\"payment\"",
+                [X402Protocol.RequiredHeader] = X402Protocol.Encode(X402Protocol.PaymentRequired(requirements, resourceUrl, description, error)),
+            };
+            if (settlement is not null)
+            {
+                headers[X402Protocol.ResponseHeader] = X402Protocol.Encode(settlement);
+            }
+            return Respond(402, new VerifyBody(false, 402)
+            {
+                Error = error,
+                Message = message,
+                Rule = ruleView,
+                CrawlerIdentification = identification,
+                Price = new PriceView(price, "USD", BillingType.PerRequest.ToWire()),
+                Offer = new OfferView(CrawlerHeaders.X402Rail, price.Value, "USD", resourceUrl, verify.PublisherName, verify.Call.Body.ResourceUrl!),
+            }, headers);
+        }
+        if (string.IsNullOrEmpty(paymentHeader))
+        {
+            return Unpaid("payment_required",
+                $"This resource costs {price.ToPriceString()}: pay this request with x402 ({X402Protocol.SignatureHeader}), or send an AISA crawler token in {CrawlerHeaders.Token}.");
+        }
+        switch (await x402.PayAsync(paymentHeader, requirements, null, price, cancellationToken))
+        {
+            case X402Outcome.Refused refused:
+                return Unpaid(refused.Error, refused.Message, refused.Settlement);
+            case X402Outcome.Unavailable unavailable:
+                return Respond(502, new VerifyBody(false, 502) { Error = unavailable.Error, Message = unavailable.Message, Rule = ruleView, CrawlerIdentification = identification });
+            case X402Outcome.Settled settled:
+                _x402Clearing ??= (await ledger.OpenAccountAsync(AccountCodes.RailClearing(CrawlerHeaders.X402Rail), AccountKind.RailClearing, CancellationToken.None)).Id;
+                var key = $"x402:{x402.Options.Network}:{settled.Transaction}";
+                var result = await ledger.PostAsync(
+                    ChargeTransfers(key, _x402Clearing.Value, publisher.Payable, price, $"{publisher.Domain}{verify.Resource.PathAndQuery}"), CancellationToken.None);
+                if (!result.Succeeded)
+                {
+                    throw new InvalidOperationException($"The x402 payment {key} settled but could not be booked: {result.Outcome}.");
+                }
+                return Respond(200, new VerifyBody(true, 200) { Rule = ruleView, CrawlerIdentification = identification, Message = $"Paid with x402: {settled.Transaction}." },
+                    new Dictionary<string, string>
+                    {
+                        [CrawlerHeaders.Charged] = price.ToPriceString(),
+                        [X402Protocol.ResponseHeader] = X402Protocol.Encode(settled.Settlement),
+                    });
+            default:
+                throw new InvalidOperationException("An x402 payment ends refused, unavailable or settled.");
+        }
+    }
+
+    private AccountId? _x402Clearing;
+
+    /// <summary>The payer pays the publisher the price; the publisher pays the platform its share. One batch: both or neither.</summary>
+    private TransferRequest[] ChargeTransfers(string key, AccountId payer, AccountId payable, Micros price, string reference)
     {
         var fee = new Micros((long)((Int128)price.Value * platform.Value.RevenueShareBps / 10_000));
-        var charge = new TransferRequest(key, agent.Wallet, payable, price, TransferKinds.Charge, reference.Length > 500 ? reference[..500] : reference);
+        var charge = new TransferRequest(key, payer, payable, price, TransferKinds.Charge, reference.Length > 500 ? reference[..500] : reference);
         return fee.IsPositive
             ? [charge, new TransferRequest(key + ":fee", payable, systemAccounts.PlatformRevenue, fee, TransferKinds.PlatformFee, key)]
             : [charge];

@@ -1,7 +1,15 @@
+using System.Net;
 using System.Numerics;
 using System.Text.Json.Nodes;
+using Aisa.Settlement.Paywall;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aisa.Settlement.Api.Tests.Rails;
 
@@ -90,6 +98,49 @@ public sealed class X402TopUpTests : IAsyncLifetime
         Assert.Equal(1.25m, await client.BalanceAsync(agent.SessionToken));
         Assert.Equal(new BigInteger(1_250_000), await _node.BalanceOfAsync(_usdc, Treasury));
         Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+    }
+
+    [Fact]
+    public async Task A_crawler_without_an_account_pays_one_request_to_a_guarded_route_with_x402()
+    {
+        var client = await StartServiceAsync(_facilitator.Url);
+        var (domain, session) = await client.RegisterPublisherAsync();
+        await client.CreateRuleAsync(session, new { urlPattern = "/article/", accessMode = "pay", price = 0.02m });
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddAisaPaywall(new PaywallOptions { GatewayUrl = client.Http.BaseAddress!, PublisherDomain = domain });
+        await using var site = builder.Build();
+        site.MapGet("/article/{id}", (string id) => Results.Text($"the text of article {id}")).RequireCrawlerPayment();
+        await site.StartAsync();
+        var siteUrl = new Uri(site.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+
+        using var http = new HttpClient();
+        using var unpaid = await http.GetAsync(new Uri(siteUrl, "/article/7"));
+        Assert.Equal(HttpStatusCode.PaymentRequired, unpaid.StatusCode);
+        Assert.Equal("x402", unpaid.Headers.GetValues("Crawler-Price-Rail").Single());
+        Assert.Equal("USD 0.02", unpaid.Headers.GetValues("Crawler-Price").Single());
+        Assert.Contains("rel=\"payment\"", unpaid.Headers.GetValues("Link").Single(), StringComparison.Ordinal);
+        var required = JsonNode.Parse(Convert.FromBase64String(unpaid.Headers.GetValues("PAYMENT-REQUIRED").Single()))!;
+        Assert.Equal("20000", required["accepts"]![0]!["amount"]!.GetValue<string>());
+
+        var paid = await X402Facilitator.PayAsync(new Uri(siteUrl, "/article/7"), "GET", EvmWatch.ChainId);
+
+        Assert.True(paid["status"]!.GetValue<int>() == 200, paid.ToJsonString());
+        Assert.Equal("the text of article 7", paid["body"]!.GetValue<string>());
+        Assert.True(paid["paymentResponse"]!["success"]!.GetValue<bool>());
+        Assert.Equal(new BigInteger(20_000), await _node.BalanceOfAsync(_usdc, Treasury));
+        var earnings = await client.SendAsync(HttpMethod.Get, "/api/publisher/earnings", headers: AisaClient.Bearer(session));
+        Assert.Equal(0.02m, earnings.Body.GetProperty("earnings").GetProperty("grossCharges").GetDecimal());
+        Assert.Equal(0.018m, earnings.Body.GetProperty("earnings").GetProperty("balance").GetDecimal());
+
+        // The same payment for a second request is refused: one payment, one request.
+        using var replay = new HttpRequestMessage(HttpMethod.Get, new Uri(siteUrl, "/article/7"));
+        replay.Headers.Add("PAYMENT-SIGNATURE", paid["paymentSignature"]!.GetValue<string>());
+        using var refused = await http.SendAsync(replay);
+        Assert.Equal(HttpStatusCode.PaymentRequired, refused.StatusCode);
+        Assert.Contains("invalid_exact_evm_nonce_already_used", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var audit = await client.AuditAsync();
+        Assert.True(audit.GetProperty("balanced").GetBoolean(), audit.ToString());
     }
 
     [Fact]
