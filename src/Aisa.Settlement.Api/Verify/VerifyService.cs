@@ -14,6 +14,7 @@ using Aisa.Settlement.Storage.Agents;
 using Aisa.Settlement.Storage.Idempotency;
 using Aisa.Settlement.Storage.Ledger;
 using Aisa.Settlement.Storage.Pricing;
+using Aisa.Settlement.Storage.Publishers;
 using Microsoft.Extensions.Options;
 
 namespace Aisa.Settlement.Api.Verify;
@@ -140,23 +141,11 @@ public sealed class VerifyService(
     {
         var call = verify.Call;
         var identification = CrawlerIdentifier.Identify(agent.CrawlerType, call.Body.CrawlerAgent, call.UserAgent ?? agent.UserAgent);
-        var entry = await publishers.FindAsync(verify.PublisherName, cancellationToken);
-        if (entry is null)
+        var (priced, answer) = await PricedRuleAsync(verify, agent.CrawlerType, identification, cancellationToken);
+        if (priced is not var (publisher, rule, ruleView))
         {
-            return Respond(404, new VerifyBody(false, 404) { Error = "unknown_publisher", Message = "No publisher has this domain or email.", CrawlerIdentification = identification });
+            return answer!;
         }
-        var rule = PricingRule.Select(entry.Rules, verify.Resource.Path, agent.CrawlerType);
-        var ruleView = rule is null ? null : new VerifyRuleView(rule.Id, rule.UrlPattern, rule.AccessMode.ToWire(), rule.Price);
-        if (rule?.AccessMode == AccessMode.Block)
-        {
-            return Respond(403, new VerifyBody(false, 403) { Error = "blocked", Message = "The publisher blocks this crawler here.", Rule = ruleView, CrawlerIdentification = identification });
-        }
-        if (rule is null || rule.AccessMode == AccessMode.Free)
-        {
-            return Respond(200, new VerifyBody(true, 200) { Rule = ruleView, CrawlerIdentification = identification });
-        }
-
-        var publisher = entry.Publisher;
         long? passSequence = null;
         string chargeKey;
         switch (rule.BillingType)
@@ -250,22 +239,11 @@ public sealed class VerifyService(
     public async Task<StoredResponse> DecideX402Async(CheckedVerify verify, X402Payments x402, string? paymentHeader, CancellationToken cancellationToken)
     {
         var identification = CrawlerIdentifier.Identify(null, verify.Call.Body.CrawlerAgent, verify.Call.UserAgent);
-        var entry = await publishers.FindAsync(verify.PublisherName, cancellationToken);
-        if (entry is null)
+        var (priced, answer) = await PricedRuleAsync(verify, null, identification, cancellationToken);
+        if (priced is not var (publisher, rule, ruleView))
         {
-            return Respond(404, new VerifyBody(false, 404) { Error = "unknown_publisher", Message = "No publisher has this domain or email.", CrawlerIdentification = identification });
+            return answer!;
         }
-        var rule = PricingRule.Select(entry.Rules, verify.Resource.Path, null);
-        var ruleView = rule is null ? null : new VerifyRuleView(rule.Id, rule.UrlPattern, rule.AccessMode.ToWire(), rule.Price);
-        if (rule?.AccessMode == AccessMode.Block)
-        {
-            return Respond(403, new VerifyBody(false, 403) { Error = "blocked", Message = "The publisher blocks this crawler here.", Rule = ruleView, CrawlerIdentification = identification });
-        }
-        if (rule is null || rule.AccessMode == AccessMode.Free)
-        {
-            return Respond(200, new VerifyBody(true, 200) { Rule = ruleView, CrawlerIdentification = identification });
-        }
-        var publisher = entry.Publisher;
         var price = rule.Price;
         var resourceUrl = $"https://{publisher.Domain}{verify.Resource.PathAndQuery}";
         var requirements = X402Protocol.Requirements(x402.Options, TokenUnits.FromMicros(price, x402.Options.AssetDecimals));
@@ -325,6 +303,31 @@ public sealed class VerifyService(
     }
 
     private AccountId? _x402Clearing;
+
+    /// <summary>
+    /// Steps 4 to 6: the publisher and the rule for this resource and crawler type. An unknown publisher (404), a
+    /// blocked (403) or free (200) resource is answered here; a priced one comes back with its rule.
+    /// </summary>
+    private async Task<((Publisher Publisher, PricingRule Rule, VerifyRuleView RuleView)? Priced, StoredResponse? Answer)> PricedRuleAsync(
+        CheckedVerify verify, string? crawlerType, CrawlerIdentification identification, CancellationToken cancellationToken)
+    {
+        var entry = await publishers.FindAsync(verify.PublisherName, cancellationToken);
+        if (entry is null)
+        {
+            return (null, Respond(404, new VerifyBody(false, 404) { Error = "unknown_publisher", Message = "No publisher has this domain or email.", CrawlerIdentification = identification }));
+        }
+        var rule = PricingRule.Select(entry.Rules, verify.Resource.Path, crawlerType);
+        var ruleView = rule is null ? null : new VerifyRuleView(rule.Id, rule.UrlPattern, rule.AccessMode.ToWire(), rule.Price);
+        if (rule?.AccessMode == AccessMode.Block)
+        {
+            return (null, Respond(403, new VerifyBody(false, 403) { Error = "blocked", Message = "The publisher blocks this crawler here.", Rule = ruleView, CrawlerIdentification = identification }));
+        }
+        if (rule is null || rule.AccessMode == AccessMode.Free)
+        {
+            return (null, Respond(200, new VerifyBody(true, 200) { Rule = ruleView, CrawlerIdentification = identification }));
+        }
+        return ((entry.Publisher, rule, ruleView!), null);
+    }
 
     /// <summary>The payer pays the publisher the price; the publisher pays the platform its share. One batch: both or neither.</summary>
     private TransferRequest[] ChargeTransfers(string key, AccountId payer, AccountId payable, Micros price, string reference)
