@@ -28,6 +28,12 @@ public sealed class X402Options
 
     public int MaxTimeoutSeconds { get; set; } = 120;
 
+    /// <summary>JSON-RPC URLs of the network: a settlement whose answer was lost is looked up on chain through them.</summary>
+    public List<string> RpcUrls { get; set; } = [];
+
+    /// <summary>How often unresolved settlements are looked up on chain.</summary>
+    public int ReconcileIntervalSeconds { get; set; } = 30;
+
     public int FacilitatorTimeoutSeconds { get; set; } = 30;
 
     public long ChainId => long.Parse(Network["eip155:".Length..], System.Globalization.CultureInfo.InvariantCulture);
@@ -61,6 +67,14 @@ public sealed class X402Options
         if (MaxTimeoutSeconds is < 10 or > 3600)
         {
             yield return $"{Section}:MaxTimeoutSeconds must be from 10 to 3600.";
+        }
+        if (RpcUrls.Count == 0 || RpcUrls.Any(u => !Uri.TryCreate(u, UriKind.Absolute, out var rpc) || rpc.Scheme is not ("http" or "https")))
+        {
+            yield return $"{Section}:RpcUrls needs at least one http(s) JSON-RPC URL of the network: a settlement whose answer was lost is found on chain through it.";
+        }
+        if (ReconcileIntervalSeconds is < 1 or > 3600)
+        {
+            yield return $"{Section}:ReconcileIntervalSeconds must be from 1 to 3600.";
         }
         if (FacilitatorTimeoutSeconds is < 1 or > 300)
         {

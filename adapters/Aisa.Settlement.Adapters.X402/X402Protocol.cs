@@ -71,11 +71,12 @@ public static class X402Protocol
             var from = authorization["from"]?.GetValue<string>();
             var nonce = authorization["nonce"]?.GetValue<string>();
             var value = authorization["value"]?.GetValue<string>();
-            if (from is null || nonce is null || value is null)
+            if (from is null || nonce is null || value is null
+                || !long.TryParse(authorization["validBefore"]?.GetValue<string>(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var validBefore))
             {
-                return (null, "the authorization lacks from, value or nonce");
+                return (null, "the authorization lacks from, value, validBefore or nonce");
             }
-            return (new PaymentPayload(json, accepted, from.ToLowerInvariant(), nonce.ToLowerInvariant(), value), null);
+            return (new PaymentPayload(json, accepted, from.ToLowerInvariant(), nonce.ToLowerInvariant(), value, validBefore), null);
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)
         {
@@ -90,4 +91,5 @@ public static class X402Protocol
 }
 
 /// <param name="Json">The whole payload, as the facilitator gets it.</param>
-public sealed record PaymentPayload(JsonObject Json, JsonObject Accepted, string Payer, string Nonce, string Value);
+/// <param name="ValidBefore">The end of the authorization's validity, unix seconds: after it, it can never settle.</param>
+public sealed record PaymentPayload(JsonObject Json, JsonObject Accepted, string Payer, string Nonce, string Value, long ValidBefore);

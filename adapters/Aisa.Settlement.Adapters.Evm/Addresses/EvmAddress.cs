@@ -65,7 +65,7 @@ public readonly struct EvmAddress : IEquatable<EvmAddress>
     public override string ToString()
     {
         var lower = Convert.ToHexStringLower(ToBytes());
-        var hash = ExtendedPublicKey.Keccak256(System.Text.Encoding.ASCII.GetBytes(lower));
+        var hash = Keccak.Hash256(System.Text.Encoding.ASCII.GetBytes(lower));
         var chars = new char[42];
         chars[0] = '0';
         chars[1] = 'x';

@@ -135,17 +135,8 @@ public sealed class ExtendedPublicKey
     public EvmAddress ToEvmAddress()
     {
         var uncompressed = _point.GetEncoded(compressed: false);
-        var hash = Keccak256(uncompressed.AsSpan(1));
+        var hash = Keccak.Hash256(uncompressed.AsSpan(1));
         return new EvmAddress(hash[12..]);
-    }
-
-    internal static byte[] Keccak256(ReadOnlySpan<byte> data)
-    {
-        var digest = new KeccakDigest(256);
-        digest.BlockUpdate(data.ToArray(), 0, data.Length);
-        var hash = new byte[32];
-        digest.DoFinal(hash, 0);
-        return hash;
     }
 
     private static byte[] Checksum(ReadOnlySpan<byte> payload) => SHA256.HashData(SHA256.HashData(payload))[..4];

@@ -58,6 +58,20 @@ public sealed class EvmRpcClient(HttpClient http, EvmRpcOptions options)
         return hashes;
     }
 
+    /// <summary>The answer of a read-only contract call at the head.</summary>
+    public async Task<string> EthCallAsync(string to, string data, CancellationToken cancellationToken) =>
+        (await CallAsync("eth_call", [new JsonObject { ["to"] = to, ["data"] = data }, "latest"], cancellationToken)).GetValue<string>();
+
+    /// <summary>Logs of one contract with these topics (null for any) in [from, to].</summary>
+    public async Task<JsonArray> LogsAsync(string address, IReadOnlyList<string?> topics, long from, long to, CancellationToken cancellationToken) =>
+        (await CallAsync("eth_getLogs", [new JsonObject
+        {
+            ["fromBlock"] = Quantity(from),
+            ["toBlock"] = Quantity(to),
+            ["address"] = address.ToLowerInvariant(),
+            ["topics"] = new JsonArray(topics.Select(t => (JsonNode?)(t is null ? null : JsonValue.Create(t))).ToArray()),
+        }], cancellationToken)).AsArray();
+
     /// <summary>ERC-20 <c>Transfer</c> logs of these tokens in [from, to]: every recipient, matched by the caller.</summary>
     public async Task<IReadOnlyList<TransferLog>> TransferLogsAsync(IReadOnlyCollection<string> tokens, long from, long to, CancellationToken cancellationToken)
     {

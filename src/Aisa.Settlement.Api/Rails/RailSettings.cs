@@ -82,7 +82,8 @@ public sealed record RailSettings(IReadOnlyDictionary<string, EvmChainOptions> E
         }
         var scheduling = new SchedulingOptions();
         configuration.GetSection(SchedulingOptions.Section).Bind(scheduling);
-        problems.AddRange(scheduling.Validate(chains.Values.Select(c => TimeSpan.FromSeconds(c.PollIntervalSeconds))));
+        problems.AddRange(scheduling.Validate(chains.Values.Select(c => TimeSpan.FromSeconds(c.PollIntervalSeconds))
+            .Concat(x402 is null ? [] : [TimeSpan.FromSeconds(x402.ReconcileIntervalSeconds)])));
         return new RailSettings(chains, x402, scheduling);
     }
 }

@@ -13,27 +13,15 @@ public sealed class ServiceInstance
 }
 
 /// <summary>
-/// A rail's recurring watcher pass. Every instance schedules it; the one holding the rail's lease runs it, the
-/// others skip until the lease expires. Each run is recorded; a failed one is retried at the next tick with
-/// its attempt counted, and the pass starts again from the stored cursor, so a retry never credits twice.
+/// A recurring job that runs on one instance at a time: every instance schedules it; the one holding its lease (or
+/// taking it over) runs it, the others skip until the lease expires. Each run is recorded with its outcome; a
+/// failed one is retried at the next tick with its attempt counted.
 /// </summary>
-[DisallowConcurrentExecution]
-public sealed class WatcherJob(RailRegistry rails, DepositProcessor processor, JobStore jobs, ServiceInstance instance, SchedulingOptions scheduling, ILogger<WatcherJob> logger) : IJob
+public sealed class LeasedRuns(JobStore jobs, ServiceInstance instance, SchedulingOptions scheduling, ILogger<LeasedRuns> logger)
 {
-    public const string RailKey = "rail";
-
-    public static string JobName(string rail) => $"watch:{rail}";
-
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    /// <summary>One run if this instance holds (or takes) the job's lease; false when another instance holds it.</summary>
+    public async Task<bool> RunAsync(string name, Func<CancellationToken, Task<System.Text.Json.Nodes.JsonObject>> pass, CancellationToken cancellationToken)
     {
-        var rail = rails.Find(context.MergedJobDataMap.GetString(RailKey)!)!;
-        await RunAsync(rail, cancellationToken);
-    }
-
-    /// <summary>One pass if this instance holds (or takes) the rail's lease; false when another instance holds it.</summary>
-    public async Task<bool> RunAsync(IRailAdapter rail, CancellationToken cancellationToken)
-    {
-        var name = JobName(rail.Rail);
         if (!await jobs.TryHoldAsync(name, instance.Id, TimeSpan.FromSeconds(scheduling.LeaseSeconds), cancellationToken))
         {
             return false;
@@ -43,12 +31,12 @@ public sealed class WatcherJob(RailRegistry rails, DepositProcessor processor, J
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobRunId"] = run.Id, ["Job"] = name });
         try
         {
-            var summary = await processor.PassAsync(rail, cancellationToken);
+            var summary = await pass(cancellationToken);
             await jobs.FinishAsync(run, JobOutcome.Succeeded, null, summary.ToJsonString(), CancellationToken.None);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            logger.LogWarning("Watcher {Job} failed (attempt {Attempt}): {Error}", name, run.Attempt, e.Message);
+            logger.LogWarning("Job {Job} failed (attempt {Attempt}): {Error}", name, run.Attempt, e.Message);
             await jobs.FinishAsync(run, JobOutcome.Failed, $"{e.GetType().Name}: {e.Message}", null, CancellationToken.None);
         }
         catch (OperationCanceledException)
@@ -58,6 +46,31 @@ public sealed class WatcherJob(RailRegistry rails, DepositProcessor processor, J
         }
         return true;
     }
+}
+
+/// <summary>A rail's watcher pass, from its stored cursor, so a retry never credits twice.</summary>
+[DisallowConcurrentExecution]
+public sealed class WatcherJob(RailRegistry rails, DepositProcessor processor, LeasedRuns runs) : IJob
+{
+    public const string RailKey = "rail";
+
+    public static string JobName(string rail) => $"watch:{rail}";
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var rail = rails.Find(context.MergedJobDataMap.GetString(RailKey)!)!;
+        await runs.RunAsync(JobName(rail.Rail), token => processor.PassAsync(rail, token), cancellationToken);
+    }
+}
+
+/// <summary>Settlements whose answer was lost, looked up on chain and credited (or closed), once.</summary>
+[DisallowConcurrentExecution]
+public sealed class X402ReconcileJob(X402Reconciler reconciler, LeasedRuns runs) : IJob
+{
+    public const string Name = "reconcile:x402";
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
+        await runs.RunAsync(Name, reconciler.PassAsync, cancellationToken);
 }
 
 /// <summary>Gives every lease of this instance up when it stops cleanly, so another instance takes over at once.</summary>
@@ -71,6 +84,7 @@ public sealed class LeaseRelease(RailRegistry rails, JobStore jobs, ServiceInsta
         {
             await jobs.ReleaseAsync(WatcherJob.JobName(rail.Rail), instance.Id, cancellationToken);
         }
+        await jobs.ReleaseAsync(X402ReconcileJob.Name, instance.Id, cancellationToken);
     }
 }
 
@@ -90,7 +104,10 @@ public static class RailServices
             services.AddSingleton(x402);
             services.AddSingleton(new FacilitatorClient(new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, x402));
             services.AddSingleton<X402Payments>();
+            services.AddSingleton<X402Reconciler>();
+            services.AddTransient<X402ReconcileJob>();
         }
+        services.AddSingleton<LeasedRuns>();
         services.AddTransient<WatcherJob>();
         // Registered before Quartz's hosted service, so it stops after it: no pass runs once the lease is given up.
         services.AddHostedService<LeaseRelease>();
@@ -102,6 +119,13 @@ public static class RailServices
                 quartz.AddJob<WatcherJob>(j => j.WithIdentity(job).UsingJobData(WatcherJob.RailKey, rail.Rail));
                 quartz.AddTrigger(t => t.ForJob(job).StartNow()
                     .WithSimpleSchedule(s => s.WithInterval(rail.PollInterval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
+            }
+            if (settings.X402 is { } x402Options)
+            {
+                var job = new JobKey(X402ReconcileJob.Name);
+                quartz.AddJob<X402ReconcileJob>(j => j.WithIdentity(job));
+                quartz.AddTrigger(t => t.ForJob(job).StartNow()
+                    .WithSimpleSchedule(s => s.WithInterval(TimeSpan.FromSeconds(x402Options.ReconcileIntervalSeconds)).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
             }
         });
         services.AddQuartzHostedService(options => options.WaitForJobsToComplete = true);

@@ -38,7 +38,8 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
         {
             return new X402Outcome.Refused("invalid_payment_requirements", "The payment does not match these requirements (scheme, network, amount, asset, payTo).");
         }
-        if (!await authorizations.TryClaimAsync(options.Network, payment.Payer, payment.Nonce, agentId, amount, cancellationToken))
+        var claim = new X402Claim(options.Network, payment.Payer, payment.Nonce, agentId, options.Asset!.ToLowerInvariant(), payment.Value, payment.ValidBefore, amount, "settling", default);
+        if (!await authorizations.TryClaimAsync(claim, cancellationToken))
         {
             return new X402Outcome.Refused("invalid_exact_evm_nonce_already_used", "This authorization was used already: sign a new payment.");
         }

@@ -23,6 +23,9 @@ public static class X402TopUpApi
 {
     public const string Rail = "x402";
 
+    /// <summary>The ledger key of one request paid with x402: the publisher's charge, or suspense if the request failed.</summary>
+    public static string RequestKey(string network, string transaction) => $"x402:{network}:{transaction}";
+
     public static IEndpointRouteBuilder MapX402TopUpApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/api/agent/topup/x402", TopUpAsync).WithTags("Agent");

@@ -284,12 +284,13 @@ public sealed class VerifyService(
                 return Respond(502, new VerifyBody(false, 502) { Error = unavailable.Error, Message = unavailable.Message, Rule = ruleView, CrawlerIdentification = identification });
             case X402Outcome.Settled settled:
                 _x402Clearing ??= (await ledger.OpenAccountAsync(AccountCodes.RailClearing(CrawlerHeaders.X402Rail), AccountKind.RailClearing, CancellationToken.None)).Id;
-                var key = $"x402:{x402.Options.Network}:{settled.Transaction}";
+                var key = X402TopUpApi.RequestKey(x402.Options.Network, settled.Transaction);
                 var result = await ledger.PostAsync(
                     ChargeTransfers(key, _x402Clearing.Value, publisher.Payable, price, $"{publisher.Domain}{verify.Resource.PathAndQuery}"), CancellationToken.None);
                 if (!result.Succeeded)
                 {
-                    throw new InvalidOperationException($"The x402 payment {key} settled but could not be booked: {result.Outcome}.");
+                    // KeyReusedForDifferentTransfer: the reconciler booked it to suspense first; an operator moves it on.
+                    throw new InvalidOperationException($"The x402 payment {key} settled but could not be booked to the publisher: {result.Outcome}.");
                 }
                 return Respond(200, new VerifyBody(true, 200) { Rule = ruleView, CrawlerIdentification = identification, Message = $"Paid with x402: {settled.Transaction}." },
                     new Dictionary<string, string>

@@ -2,22 +2,52 @@ using Aisa.Settlement.Money;
 
 namespace Aisa.Settlement.Storage.Deposits;
 
+/// <summary>One claimed authorization: who pays what to whom, until when.</summary>
+public sealed record X402Claim(string Network, string Payer, string Nonce, long? AgentId, string Asset, string Value, long ValidBefore, Micros Amount, string State, DateTimeOffset CreatedAt);
+
 /// <summary>
 /// Replay protection for x402: an authorization is claimed in one statement before it is settled, so of two
 /// requests carrying it (on any instance) one goes on and the other is refused. A failed settlement releases it.
 /// </summary>
 public sealed class X402AuthorizationStore(SqlDatabase database, TimeProvider clock)
 {
-    public async Task<bool> TryClaimAsync(string network, string payer, string nonce, long? agentId, Micros amount, CancellationToken cancellationToken)
+    public async Task<bool> TryClaimAsync(X402Claim claim, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);
         return await connection.ExecuteAsync(null,
             """
-            INSERT INTO x402_authorizations (network, payer, nonce, agent_id, amount, state, created_at, updated_at)
-            VALUES (@network, @payer, @nonce, @agent, @amount, 'settling', @now, @now) ON CONFLICT DO NOTHING
+            INSERT INTO x402_authorizations (network, payer, nonce, agent_id, asset, value, valid_before, amount, state, created_at, updated_at)
+            VALUES (@network, @payer, @nonce, @agent, @asset, @value, @validBefore, @amount, 'settling', @now, @now) ON CONFLICT DO NOTHING
             """,
-            cancellationToken, ("network", network), ("payer", payer), ("nonce", nonce), ("agent", agentId), ("amount", amount.Value), ("now", now)) == 1;
+            cancellationToken, ("network", claim.Network), ("payer", claim.Payer), ("nonce", claim.Nonce), ("agent", claim.AgentId), ("asset", claim.Asset),
+            ("value", claim.Value), ("validBefore", claim.ValidBefore), ("amount", claim.Amount.Value), ("now", now)) == 1;
+    }
+
+    /// <summary>Claims still settling that were made before <paramref name="before"/>: their settlement's answer was lost.</summary>
+    public async Task<IReadOnlyList<X402Claim>> UnresolvedAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null,
+            "SELECT network, payer, nonce, agent_id, asset, value, valid_before, amount, state, created_at FROM x402_authorizations WHERE state = 'settling' AND created_at < @before ORDER BY created_at",
+            ("before", before.ToUnixTimeMilliseconds()));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var claims = new List<X402Claim>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            claims.Add(new X402Claim(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetNullableInt64(3), reader.GetString(4), reader.GetString(5),
+                reader.GetInt64(6), new Micros(reader.GetInt64(7)), reader.GetString(8), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9))));
+        }
+        return claims;
+    }
+
+    /// <summary>A claim the chain says never settled and never can (its validity ended): closed, never credited.</summary>
+    public async Task ExpireAsync(X402Claim claim, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(null,
+            "UPDATE x402_authorizations SET state = 'expired', updated_at = @now WHERE network = @network AND payer = @payer AND nonce = @nonce AND state = 'settling'",
+            cancellationToken, ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()), ("network", claim.Network), ("payer", claim.Payer), ("nonce", claim.Nonce));
     }
 
     public async Task ReleaseAsync(string network, string payer, string nonce, CancellationToken cancellationToken)

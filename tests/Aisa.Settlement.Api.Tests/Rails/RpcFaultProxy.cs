@@ -12,6 +12,8 @@ public enum RpcFault
     MalformedJson,
     /// <summary>Answers only after the client's timeout.</summary>
     Slow,
+    /// <summary>Passes the request on, then loses the answer (HTTP 500): the peer did the work, the caller cannot know.</summary>
+    LoseAnswer,
 }
 
 /// <summary>An HTTP proxy in front of a real peer (a node, a facilitator) that can fail the way such services fail.</summary>
@@ -36,6 +38,9 @@ public sealed class RpcFaultProxy : IDisposable
     public Uri Url { get; }
 
     public TimeSpan SlowDelay { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Only requests whose path ends with this fail; the others pass. Null: every request.</summary>
+    public string? FaultPath { get; set; }
 
     public RpcFault Fault
     {
@@ -83,7 +88,8 @@ public sealed class RpcFaultProxy : IDisposable
     {
         try
         {
-            switch (_fault)
+            var fault = FaultPath is null || context.Request.Url!.AbsolutePath.EndsWith(FaultPath, StringComparison.Ordinal) ? _fault : RpcFault.None;
+            switch (fault)
             {
                 case RpcFault.Http500:
                     context.Response.StatusCode = 500;
@@ -95,7 +101,7 @@ public sealed class RpcFaultProxy : IDisposable
                     await context.Response.OutputStream.WriteAsync("{\"jsonrpc\":\"2.0\",\"result\":[tru"u8.ToArray());
                     break;
                 default:
-                    if (_fault == RpcFault.Slow)
+                    if (fault == RpcFault.Slow)
                     {
                         await Task.Delay(SlowDelay);
                     }
@@ -103,6 +109,11 @@ public sealed class RpcFaultProxy : IDisposable
                     {
                         body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
                         using var answer = await _http.PostAsync(new Uri(_node, context.Request.Url!.PathAndQuery), body);
+                        if (fault == RpcFault.LoseAnswer)
+                        {
+                            context.Response.StatusCode = 500;
+                            break;
+                        }
                         context.Response.StatusCode = (int)answer.StatusCode;
                         context.Response.ContentType = "application/json";
                         await context.Response.OutputStream.WriteAsync(await answer.Content.ReadAsByteArrayAsync());

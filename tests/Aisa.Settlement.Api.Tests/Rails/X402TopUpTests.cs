@@ -42,7 +42,7 @@ public sealed class X402TopUpTests : IAsyncLifetime
         await _node.DisposeAsync();
     }
 
-    private async Task<AisaClient> StartServiceAsync(Uri facilitator)
+    private async Task<AisaClient> StartServiceAsync(Uri facilitator, int facilitatorTimeoutSeconds = 20)
     {
         var store = await TestStore.CreateAsync(StorageOptions.Postgres);
         _owned.Add(store);
@@ -54,7 +54,10 @@ public sealed class X402TopUpTests : IAsyncLifetime
             ["Rails:X402:Asset"] = _usdc,
             ["Rails:X402:AssetName"] = "USD Coin",
             ["Rails:X402:AssetVersion"] = "2",
-            ["Rails:X402:FacilitatorTimeoutSeconds"] = "20",
+            ["Rails:X402:FacilitatorTimeoutSeconds"] = facilitatorTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Rails:X402:RpcUrls:0"] = _node.Url.ToString(),
+            ["Rails:X402:ReconcileIntervalSeconds"] = "1",
+            ["Scheduling:LeaseSeconds"] = "3",
         });
         _owned.Add(factory);
         return new AisaClient(factory.CreateClient());
@@ -244,5 +247,37 @@ public sealed class X402TopUpTests : IAsyncLifetime
         Assert.Equal(402, again.Code);
         Assert.Equal(3m, await client.BalanceAsync(agent.SessionToken));
         Assert.Equal(new BigInteger(3_000_000), await _node.BalanceOfAsync(_usdc, Treasury));
+    }
+
+    [Fact]
+    public async Task A_settlement_whose_answer_was_lost_is_found_on_chain_and_credited_once()
+    {
+        using var proxy = new RpcFaultProxy(_facilitator.Url) { FaultPath = "/settle" };
+        var client = await StartServiceAsync(proxy.Url, facilitatorTimeoutSeconds: 3);
+        var agent = await client.RegisterAgentAsync();
+        const string path = "/api/agent/topup/x402?amount=4.00";
+
+        proxy.Fault = RpcFault.LoseAnswer;
+        var lost = await PayAsync(client, path, agent);
+
+        Assert.Equal(502, lost["status"]!.GetValue<int>());
+        Assert.Contains("settlement_unknown", lost["body"]!.GetValue<string>(), StringComparison.Ordinal);
+        // The facilitator did settle: the money is in the treasury, the wallet not yet credited.
+        Assert.Equal(new BigInteger(4_000_000), await _node.BalanceOfAsync(_usdc, Treasury));
+        Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
+        proxy.Fault = RpcFault.None;
+        var replay = await ReplayAsync(client, path, agent, lost["paymentSignature"]!.GetValue<string>());
+        Assert.Equal((402, "invalid_exact_evm_nonce_already_used"), (replay.Code, replay.Error));
+
+        var credited = await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited by the reconciler");
+        var reconciles = await client.SendAsync(HttpMethod.Get, "/api/operator/jobs?job=reconcile:x402&limit=200", headers: AisaClient.Operator());
+        Assert.Contains(reconciles.Body.GetProperty("runs").EnumerateArray(), r => r.GetProperty("summary").ValueKind == System.Text.Json.JsonValueKind.Object
+            && r.GetProperty("summary").GetProperty("credited").GetInt32() == 1);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        Assert.Equal(4m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+        var history = await client.SendAsync(HttpMethod.Get, $"/api/operator/deposits/{credited.GetProperty("id").GetInt64()}", headers: AisaClient.Operator());
+        Assert.True(history.Body.GetProperty("transitions")[0].GetProperty("evidence").GetProperty("reconciled").GetBoolean());
     }
 }

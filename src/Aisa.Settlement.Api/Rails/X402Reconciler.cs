@@ -1,0 +1,84 @@
+using System.Text.Json.Nodes;
+using Aisa.Settlement.Adapters.Evm.Rpc;
+using Aisa.Settlement.Adapters.X402;
+using Aisa.Settlement.Ledger;
+using Aisa.Settlement.Storage.Deposits;
+using Aisa.Settlement.Storage.Ledger;
+
+namespace Aisa.Settlement.Api.Rails;
+
+/// <summary>
+/// x402 settlements whose answer never came back (the facilitator timed out or failed after sending the
+/// transaction): the chain decides. A used authorization is found by its <c>AuthorizationUsed</c> event and
+/// credited like any settlement (a top-up to its agent; one request paid without an account, whose content was
+/// never served, to suspense for an operator), under the same key, so it is credited once whichever path is first.
+/// An unused one whose validity ended can never settle: it is closed, and nothing was taken.
+/// </summary>
+public sealed class X402Reconciler(X402Payments x402, X402AuthorizationStore authorizations, DepositProcessor processor, ILedger ledger,
+    SystemAccounts accounts, TimeProvider clock, ILogger<X402Reconciler> logger)
+{
+    private readonly Eip3009Chain _chain = new(new EvmRpcClient(RailRegistry.RpcHttpClient(), new EvmRpcOptions
+    {
+        Endpoints = x402.Options.RpcUrls.Select(u => new Uri(u)).ToList(),
+    }));
+
+    /// <summary>A claim younger than this may still be settling: its request may still wait for /verify and /settle.</summary>
+    private TimeSpan Grace => TimeSpan.FromSeconds(2 * x402.Options.FacilitatorTimeoutSeconds + 5);
+
+    public async Task<JsonObject> PassAsync(CancellationToken cancellationToken)
+    {
+        var options = x402.Options;
+        var now = clock.GetUtcNow();
+        var (credited, expired, waiting) = (0, 0, 0);
+        foreach (var claim in await authorizations.UnresolvedAsync(now - Grace, cancellationToken))
+        {
+            if (!await _chain.IsUsedAsync(claim.Asset, claim.Payer, claim.Nonce, cancellationToken))
+            {
+                // One minute past validBefore, no block can still include it.
+                if (now.ToUnixTimeSeconds() > claim.ValidBefore + 60)
+                {
+                    await authorizations.ExpireAsync(claim, cancellationToken);
+                    expired++;
+                }
+                else
+                {
+                    waiting++;
+                }
+                continue;
+            }
+            var transaction = await _chain.TransactionAsync(claim.Asset, claim.Payer, claim.Nonce, cancellationToken);
+            if (transaction is null)
+            {
+                logger.LogError("x402 authorization {Payer}/{Nonce} is used on chain but its transaction is not in the last {Blocks} blocks: resolve it by hand.",
+                    claim.Payer, claim.Nonce, Eip3009Chain.SearchBlocks);
+                waiting++;
+                continue;
+            }
+            var evidence = new JsonObject
+            {
+                ["network"] = claim.Network,
+                ["txHash"] = transaction,
+                ["payer"] = claim.Payer,
+                ["nonce"] = claim.Nonce,
+                ["tokenAmount"] = claim.Value,
+                ["reconciled"] = true,
+            };
+            if (claim.AgentId is { } agent)
+            {
+                await processor.CreditSettledAsync(X402TopUpApi.Rail,
+                    new DepositPayment(agent, $"{claim.Network}:{transaction}", transaction, null, options.PayTo!.ToLowerInvariant(), claim.Asset, claim.Value, claim.Amount, null, null),
+                    evidence, cancellationToken);
+            }
+            else
+            {
+                var clearing = await ledger.OpenAccountAsync(AccountCodes.RailClearing(X402TopUpApi.Rail), AccountKind.RailClearing, cancellationToken);
+                // The request's own booking (to the publisher) uses this key too: whichever came first stands.
+                await ledger.PostAsync(new TransferRequest(X402TopUpApi.RequestKey(claim.Network, transaction), clearing.Id, accounts.Suspense, claim.Amount,
+                    TransferKinds.Deposit, $"x402 payment {transaction} by {claim.Payer}, settled after its request failed"), cancellationToken);
+            }
+            await authorizations.SettledAsync(claim.Network, claim.Payer, claim.Nonce, transaction, cancellationToken);
+            credited++;
+        }
+        return new JsonObject { ["credited"] = credited, ["expired"] = expired, ["waiting"] = waiting };
+    }
+}
