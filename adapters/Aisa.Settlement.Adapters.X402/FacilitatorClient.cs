@@ -14,6 +14,40 @@ public sealed record SettleResult(bool Success, string? ErrorReason, string? Tra
 /// <summary>The x402 facilitator API: <c>POST /verify</c> and <c>POST /settle</c> with <c>{x402Version, paymentPayload, paymentRequirements}</c>.</summary>
 public sealed class FacilitatorClient(HttpClient http, X402Options options)
 {
+    private volatile bool _supported;
+
+    /// <summary>
+    /// Whether the facilitator's <c>GET /supported</c> lists the "exact" scheme of protocol v2 on our network. Asked
+    /// until it says yes once; a facilitator that cannot be asked throws <see cref="FacilitatorUnavailableException"/>.
+    /// </summary>
+    public async Task<bool> SupportsAsync(CancellationToken cancellationToken)
+    {
+        if (_supported)
+        {
+            return true;
+        }
+        var url = new Uri(new Uri(options.FacilitatorUrl!.TrimEnd('/') + "/"), "supported");
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(options.FacilitatorTimeoutSeconds));
+        JsonObject? answer;
+        try
+        {
+            using var response = await http.GetAsync(url, timeout.Token);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new FacilitatorUnavailableException($"The facilitator at {url.Host} answered /supported with HTTP {(int)response.StatusCode}.");
+            }
+            answer = await response.Content.ReadFromJsonAsync<JsonObject>(timeout.Token);
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new FacilitatorUnavailableException($"The facilitator at {url.Host} could not be asked /supported: {(e is TaskCanceledException ? "timed out" : e.GetType().Name)}.", e);
+        }
+        _supported = answer?["kinds"] is JsonArray kinds && kinds.Any(kind =>
+            kind?["scheme"]?.ToString() == "exact" && kind["network"]?.ToString() == options.Network && kind["x402Version"]?.ToString() == "2");
+        return _supported;
+    }
+
     public async Task<VerifyResult> VerifyAsync(PaymentPayload payment, JsonObject requirements, CancellationToken cancellationToken)
     {
         var answer = await PostAsync("verify", payment, requirements, cancellationToken);

@@ -48,6 +48,10 @@ public sealed class X402Options
         {
             yield return $"{Section}:Network must be an EVM network as CAIP-2, eip155:<chain id> (BNB Smart Chain's USDC has no EIP-3009: it is a deposit-address rail only).";
         }
+        else if (Network == "eip155:56")
+        {
+            yield return $"{Section}:Network eip155:56: BNB Smart Chain's USDC (Binance-Peg) has no EIP-3009 transferWithAuthorization, so x402 cannot settle there; BNB is a deposit-address rail (Rails:Evm:Chains:bnb).";
+        }
         if (!EvmAddress.TryParse(PayTo, out _))
         {
             yield return $"{Section}:PayTo must be the treasury's 20-byte hex address.";

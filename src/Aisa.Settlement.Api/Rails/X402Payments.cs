@@ -38,6 +38,17 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
         {
             return new X402Outcome.Refused("invalid_payment_requirements", "The payment does not match these requirements (scheme, network, amount, asset, payTo).");
         }
+        try
+        {
+            if (!await facilitator.SupportsAsync(cancellationToken))
+            {
+                return new X402Outcome.Unavailable("facilitator_unsupported", $"The facilitator does not settle the exact scheme on {options.Network}: nothing was charged.", Retryable: false);
+            }
+        }
+        catch (FacilitatorUnavailableException e)
+        {
+            return new X402Outcome.Unavailable("facilitator_unavailable", e.Message + " Nothing was charged; retry the same payment.", Retryable: true);
+        }
         var claim = new X402Claim(options.Network, payment.Payer, payment.Nonce, agentId, options.Asset!.ToLowerInvariant(), payment.Value, payment.ValidBefore, amount, "settling", default);
         if (!await authorizations.TryClaimAsync(claim, cancellationToken))
         {

@@ -57,7 +57,8 @@ public static class X402TopUpApi
         if (!request.Headers.TryGetValue(X402Protocol.SignatureHeader, out var header))
         {
             return new PaymentRequiredResult(X402Protocol.PaymentRequired(requirements, resource, description, null), "payment_required",
-                $"Pay {amount.ToAmountString()} USD with x402 (scheme exact, {options.Network}) in the {X402Protocol.SignatureHeader} header.", null);
+                $"Pay {amount.ToAmountString()} USD with x402 (scheme exact, {options.Network}) in the {X402Protocol.SignatureHeader} header. " +
+                "BNB Smart Chain's USDC has no EIP-3009, so x402 cannot pay there: on BNB, send USDC to your deposit address (GET /api/agent/deposit-addresses).", null);
         }
         switch (await x402.PayAsync(header.ToString(), requirements, agent.Id, amount, cancellationToken))
         {

@@ -105,10 +105,14 @@ public sealed class RpcFaultProxy : IDisposable
                     {
                         await Task.Delay(SlowDelay);
                     }
-                    using (var body = new StreamContent(context.Request.InputStream))
+                    using (var forward = new HttpRequestMessage(new HttpMethod(context.Request.HttpMethod), new Uri(_node, context.Request.Url!.PathAndQuery)))
                     {
-                        body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-                        using var answer = await _http.PostAsync(new Uri(_node, context.Request.Url!.PathAndQuery), body);
+                        if (context.Request.HasEntityBody)
+                        {
+                            forward.Content = new StreamContent(context.Request.InputStream);
+                            forward.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+                        }
+                        using var answer = await _http.SendAsync(forward);
                         if (fault == RpcFault.LoseAnswer)
                         {
                             context.Response.StatusCode = 500;

@@ -42,14 +42,14 @@ public sealed class X402TopUpTests : IAsyncLifetime
         await _node.DisposeAsync();
     }
 
-    private async Task<AisaClient> StartServiceAsync(Uri facilitator, int facilitatorTimeoutSeconds = 20)
+    private async Task<AisaClient> StartServiceAsync(Uri facilitator, int facilitatorTimeoutSeconds = 20, long chainId = EvmWatch.ChainId)
     {
         var store = await TestStore.CreateAsync(StorageOptions.Postgres);
         _owned.Add(store);
         var factory = new SettlementFactory(store, new Dictionary<string, string>
         {
             ["Rails:X402:FacilitatorUrl"] = facilitator.ToString(),
-            ["Rails:X402:Network"] = $"eip155:{EvmWatch.ChainId}",
+            ["Rails:X402:Network"] = $"eip155:{chainId}",
             ["Rails:X402:PayTo"] = Treasury,
             ["Rails:X402:Asset"] = _usdc,
             ["Rails:X402:AssetName"] = "USD Coin",
@@ -279,5 +279,22 @@ public sealed class X402TopUpTests : IAsyncLifetime
         Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
         var history = await client.SendAsync(HttpMethod.Get, $"/api/operator/deposits/{credited.GetProperty("id").GetInt64()}", headers: AisaClient.Operator());
         Assert.True(history.Body.GetProperty("transitions")[0].GetProperty("evidence").GetProperty("reconciled").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_facilitator_that_does_not_settle_our_network_is_not_asked_to_and_nothing_is_claimed()
+    {
+        // The service takes payments on Polygon; the facilitator (its /supported says so) settles only the local chain.
+        var client = await StartServiceAsync(_facilitator.Url, chainId: 137);
+        var agent = await client.RegisterAgentAsync();
+        const string path = "/api/agent/topup/x402?amount=1.00";
+        var unpaid = await client.SendAsync(HttpMethod.Post, path, headers: new Dictionary<string, string> { ["X-AISA-Crawler-Token"] = agent.CrawlerToken });
+        Assert.Contains("BNB Smart Chain", unpaid.Body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        var signature = await X402Facilitator.SignAsync(JsonNode.Parse(Convert.FromBase64String(unpaid.Header("PAYMENT-REQUIRED")!))!, "eip155:137");
+
+        var refused = await ReplayAsync(client, path, agent, signature);
+
+        Assert.Equal((502, "facilitator_unsupported"), (refused.Code, refused.Error));
+        Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
     }
 }
