@@ -14,15 +14,16 @@ public sealed record SettleResult(bool Success, string? ErrorReason, string? Tra
 /// <summary>The x402 facilitator API: <c>POST /verify</c> and <c>POST /settle</c> with <c>{x402Version, paymentPayload, paymentRequirements}</c>.</summary>
 public sealed class FacilitatorClient(HttpClient http, X402Options options)
 {
-    private volatile bool _supported;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int, string), bool> _supported = new();
 
     /// <summary>
-    /// Whether the facilitator's <c>GET /supported</c> lists the "exact" scheme of protocol v2 on our network. Asked
-    /// until it says yes once; a facilitator that cannot be asked throws <see cref="FacilitatorUnavailableException"/>.
+    /// Whether the facilitator's <c>GET /supported</c> lists the "exact" scheme of this protocol version on this network
+    /// (CAIP-2 for version 2, a name for version 1). Asked until it says yes once; a facilitator that cannot be
+    /// asked throws <see cref="FacilitatorUnavailableException"/>.
     /// </summary>
-    public async Task<bool> SupportsAsync(CancellationToken cancellationToken)
+    public async Task<bool> SupportsAsync(int version, string network, CancellationToken cancellationToken)
     {
-        if (_supported)
+        if (_supported.ContainsKey((version, network)))
         {
             return true;
         }
@@ -43,9 +44,14 @@ public sealed class FacilitatorClient(HttpClient http, X402Options options)
         {
             throw new FacilitatorUnavailableException($"The facilitator at {url.Host} could not be asked /supported: {(e is TaskCanceledException ? "timed out" : e.GetType().Name)}.", e);
         }
-        _supported = answer?["kinds"] is JsonArray kinds && kinds.Any(kind =>
-            kind?["scheme"]?.ToString() == "exact" && kind["network"]?.ToString() == options.Network && kind["x402Version"]?.ToString() == "2");
-        return _supported;
+        var supported = answer?["kinds"] is JsonArray kinds && kinds.Any(kind =>
+            kind?["scheme"]?.ToString() == "exact" && kind["network"]?.ToString() == network
+            && kind["x402Version"]?.ToString() == version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (supported)
+        {
+            _supported[(version, network)] = true;
+        }
+        return supported;
     }
 
     public async Task<VerifyResult> VerifyAsync(PaymentPayload payment, JsonObject requirements, CancellationToken cancellationToken)
@@ -68,7 +74,7 @@ public sealed class FacilitatorClient(HttpClient http, X402Options options)
     {
         var body = new JsonObject
         {
-            ["x402Version"] = X402Protocol.Version,
+            ["x402Version"] = payment.Version,
             ["paymentPayload"] = payment.Json.DeepClone(),
             ["paymentRequirements"] = requirements.DeepClone(),
         };

@@ -6,8 +6,10 @@ using System.Text.Json.Nodes;
 namespace Aisa.Settlement.Adapters.X402;
 
 /// <summary>
-/// The x402 protocol, version 2, over HTTP: <c>PAYMENT-REQUIRED</c> on a 402, <c>PAYMENT-SIGNATURE</c> from the client,
-/// <c>PAYMENT-RESPONSE</c> with the settlement; each header is base64 of UTF-8 JSON.
+/// The x402 protocol over HTTP. Version 2: <c>PAYMENT-REQUIRED</c> on a 402, <c>PAYMENT-SIGNATURE</c> from the
+/// client, <c>PAYMENT-RESPONSE</c> with the settlement, each base64 of UTF-8 JSON. Version 1 (what the reference
+/// clients still speak to a v1 server): the requirements in the 402 body, <c>X-PAYMENT</c> and
+/// <c>X-PAYMENT-RESPONSE</c>, network names instead of CAIP-2.
 /// </summary>
 public static class X402Protocol
 {
@@ -15,6 +17,40 @@ public static class X402Protocol
     public const string RequiredHeader = "PAYMENT-REQUIRED";
     public const string SignatureHeader = "PAYMENT-SIGNATURE";
     public const string ResponseHeader = "PAYMENT-RESPONSE";
+    public const string V1SignatureHeader = "X-PAYMENT";
+    public const string V1ResponseHeader = "X-PAYMENT-RESPONSE";
+
+    /// <summary>Version 1 names of the networks x402 pays on (the reference packages' map), by chain id.</summary>
+    private static readonly Dictionary<long, string> V1Networks = new()
+    {
+        [8453] = "base",
+        [84532] = "base-sepolia",
+        [137] = "polygon",
+        [80002] = "polygon-amoy",
+        [1] = "ethereum",
+        [11155111] = "sepolia",
+        [43114] = "avalanche",
+        [43113] = "avalanche-fuji",
+    };
+
+    /// <summary>The version 1 name of the configured network; null where version 1 has none (then only version 2 is offered).</summary>
+    public static string? V1Network(X402Options options) => V1Networks.GetValueOrDefault(options.ChainId);
+
+    /// <summary>Version 1 requirements for the same payment: amount as <c>maxAmountRequired</c>, the resource inside.</summary>
+    public static JsonObject? RequirementsV1(X402Options options, BigInteger amount, string resourceUrl, string description) =>
+        V1Network(options) is not { } network ? null : new JsonObject
+        {
+            ["scheme"] = "exact",
+            ["network"] = network,
+            ["maxAmountRequired"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["resource"] = resourceUrl,
+            ["description"] = description,
+            ["mimeType"] = "application/json",
+            ["payTo"] = options.PayTo,
+            ["maxTimeoutSeconds"] = options.MaxTimeoutSeconds,
+            ["asset"] = options.Asset,
+            ["extra"] = new JsonObject { ["name"] = options.AssetName, ["version"] = options.AssetVersion },
+        };
 
     public static string Encode(JsonNode value) => Convert.ToBase64String(Encoding.UTF8.GetBytes(value.ToJsonString()));
 
@@ -39,8 +75,11 @@ public static class X402Protocol
         ["extensions"] = new JsonObject(),
     };
 
-    /// <summary>Decodes a <c>PAYMENT-SIGNATURE</c> header; null with the reason for anything that is not a v2 exact EVM payload.</summary>
-    public static (PaymentPayload? Payload, string? Problem) Decode(string header)
+    /// <summary>
+    /// Decodes a <c>PAYMENT-SIGNATURE</c> (version 2) or <c>X-PAYMENT</c> (version 1) header; null with the reason for
+    /// anything that is not an exact EVM payload of the version its header says.
+    /// </summary>
+    public static (PaymentPayload? Payload, string? Problem) Decode(string header, int version)
     {
         JsonObject? json;
         try
@@ -57,11 +96,16 @@ public static class X402Protocol
         }
         try
         {
-            if (json["x402Version"]?.GetValue<int>() != Version)
+            if (json["x402Version"]?.GetValue<int>() != version)
             {
-                return (null, "only x402 version 2 is accepted");
+                return (null, version == Version
+                    ? $"{SignatureHeader} carries x402 version 2 payloads"
+                    : $"{V1SignatureHeader} carries x402 version 1 payloads");
             }
-            var accepted = json["accepted"] as JsonObject;
+            // Version 1 names scheme and network at the top; version 2 repeats the whole requirements it accepted.
+            var accepted = version == Version
+                ? json["accepted"] as JsonObject
+                : new JsonObject { ["scheme"] = json["scheme"]?.ToString(), ["network"] = json["network"]?.ToString() };
             var authorization = json["payload"]?["authorization"] as JsonObject;
             var signature = json["payload"]?["signature"]?.GetValue<string>();
             if (accepted is null || authorization is null || signature is null)
@@ -71,12 +115,13 @@ public static class X402Protocol
             var from = authorization["from"]?.GetValue<string>();
             var nonce = authorization["nonce"]?.GetValue<string>();
             var value = authorization["value"]?.GetValue<string>();
-            if (from is null || nonce is null || value is null
+            var to = authorization["to"]?.GetValue<string>();
+            if (from is null || to is null || nonce is null || value is null
                 || !long.TryParse(authorization["validBefore"]?.GetValue<string>(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var validBefore))
             {
-                return (null, "the authorization lacks from, value, validBefore or nonce");
+                return (null, "the authorization lacks from, to, value, validBefore or nonce");
             }
-            return (new PaymentPayload(json, accepted, from.ToLowerInvariant(), nonce.ToLowerInvariant(), value, validBefore), null);
+            return (new PaymentPayload(json, version, accepted, from.ToLowerInvariant(), to.ToLowerInvariant(), nonce.ToLowerInvariant(), value, validBefore), null);
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)
         {
@@ -84,12 +129,23 @@ public static class X402Protocol
         }
     }
 
-    /// <summary>Whether the client accepted exactly these requirements (the fields that decide what is paid, to whom, where).</summary>
-    public static bool Matches(JsonObject accepted, JsonObject requirements) =>
-        new[] { "scheme", "network", "amount", "asset", "payTo" }.All(field =>
-            string.Equals(accepted[field]?.ToString(), requirements[field]?.ToString(), StringComparison.OrdinalIgnoreCase));
+    /// <summary>
+    /// Whether the payment is for exactly these requirements: what is paid, in which asset, to whom, where. Version 2
+    /// compares the requirements the client says it accepted; version 1 its scheme, network and authorization.
+    /// </summary>
+    public static bool Matches(PaymentPayload payment, JsonObject requirements)
+    {
+        static bool Same(string? a, string? b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
+        return payment.Version == Version
+            ? new[] { "scheme", "network", "amount", "asset", "payTo" }.All(field => Same(payment.Accepted[field]?.ToString(), requirements[field]?.ToString()))
+            : Same(payment.Accepted["scheme"]?.ToString(), requirements["scheme"]?.ToString())
+                && Same(payment.Accepted["network"]?.ToString(), requirements["network"]?.ToString())
+                && Same(payment.To, requirements["payTo"]?.ToString())
+                && payment.Value == requirements["maxAmountRequired"]?.ToString();
+    }
 }
 
 /// <param name="Json">The whole payload, as the facilitator gets it.</param>
+/// <param name="Version">The x402 version of the payload, and of the facilitator calls that settle it.</param>
 /// <param name="ValidBefore">The end of the authorization's validity, unix seconds: after it, it can never settle.</param>
-public sealed record PaymentPayload(JsonObject Json, JsonObject Accepted, string Payer, string Nonce, string Value, long ValidBefore);
+public sealed record PaymentPayload(JsonObject Json, int Version, JsonObject Accepted, string Payer, string To, string Nonce, string Value, long ValidBefore);

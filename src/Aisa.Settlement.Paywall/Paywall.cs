@@ -28,11 +28,11 @@ public static class PaywallExtensions
 
     // The request headers a crawler pays with, passed to the gateway unchanged.
     private static readonly string[] ForwardedRequestHeaders =
-        ["X-AISA-Crawler-Token", "crawler-exact-price", "crawler-max-price", "Idempotency-Key", "User-Agent", "PAYMENT-SIGNATURE"];
+        ["X-AISA-Crawler-Token", "crawler-exact-price", "crawler-max-price", "Idempotency-Key", "User-Agent", "PAYMENT-SIGNATURE", "X-PAYMENT"];
 
     // The gateway's answer headers that tell a crawler what to pay and where.
     private static readonly string[] RelayedResponseHeaders =
-        ["Crawler-Price", "Crawler-Price-Rail", "Crawler-Charged", "Link", "Retry-After", "Cache-Control", "PAYMENT-REQUIRED", "PAYMENT-RESPONSE"];
+        ["Crawler-Price", "Crawler-Price-Rail", "Crawler-Charged", "Link", "Retry-After", "Cache-Control", "PAYMENT-REQUIRED", "PAYMENT-RESPONSE", "X-PAYMENT-RESPONSE"];
 
     public static IServiceCollection AddAisaPaywall(this IServiceCollection services, PaywallOptions options)
     {

@@ -74,19 +74,21 @@ public sealed class X402ReconcileJob(X402Reconciler reconciler, LeasedRuns runs)
 }
 
 /// <summary>Gives every lease of this instance up when it stops cleanly, so another instance takes over at once.</summary>
-public sealed class LeaseRelease(RailRegistry rails, JobStore jobs, ServiceInstance instance) : IHostedService
+public sealed class LeaseRelease(LeasedJobs leased, JobStore jobs, ServiceInstance instance) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        foreach (var rail in rails.All)
+        foreach (var job in leased.Names)
         {
-            await jobs.ReleaseAsync(WatcherJob.JobName(rail.Rail), instance.Id, cancellationToken);
+            await jobs.ReleaseAsync(job, instance.Id, cancellationToken);
         }
-        await jobs.ReleaseAsync(X402ReconcileJob.Name, instance.Id, cancellationToken);
     }
 }
+
+/// <summary>The names of the recurring jobs this instance schedules.</summary>
+public sealed record LeasedJobs(IReadOnlyList<string> Names);
 
 public static class RailServices
 {
@@ -108,6 +110,7 @@ public static class RailServices
             services.AddTransient<X402ReconcileJob>();
         }
         services.AddSingleton<LeasedRuns>();
+        services.AddSingleton(new LeasedJobs([.. adapters.Select(a => WatcherJob.JobName(a.Rail)), .. settings.X402 is null ? Array.Empty<string>() : [X402ReconcileJob.Name]]));
         services.AddTransient<WatcherJob>();
         // Registered before Quartz's hosted service, so it stops after it: no pass runs once the lease is given up.
         services.AddHostedService<LeaseRelease>();

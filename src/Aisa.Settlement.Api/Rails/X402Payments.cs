@@ -5,6 +5,16 @@ using Aisa.Settlement.Storage.Deposits;
 
 namespace Aisa.Settlement.Api.Rails;
 
+/// <summary>One payment's requirements in both protocol versions.</summary>
+public sealed record X402Offer(JsonObject Requirements, JsonObject? RequirementsV1, string ResourceUrl, string Description)
+{
+    /// <summary>The version 2 <c>PAYMENT-REQUIRED</c> header's value.</summary>
+    public string RequiredHeader(string? error) => X402Protocol.Encode(X402Protocol.PaymentRequired(Requirements, ResourceUrl, Description, error));
+
+    /// <summary>Fields of the 402 body a version 1 client reads: <c>x402Version</c> and <c>accepts</c>.</summary>
+    public JsonArray? AcceptsV1 => RequirementsV1 is null ? null : new JsonArray(RequirementsV1.DeepClone());
+}
+
 /// <summary>What became of one x402 payment.</summary>
 public abstract record X402Outcome
 {
@@ -27,22 +37,41 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
 {
     public X402Options Options => options;
 
-    public async Task<X402Outcome> PayAsync(string header, JsonObject requirements, long? agentId, Micros amount, CancellationToken cancellationToken)
+    /// <summary>The payment a request carries: <c>PAYMENT-SIGNATURE</c> (version 2) or <c>X-PAYMENT</c> (version 1); null for none.</summary>
+    public static (string Header, int Version)? PaymentHeader(IHeaderDictionary headers) =>
+        headers.TryGetValue(X402Protocol.SignatureHeader, out var v2) && !string.IsNullOrEmpty(v2) ? (v2.ToString(), X402Protocol.Version)
+        : headers.TryGetValue(X402Protocol.V1SignatureHeader, out var v1) && !string.IsNullOrEmpty(v1) ? (v1.ToString(), 1)
+        : null;
+
+    /// <summary>What one payment of <paramref name="amount"/> must be, in both protocol versions (version 1 only where the network has a name).</summary>
+    public X402Offer Offer(Micros amount, string resourceUrl, string description)
     {
-        var (payment, problem) = X402Protocol.Decode(header);
+        var units = TokenUnits.FromMicros(amount, options.AssetDecimals);
+        return new X402Offer(X402Protocol.Requirements(options, units), X402Protocol.RequirementsV1(options, units, resourceUrl, description), resourceUrl, description);
+    }
+
+    public async Task<X402Outcome> PayAsync((string Header, int Version) sent, X402Offer offer, long? agentId, Micros amount, CancellationToken cancellationToken)
+    {
+        var (payment, problem) = X402Protocol.Decode(sent.Header, sent.Version);
         if (payment is null)
         {
             return new X402Outcome.Refused("invalid_payload", problem!);
         }
-        if (!X402Protocol.Matches(payment.Accepted, requirements))
+        var requirements = payment.Version == X402Protocol.Version ? offer.Requirements : offer.RequirementsV1;
+        if (requirements is null)
+        {
+            return new X402Outcome.Refused("invalid_x402_version", $"{options.Network} has no x402 version 1 name: pay with version 2 ({X402Protocol.SignatureHeader}).");
+        }
+        if (!X402Protocol.Matches(payment, requirements))
         {
             return new X402Outcome.Refused("invalid_payment_requirements", "The payment does not match these requirements (scheme, network, amount, asset, payTo).");
         }
+        var network = requirements["network"]!.ToString();
         try
         {
-            if (!await facilitator.SupportsAsync(cancellationToken))
+            if (!await facilitator.SupportsAsync(payment.Version, network, cancellationToken))
             {
-                return new X402Outcome.Unavailable("facilitator_unsupported", $"The facilitator does not settle the exact scheme on {options.Network}: nothing was charged.", Retryable: false);
+                return new X402Outcome.Unavailable("facilitator_unsupported", $"The facilitator does not settle the exact scheme of x402 version {payment.Version} on {network}: nothing was charged.", Retryable: false);
             }
         }
         catch (FacilitatorUnavailableException e)

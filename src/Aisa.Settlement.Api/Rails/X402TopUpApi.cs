@@ -51,20 +51,18 @@ public static class X402TopUpApi
             return ApiResponses.Error(400, "invalid_amount", $"amount is a USD amount from {minimum.ToAmountString()} to {PricingLimits.MaxAdjustment.ToAmountString()}, e.g. ?amount=1.00.").ToResult();
         }
         var options = x402.Options;
-        var requirements = X402Protocol.Requirements(options, TokenUnits.FromMicros(amount, options.AssetDecimals));
         var resource = $"{request.Scheme}://{request.Host}{request.Path}{request.QueryString}";
-        var description = $"Top up the AISA wallet with {amount.ToAmountString()} USD";
-        if (!request.Headers.TryGetValue(X402Protocol.SignatureHeader, out var header))
+        var offer = x402.Offer(amount, resource, $"Top up the AISA wallet with {amount.ToAmountString()} USD");
+        if (X402Payments.PaymentHeader(request.Headers) is not { } sent)
         {
-            return new PaymentRequiredResult(X402Protocol.PaymentRequired(requirements, resource, description, null), "payment_required",
+            return new PaymentRequiredResult(offer, "payment_required",
                 $"Pay {amount.ToAmountString()} USD with x402 (scheme exact, {options.Network}) in the {X402Protocol.SignatureHeader} header. " +
                 "BNB Smart Chain's USDC has no EIP-3009, so x402 cannot pay there: on BNB, send USDC to your deposit address (GET /api/agent/deposit-addresses).", null);
         }
-        switch (await x402.PayAsync(header.ToString(), requirements, agent.Id, amount, cancellationToken))
+        switch (await x402.PayAsync(sent, offer, agent.Id, amount, cancellationToken))
         {
             case X402Outcome.Refused refused:
-                return new PaymentRequiredResult(
-                    X402Protocol.PaymentRequired(requirements, resource, description, refused.Error), refused.Error, refused.Message, refused.Settlement);
+                return new PaymentRequiredResult(offer, refused.Error, refused.Message, refused.Settlement is null ? null : (refused.Settlement, sent.Version));
             case X402Outcome.Unavailable unavailable:
                 return ApiResponses.Error(502, unavailable.Error, unavailable.Message).ToResult();
             case X402Outcome.Settled settled:
@@ -73,11 +71,13 @@ public static class X402TopUpApi
                         options.Asset!.ToLowerInvariant(), settled.Payment.Value, amount, null, null),
                     x402.Evidence(settled), CancellationToken.None);
                 var balance = await ledger.GetBalanceAsync(agent.Wallet, CancellationToken.None);
-                return new PaidResult(settled.Settlement, new { success = true, depositId = deposit.Id, transaction = settled.Transaction, amount, balance = balance.ToBalanceString() });
+                return new PaidResult(settled.Settlement, settled.Payment.Version,
+                    new { success = true, depositId = deposit.Id, transaction = settled.Transaction, amount, balance = balance.ToBalanceString() });
             default:
                 throw new InvalidOperationException("An x402 payment ends refused, unavailable or settled.");
         }
     }
+
     private static async Task<Agent?> AgentAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, CancellationToken cancellationToken)
     {
         if (request.Headers.TryGetValue("X-AISA-Crawler-Token", out var token) && !string.IsNullOrEmpty(token))
@@ -89,27 +89,38 @@ public static class X402TopUpApi
         return agent;
     }
 
-    /// <summary>402 with the x402 header the official clients read, and the AISA error body for everyone else.</summary>
-    private sealed class PaymentRequiredResult(JsonObject paymentRequired, string error, string message, JsonObject? settlement) : IResult
+    /// <summary>
+    /// 402 with what every client reads: the version 2 <c>PAYMENT-REQUIRED</c> header, and a body that is the AISA error
+    /// and the version 1 requirements (<c>x402Version</c>, <c>accepts</c>) at once.
+    /// </summary>
+    private sealed class PaymentRequiredResult(X402Offer offer, string error, string message, (JsonObject Json, int Version)? settlement) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
-            httpContext.Response.Headers[X402Protocol.RequiredHeader] = X402Protocol.Encode(paymentRequired);
-            if (settlement is not null)
+            httpContext.Response.Headers[X402Protocol.RequiredHeader] = offer.RequiredHeader(error == "payment_required" ? null : error);
+            if (settlement is var (json, version))
             {
-                httpContext.Response.Headers[X402Protocol.ResponseHeader] = X402Protocol.Encode(settlement);
+                httpContext.Response.Headers[ResponseHeader(version)] = X402Protocol.Encode(json);
             }
             httpContext.Response.Headers.CacheControl = "no-store";
-            await ApiResponses.Error(402, error, message).ToResult().ExecuteAsync(httpContext);
+            var body = new JsonObject { ["success"] = false, ["error"] = error, ["message"] = message };
+            if (offer.AcceptsV1 is { } accepts)
+            {
+                body["x402Version"] = 1;
+                body["accepts"] = accepts;
+            }
+            await ApiResponses.Json(402, body).ToResult().ExecuteAsync(httpContext);
         }
     }
 
-    private sealed class PaidResult(JsonObject settlement, object body) : IResult
+    private sealed class PaidResult(JsonObject settlement, int version, object body) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
-            httpContext.Response.Headers[X402Protocol.ResponseHeader] = X402Protocol.Encode(settlement);
+            httpContext.Response.Headers[ResponseHeader(version)] = X402Protocol.Encode(settlement);
             await ApiResponses.Json(200, body).ToResult().ExecuteAsync(httpContext);
         }
     }
+
+    public static string ResponseHeader(int version) => version == X402Protocol.Version ? X402Protocol.ResponseHeader : X402Protocol.V1ResponseHeader;
 }

@@ -65,7 +65,7 @@ public static class VerifyApi
         if (string.IsNullOrEmpty(call.HeaderToken) && string.IsNullOrEmpty(call.Body.CrawlerToken) && !call.SentBearer
             && context.RequestServices.GetService<X402Payments>() is { } x402)
         {
-            return await verify.DecideX402Async(checkedCall, x402, Header(request, X402Protocol.SignatureHeader), cancellationToken);
+            return await verify.DecideX402Async(checkedCall, x402, X402Payments.PaymentHeader(request.Headers), cancellationToken);
         }
         var (agent, tokenRefusal) = await verify.AuthenticateAsync(call, cancellationToken);
         if (agent is null)

@@ -38,6 +38,12 @@ public sealed record VerifyBody(bool AccessGranted, int StatusCode)
     public OfferView? Offer { get; init; }
     public CrawlerBalanceView? Crawler { get; init; }
     public OnboardingView? Onboarding { get; init; }
+
+    /// <summary>x402 version 1 clients read the requirements from the 402 body: set where x402 is offered.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("x402Version")]
+    public int? X402Version { get; init; }
+
+    public System.Text.Json.Nodes.JsonArray? Accepts { get; init; }
 }
 
 /// <summary>The AISA and Cloudflare pay-per-crawl header names.</summary>

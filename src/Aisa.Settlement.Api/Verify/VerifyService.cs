@@ -236,7 +236,7 @@ public sealed class VerifyService(
     /// platform's treasury) next to the usual price headers; paid, the payment is settled and the publisher is paid
     /// from the x402 clearing account, keyed by the transaction, with the platform's share as for any charge.
     /// </summary>
-    public async Task<StoredResponse> DecideX402Async(CheckedVerify verify, X402Payments x402, string? paymentHeader, CancellationToken cancellationToken)
+    public async Task<StoredResponse> DecideX402Async(CheckedVerify verify, X402Payments x402, (string Header, int Version)? sent, CancellationToken cancellationToken)
     {
         var identification = CrawlerIdentifier.Identify(null, verify.Call.Body.CrawlerAgent, verify.Call.UserAgent);
         var (priced, answer) = await PricedRuleAsync(verify, null, identification, cancellationToken);
@@ -246,8 +246,7 @@ public sealed class VerifyService(
         }
         var price = rule.Price;
         var resourceUrl = $"https://{publisher.Domain}{verify.Resource.PathAndQuery}";
-        var requirements = X402Protocol.Requirements(x402.Options, TokenUnits.FromMicros(price, x402.Options.AssetDecimals));
-        var description = $"One request to {publisher.Domain}{verify.Resource.Path}";
+        var offer = x402.Offer(price, resourceUrl, $"One request to {publisher.Domain}{verify.Resource.Path}");
         StoredResponse Unpaid(string error, string message, System.Text.Json.Nodes.JsonObject? settlement = null)
         {
             var headers = new Dictionary<string, string>
@@ -255,11 +254,11 @@ public sealed class VerifyService(
                 [CrawlerHeaders.Price] = price.ToPriceString(),
                 [CrawlerHeaders.PriceRail] = CrawlerHeaders.X402Rail,
                 ["Link"] = $"<{resourceUrl}>; rel=\"payment\"",
-                [X402Protocol.RequiredHeader] = X402Protocol.Encode(X402Protocol.PaymentRequired(requirements, resourceUrl, description, error)),
+                [X402Protocol.RequiredHeader] = offer.RequiredHeader(error == "payment_required" ? null : error),
             };
-            if (settlement is not null)
+            if (settlement is not null && sent is { } paid)
             {
-                headers[X402Protocol.ResponseHeader] = X402Protocol.Encode(settlement);
+                headers[X402TopUpApi.ResponseHeader(paid.Version)] = X402Protocol.Encode(settlement);
             }
             return Respond(402, new VerifyBody(false, 402)
             {
@@ -269,14 +268,16 @@ public sealed class VerifyService(
                 CrawlerIdentification = identification,
                 Price = new PriceView(price, "USD", BillingType.PerRequest.ToWire()),
                 Offer = new OfferView(CrawlerHeaders.X402Rail, price.Value, "USD", resourceUrl, verify.PublisherName, verify.Call.Body.ResourceUrl!),
+                X402Version = offer.AcceptsV1 is null ? null : 1,
+                Accepts = offer.AcceptsV1,
             }, headers);
         }
-        if (string.IsNullOrEmpty(paymentHeader))
+        if (sent is not { } payment)
         {
             return Unpaid("payment_required",
                 $"This resource costs {price.ToPriceString()}: pay this request with x402 ({X402Protocol.SignatureHeader}), or send an AISA crawler token in {CrawlerHeaders.Token}.");
         }
-        switch (await x402.PayAsync(paymentHeader, requirements, null, price, cancellationToken))
+        switch (await x402.PayAsync(payment, offer, null, price, cancellationToken))
         {
             case X402Outcome.Refused refused:
                 return Unpaid(refused.Error, refused.Message, refused.Settlement);
@@ -296,7 +297,7 @@ public sealed class VerifyService(
                     new Dictionary<string, string>
                     {
                         [CrawlerHeaders.Charged] = price.ToPriceString(),
-                        [X402Protocol.ResponseHeader] = X402Protocol.Encode(settled.Settlement),
+                        [X402TopUpApi.ResponseHeader(payment.Version)] = X402Protocol.Encode(settled.Settlement),
                     });
             default:
                 throw new InvalidOperationException("An x402 payment ends refused, unavailable or settled.");

@@ -297,4 +297,30 @@ public sealed class X402TopUpTests : IAsyncLifetime
         Assert.Equal((502, "facilitator_unsupported"), (refused.Code, refused.Error));
         Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
     }
+
+    [Fact]
+    public async Task A_version_1_payment_from_the_402_body_tops_up_once_with_X_PAYMENT()
+    {
+        var client = await StartServiceAsync(_facilitator.Url);
+        var agent = await client.RegisterAgentAsync();
+        const string path = "/api/agent/topup/x402?amount=0.75";
+        var unpaid = await client.SendAsync(HttpMethod.Post, path, headers: new Dictionary<string, string> { ["X-AISA-Crawler-Token"] = agent.CrawlerToken });
+        // What a version 1 client reads: the body, with the network by name.
+        var body = JsonNode.Parse(unpaid.Raw)!.AsObject();
+        Assert.Equal(1, body["x402Version"]!.GetValue<int>());
+        Assert.Equal("base-sepolia", body["accepts"]![0]!["network"]!.GetValue<string>());
+        Assert.Equal("750000", body["accepts"]![0]!["maxAmountRequired"]!.GetValue<string>());
+        var payment = await X402Facilitator.SignAsync(new JsonObject { ["x402Version"] = 1, ["error"] = "", ["accepts"] = body["accepts"]!.DeepClone() }, $"eip155:{EvmWatch.ChainId}");
+        Assert.Equal(1, JsonNode.Parse(Convert.FromBase64String(payment))!["x402Version"]!.GetValue<int>());
+
+        var paid = await client.SendAsync(HttpMethod.Post, path, headers: new Dictionary<string, string> { ["X-AISA-Crawler-Token"] = agent.CrawlerToken, ["X-PAYMENT"] = payment });
+        var again = await client.SendAsync(HttpMethod.Post, path, headers: new Dictionary<string, string> { ["X-AISA-Crawler-Token"] = agent.CrawlerToken, ["X-PAYMENT"] = payment });
+
+        Assert.True(paid.Code == 200, paid.Raw);
+        var settlement = JsonNode.Parse(Convert.FromBase64String(paid.Header("X-PAYMENT-RESPONSE")!))!;
+        Assert.True(settlement["success"]!.GetValue<bool>());
+        Assert.Equal((402, "invalid_exact_evm_nonce_already_used"), (again.Code, again.Error));
+        Assert.Equal(0.75m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Equal(new BigInteger(750_000), await _node.BalanceOfAsync(_usdc, Treasury));
+    }
 }
