@@ -31,12 +31,22 @@ public sealed class X402Options
     /// <summary>JSON-RPC URLs of the network: a settlement whose answer was lost is looked up on chain through them.</summary>
     public List<string> RpcUrls { get; set; } = [];
 
+    /// <summary>
+    /// When a top-up is credited: <c>facilitator</c> (default), as soon as the facilitator reports the settlement mined;
+    /// <c>watcher</c>, after the EVM watcher of the same chain (Rails:Evm:Chains) counts its confirmations.
+    /// </summary>
+    public string Confirm { get; set; } = "facilitator";
+
+    public bool ConfirmedByWatcher => Confirm == "watcher";
+
     /// <summary>How often unresolved settlements are looked up on chain.</summary>
     public int ReconcileIntervalSeconds { get; set; } = 30;
 
     public int FacilitatorTimeoutSeconds { get; set; } = 30;
 
-    public long ChainId => long.Parse(Network["eip155:".Length..], System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>The chain id of <see cref="Network"/>; 0 when it is not <c>eip155:&lt;id&gt;</c>.</summary>
+    public long ChainId => Network.StartsWith("eip155:", StringComparison.Ordinal)
+        && long.TryParse(Network["eip155:".Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) ? id : 0;
 
     public IEnumerable<string> Validate()
     {
@@ -75,6 +85,10 @@ public sealed class X402Options
         if (RpcUrls.Count == 0 || RpcUrls.Any(u => !Uri.TryCreate(u, UriKind.Absolute, out var rpc) || rpc.Scheme is not ("http" or "https")))
         {
             yield return $"{Section}:RpcUrls needs at least one http(s) JSON-RPC URL of the network: a settlement whose answer was lost is found on chain through it.";
+        }
+        if (Confirm is not ("facilitator" or "watcher"))
+        {
+            yield return $"{Section}:Confirm is facilitator (credit once settled) or watcher (credit after the EVM watcher's confirmations), not {Confirm}.";
         }
         if (ReconcileIntervalSeconds is < 1 or > 3600)
         {

@@ -80,6 +80,10 @@ public sealed record RailSettings(IReadOnlyDictionary<string, EvmChainOptions> E
                 problems.Add(e.Message.ReplaceLineEndings(" "));
             }
         }
+        if (x402 is { ConfirmedByWatcher: true } && !chains.Values.Any(c => c.ChainId == x402.ChainId))
+        {
+            problems.Add($"{X402Options.Section}:Confirm is watcher, but no chain of {EvmChainOptions.Section} has chain id {x402.ChainId} to watch the settlements.");
+        }
         var scheduling = new SchedulingOptions();
         configuration.GetSection(SchedulingOptions.Section).Bind(scheduling);
         problems.AddRange(scheduling.Validate(chains.Values.Select(c => TimeSpan.FromSeconds(c.PollIntervalSeconds))

@@ -107,6 +107,11 @@ public static class RailServices
             services.AddSingleton(new FacilitatorClient(new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, x402));
             services.AddSingleton<X402Payments>();
             services.AddSingleton<X402Reconciler>();
+            services.AddSingleton<X402Credits>();
+            services.AddSingleton(new Eip3009Chain(new Adapters.Evm.Rpc.EvmRpcClient(RailRegistry.RpcHttpClient(), new Adapters.Evm.Rpc.EvmRpcOptions
+            {
+                Endpoints = x402.RpcUrls.Select(u => new Uri(u)).ToList(),
+            })));
             services.AddTransient<X402ReconcileJob>();
         }
         services.AddSingleton<LeasedRuns>();

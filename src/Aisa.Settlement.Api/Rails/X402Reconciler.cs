@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Aisa.Settlement.Adapters.Evm.Rpc;
 using Aisa.Settlement.Adapters.X402;
 using Aisa.Settlement.Ledger;
 using Aisa.Settlement.Storage.Deposits;
@@ -14,14 +13,9 @@ namespace Aisa.Settlement.Api.Rails;
 /// never served, to suspense for an operator), under the same key, so it is credited once whichever path is first.
 /// An unused one whose validity ended can never settle: it is closed, and nothing was taken.
 /// </summary>
-public sealed class X402Reconciler(X402Payments x402, X402AuthorizationStore authorizations, DepositProcessor processor, ILedger ledger,
+public sealed class X402Reconciler(X402Payments x402, Eip3009Chain chain, X402AuthorizationStore authorizations, X402Credits credits, ILedger ledger,
     SystemAccounts accounts, TimeProvider clock, ILogger<X402Reconciler> logger)
 {
-    private readonly Eip3009Chain _chain = new(new EvmRpcClient(RailRegistry.RpcHttpClient(), new EvmRpcOptions
-    {
-        Endpoints = x402.Options.RpcUrls.Select(u => new Uri(u)).ToList(),
-    }));
-
     /// <summary>A claim younger than this may still be settling: its request may still wait for /verify and /settle.</summary>
     private TimeSpan Grace => TimeSpan.FromSeconds(2 * x402.Options.FacilitatorTimeoutSeconds + 5);
 
@@ -32,7 +26,7 @@ public sealed class X402Reconciler(X402Payments x402, X402AuthorizationStore aut
         var (credited, expired, waiting) = (0, 0, 0);
         foreach (var claim in await authorizations.UnresolvedAsync(now - Grace, cancellationToken))
         {
-            if (!await _chain.IsUsedAsync(claim.Asset, claim.Payer, claim.Nonce, cancellationToken))
+            if (!await chain.IsUsedAsync(claim.Asset, claim.Payer, claim.Nonce, cancellationToken))
             {
                 // One minute past validBefore, no block can still include it.
                 if (now.ToUnixTimeSeconds() > claim.ValidBefore + 60)
@@ -46,7 +40,7 @@ public sealed class X402Reconciler(X402Payments x402, X402AuthorizationStore aut
                 }
                 continue;
             }
-            var transaction = await _chain.TransactionAsync(claim.Asset, claim.Payer, claim.Nonce, cancellationToken);
+            var transaction = await chain.TransactionAsync(claim.Asset, claim.Payer, claim.Nonce, cancellationToken);
             if (transaction is null)
             {
                 logger.LogError("x402 authorization {Payer}/{Nonce} is used on chain but its transaction is not in the last {Blocks} blocks: resolve it by hand.",
@@ -65,9 +59,7 @@ public sealed class X402Reconciler(X402Payments x402, X402AuthorizationStore aut
             };
             if (claim.AgentId is { } agent)
             {
-                await processor.CreditSettledAsync(X402TopUpApi.Rail,
-                    new DepositPayment(agent, $"{claim.Network}:{transaction}", transaction, null, options.PayTo!.ToLowerInvariant(), claim.Asset, claim.Value, claim.Amount, null, null),
-                    evidence, cancellationToken);
+                await credits.TopUpAsync(agent, transaction, claim.Value, claim.Amount, evidence, cancellationToken);
             }
             else
             {

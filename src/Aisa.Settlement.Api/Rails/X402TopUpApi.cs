@@ -5,6 +5,7 @@ using Aisa.Settlement.Api.Auth;
 using Aisa.Settlement.Api.Configuration;
 using Aisa.Settlement.Api.Http;
 using Aisa.Settlement.Api.Operator;
+using Aisa.Settlement.Deposits;
 using Aisa.Settlement.Identity;
 using Aisa.Settlement.Ledger;
 using Aisa.Settlement.Money;
@@ -33,9 +34,9 @@ public static class X402TopUpApi
     }
 
     private static async Task<IResult> TopUpAsync(HttpRequest request, IServiceProvider services, AgentStore agents, SessionAuthentication sessions,
-        IOptions<PlatformOptions> platform, DepositProcessor processor, ILedger ledger, CancellationToken cancellationToken)
+        IOptions<PlatformOptions> platform, ILedger ledger, CancellationToken cancellationToken)
     {
-        if (services.GetService<X402Payments>() is not { } x402)
+        if (services.GetService<X402Payments>() is not { } x402 || services.GetService<X402Credits>() is not { } credits)
         {
             return ApiResponses.Error(400, "rail_not_enabled", "The x402 rail is not enabled here: configure Rails:X402.").ToResult();
         }
@@ -66,13 +67,19 @@ public static class X402TopUpApi
             case X402Outcome.Unavailable unavailable:
                 return ApiResponses.Error(502, unavailable.Error, unavailable.Message).ToResult();
             case X402Outcome.Settled settled:
-                var deposit = await processor.CreditSettledAsync(Rail,
-                    new DepositPayment(agent.Id, $"{options.Network}:{settled.Transaction}", settled.Transaction, null, options.PayTo!.ToLowerInvariant(),
-                        options.Asset!.ToLowerInvariant(), settled.Payment.Value, amount, null, null),
-                    x402.Evidence(settled), CancellationToken.None);
+                var deposit = await credits.TopUpAsync(agent.Id, settled.Transaction, settled.Payment.Value, amount, x402.Evidence(settled), CancellationToken.None);
                 var balance = await ledger.GetBalanceAsync(agent.Wallet, CancellationToken.None);
-                return new PaidResult(settled.Settlement, settled.Payment.Version,
-                    new { success = true, depositId = deposit.Id, transaction = settled.Transaction, amount, balance = balance.ToBalanceString() });
+                return new PaidResult(settled.Settlement, settled.Payment.Version, new
+                {
+                    success = true,
+                    depositId = deposit.Id,
+                    state = deposit.State.ToWire(),
+                    confirmations = deposit.Confirmations,
+                    confirmationsRequired = deposit.ConfirmationsRequired,
+                    transaction = settled.Transaction,
+                    amount,
+                    balance = balance.ToBalanceString(),
+                });
             default:
                 throw new InvalidOperationException("An x402 payment ends refused, unavailable or settled.");
         }

@@ -42,11 +42,12 @@ public sealed class X402TopUpTests : IAsyncLifetime
         await _node.DisposeAsync();
     }
 
-    private async Task<AisaClient> StartServiceAsync(Uri facilitator, int facilitatorTimeoutSeconds = 20, long chainId = EvmWatch.ChainId)
+    private async Task<AisaClient> StartServiceAsync(Uri facilitator, int facilitatorTimeoutSeconds = 20, long chainId = EvmWatch.ChainId,
+        IReadOnlyDictionary<string, string>? more = null)
     {
         var store = await TestStore.CreateAsync(StorageOptions.Postgres);
         _owned.Add(store);
-        var factory = new SettlementFactory(store, new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             ["Rails:X402:FacilitatorUrl"] = facilitator.ToString(),
             ["Rails:X402:Network"] = $"eip155:{chainId}",
@@ -58,7 +59,12 @@ public sealed class X402TopUpTests : IAsyncLifetime
             ["Rails:X402:RpcUrls:0"] = _node.Url.ToString(),
             ["Rails:X402:ReconcileIntervalSeconds"] = "1",
             ["Scheduling:LeaseSeconds"] = "3",
-        });
+        };
+        foreach (var (key, value) in more ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
+        var factory = new SettlementFactory(store, settings);
         _owned.Add(factory);
         return new AisaClient(factory.CreateClient());
     }
@@ -322,5 +328,34 @@ public sealed class X402TopUpTests : IAsyncLifetime
         Assert.Equal((402, "invalid_exact_evm_nonce_already_used"), (again.Code, again.Error));
         Assert.Equal(0.75m, await client.BalanceAsync(agent.SessionToken));
         Assert.Equal(new BigInteger(750_000), await _node.BalanceOfAsync(_usdc, Treasury));
+    }
+
+    [Fact]
+    public async Task Confirmed_by_the_watcher_a_settled_top_up_is_credited_at_the_chains_depth_and_not_before()
+    {
+        var watched = EvmWatch.Settings(_node.Url, _usdc);
+        watched["Rails:X402:Confirm"] = "watcher";
+        var client = await StartServiceAsync(_facilitator.Url, more: watched);
+        var agent = await client.RegisterAgentAsync();
+
+        var paid = await PayAsync(client, "/api/agent/topup/x402?amount=2.50", agent);
+
+        Assert.True(paid["status"]!.GetValue<int>() == 200, paid.ToJsonString());
+        var answer = JsonNode.Parse(paid["body"]!.GetValue<string>())!;
+        Assert.Equal("detected", answer["state"]!.GetValue<string>());
+        Assert.Equal(EvmWatch.Confirmations, answer["confirmationsRequired"]!.GetValue<int>());
+        Assert.Equal("0.000000", answer["balance"]!.GetValue<string>());
+        var confirming = await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("confirming", 2) || d.Is("detected", 1), "followed by the watcher");
+        Assert.Equal("base", confirming.GetProperty("rail").GetString());
+        Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
+
+        await _node.MineAsync(EvmWatch.Confirmations - 1);
+        await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited", EvmWatch.Confirmations), "credited at the depth");
+        await _node.MineAsync(2);
+        await EvmWatch.WaitForRunsAsync(client, await EvmWatch.LastRunIdAsync(client), runs => runs.Length >= 2, "two more passes");
+
+        Assert.Equal(2.5m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken));
     }
 }

@@ -32,6 +32,7 @@ public sealed class ConfigurationTests
     [InlineData("Rails:Evm:Chains:solana:ChainId", "1", "Rails:Evm:Chains:solana: the chain is one of base, polygon, bnb")]
     [InlineData("Rails:X402:Network", "eip155:56", "BNB Smart Chain's USDC (Binance-Peg) has no EIP-3009")]
     [InlineData("Rails:X402:RpcUrls:0", "node.example/secret-key", "Rails:X402:RpcUrls needs at least one http(s) JSON-RPC URL")]
+    [InlineData("Rails:X402:Confirm", "sometimes", "Rails:X402:Confirm is facilitator (credit once settled) or watcher")]
     [InlineData("Rails:X402:PayTo", "treasury", "Rails:X402:PayTo must be the treasury's 20-byte hex address")]
     [InlineData("Scheduling:LeaseSeconds", "20", "Scheduling:LeaseSeconds must be at least twice the longest poll interval")]
     public void A_bad_rail_setting_is_named_and_its_secrets_are_not(string key, string value, string expected)
