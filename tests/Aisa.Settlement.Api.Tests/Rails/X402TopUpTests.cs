@@ -82,7 +82,13 @@ public sealed class X402TopUpTests : IAsyncLifetime
         var agent = await client.RegisterAgentAsync();
 
         var unpaid = await client.SendAsync(HttpMethod.Post, "/api/agent/topup/x402?amount=1.25", headers: new Dictionary<string, string> { ["X-AISA-Crawler-Token"] = agent.CrawlerToken });
+        var bySession = await client.SendAsync(HttpMethod.Post, "/api/agent/topup/x402?amount=1.25", headers: AisaClient.Bearer(agent.SessionToken));
+        var anonymous = await client.SendAsync(HttpMethod.Post, "/api/agent/topup/x402?amount=1.25");
+        var noAmount = await client.SendAsync(HttpMethod.Post, "/api/agent/topup/x402", headers: AisaClient.Bearer(agent.SessionToken));
         Assert.Equal(402, unpaid.Code);
+        Assert.Equal(unpaid.Header("PAYMENT-REQUIRED"), bySession.Header("PAYMENT-REQUIRED"));
+        Assert.Equal((401, "unauthorized"), (anonymous.Code, anonymous.Error));
+        Assert.Equal((400, "invalid_amount"), (noAmount.Code, noAmount.Error));
         var required = JsonNode.Parse(Convert.FromBase64String(unpaid.Header("PAYMENT-REQUIRED")!))!;
         Assert.Equal("1250000", required["accepts"]![0]!["amount"]!.GetValue<string>());
         Assert.Equal(Treasury, required["accepts"]![0]!["payTo"]!.GetValue<string>());
