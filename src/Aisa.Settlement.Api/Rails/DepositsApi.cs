@@ -82,9 +82,25 @@ public static class DepositsApi
             return ApiResponses.Error(400, "invalid_amount", $"amount is a USD amount from {minimum.ToAmountString()} to {PricingLimits.MaxAdjustment.ToAmountString()}.").ToResult();
         }
         var railName = input.Rail ?? DefaultRail;
+        var x402 = request.HttpContext.RequestServices.GetService<X402Payments>();
+        if (railName == X402TopUpApi.Rail && x402 is not null)
+        {
+            // x402 pays at the request itself: the instructions are where to send it, and what it will ask.
+            var payUrl = $"{request.Scheme}://{request.Host}/api/agent/topup/x402?amount={amount.ToAmountString()}";
+            return ApiResponses.Json(200, new
+            {
+                rail = X402TopUpApi.Rail,
+                network = x402.Options.Network,
+                asset = x402.Options.Asset,
+                payTo = x402.Options.PayTo,
+                amount,
+                url = payUrl,
+                message = $"POST {payUrl} with your crawler token or session: it answers 402 with the x402 requirements; pay them and send the request again.",
+            }).ToResult();
+        }
         if (rails.Find(railName) is not IAddressDepositRail rail)
         {
-            var enabled = rails.All.Select(r => r.Rail).ToList();
+            var enabled = rails.All.Select(r => r.Rail).Concat(x402 is null ? [] : [X402TopUpApi.Rail]).ToList();
             return ApiResponses.Error(400, "rail_not_enabled",
                 $"The {railName} rail is not enabled here; enabled: {(enabled.Count == 0 ? "none" : string.Join(", ", enabled))}.").ToResult();
         }

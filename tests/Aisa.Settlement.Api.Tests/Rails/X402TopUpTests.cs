@@ -89,6 +89,10 @@ public sealed class X402TopUpTests : IAsyncLifetime
         Assert.Equal(unpaid.Header("PAYMENT-REQUIRED"), bySession.Header("PAYMENT-REQUIRED"));
         Assert.Equal((401, "unauthorized"), (anonymous.Code, anonymous.Error));
         Assert.Equal((400, "invalid_amount"), (noAmount.Code, noAmount.Error));
+        var instructions = await client.PostAsync("/api/agent/topup/create-session", new { amount = 1.25m, rail = "x402" }, AisaClient.Bearer(agent.SessionToken));
+        Assert.True(instructions.Code == 200, instructions.Raw);
+        Assert.EndsWith("/api/agent/topup/x402?amount=1.25", instructions.Body.GetProperty("url").GetString(), StringComparison.Ordinal);
+        Assert.Equal(Treasury, instructions.Body.GetProperty("payTo").GetString());
         var required = JsonNode.Parse(Convert.FromBase64String(unpaid.Header("PAYMENT-REQUIRED")!))!;
         Assert.Equal("1250000", required["accepts"]![0]!["amount"]!.GetValue<string>());
         Assert.Equal(Treasury, required["accepts"]![0]!["payTo"]!.GetValue<string>());
