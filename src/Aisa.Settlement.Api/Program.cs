@@ -29,6 +29,7 @@ app.MapOperatorApi();
 app.MapVerifyApi();
 app.MapDepositsApi();
 app.MapX402TopUpApi();
+app.MapStripeWebhookApi();
 
 try
 {

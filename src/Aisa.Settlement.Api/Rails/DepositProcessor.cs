@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Aisa.Settlement.Deposits;
 using Aisa.Settlement.Ledger;
+using Aisa.Settlement.Money;
 using Aisa.Settlement.Rails;
 using Aisa.Settlement.Storage.Agents;
 using Aisa.Settlement.Storage.Deposits;
@@ -18,7 +19,11 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
     private readonly ConcurrentDictionary<string, DepositAddressBook> _books = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, AccountId> _clearing = new(StringComparer.Ordinal);
 
-    public static string LedgerKey(string rail, string externalId) => $"deposit:{rail}:{externalId}";
+    /// <summary>The credit's key: <c>deposit:&lt;rail&gt;:&lt;payment&gt;</c>; a card top-up's, as the contract names it, <c>stripe:checkout:&lt;session&gt;</c>.</summary>
+    public static string LedgerKey(string rail, string externalId) =>
+        rail == StripeRail ? $"stripe:checkout:{externalId}" : $"deposit:{rail}:{externalId}";
+
+    public const string StripeRail = "stripe";
 
     /// <summary>One watcher pass over a rail: read, apply every observation, then move the cursor on.</summary>
     public async Task<JsonObject> PassAsync(IRailAdapter rail, CancellationToken cancellationToken)
@@ -138,13 +143,26 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         return (await deposits.FindAsync(deposit.Id, cancellationToken))!;
     }
 
-    private async Task CreditAsync(string rail, Deposit deposit, string externalId, int confirmations, JsonObject evidence, CancellationToken cancellationToken)
+    /// <summary>
+    /// A request the rail named when it was made (a Checkout Session), now paid: credited with what was paid, keyed
+    /// by the rail's id, so a webhook delivered five times and the watcher that polls it credit once.
+    /// </summary>
+    public async Task<Deposit> CreditRequestAsync(string rail, Deposit request, Micros paid, JsonObject evidence, CancellationToken cancellationToken)
+    {
+        if (request.State == DepositState.Pending)
+        {
+            await CreditAsync(rail, request, request.ExternalId!, 1, evidence, cancellationToken, paid);
+        }
+        return (await deposits.FindAsync(request.Id, cancellationToken))!;
+    }
+
+    private async Task CreditAsync(string rail, Deposit deposit, string externalId, int confirmations, JsonObject evidence, CancellationToken cancellationToken, Micros? paid = null)
     {
         var agent = await agents.FindByIdAsync(deposit.AgentId!.Value, cancellationToken)
             ?? throw new InvalidOperationException($"Deposit {deposit.Id} belongs to agent {deposit.AgentId}, which does not exist.");
         var key = LedgerKey(rail, externalId);
         var result = await ledger.PostAsync(
-            new TransferRequest(key, await ClearingAsync(rail, cancellationToken), agent.Wallet, deposit.Amount!.Value, TransferKinds.Deposit, deposit.TransactionHash),
+            new TransferRequest(key, await ClearingAsync(rail, cancellationToken), agent.Wallet, paid ?? deposit.Amount!.Value, TransferKinds.Deposit, deposit.TransactionHash ?? externalId),
             cancellationToken);
         if (!result.Succeeded)
         {
@@ -153,7 +171,7 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         }
         var credited = With(evidence, "ledgerKey", key);
         credited["transferId"] = result.Transfers[0].Id;
-        if (!await deposits.MoveAsync(deposit, DepositState.Credited, confirmations, credited.ToJsonString(), cancellationToken, ledgerKey: key))
+        if (!await deposits.MoveAsync(deposit, DepositState.Credited, confirmations, credited.ToJsonString(), cancellationToken, ledgerKey: key, amount: paid))
         {
             logger.LogInformation("Deposit {Deposit} was moved by another pass while being credited; the ledger holds one credit under {Key}.", deposit.Id, key);
         }

@@ -83,6 +83,22 @@ public static class DepositsApi
         }
         var railName = input.Rail ?? DefaultRail;
         var x402 = request.HttpContext.RequestServices.GetService<X402Payments>();
+        if (railName == StripeTopUps.Rail && request.HttpContext.RequestServices.GetService<StripeTopUps>() is { } stripe)
+        {
+            if (amount.Value % 10_000 != 0)
+            {
+                return ApiResponses.Error(400, "invalid_amount", "A card top-up is a whole number of cents, e.g. 5.00.").ToResult();
+            }
+            try
+            {
+                var (topUp, session) = await stripe.CreateAsync(agent.Id, amount, cancellationToken);
+                return ApiResponses.Json(200, new { sessionId = session.Id, url = session.Url, depositId = topUp.Id }).ToResult();
+            }
+            catch (Adapters.Stripe.StripeException e)
+            {
+                return ApiResponses.Error(502, "stripe_unavailable", e.Message + " Nothing was charged; try again.").ToResult();
+            }
+        }
         if (railName == X402TopUpApi.Rail && x402 is not null)
         {
             // x402 pays at the request itself: the instructions are where to send it, and what it will ask.
@@ -100,7 +116,9 @@ public static class DepositsApi
         }
         if (rails.Find(railName) is not IAddressDepositRail rail)
         {
-            var enabled = rails.All.Select(r => r.Rail).Concat(x402 is null ? [] : [X402TopUpApi.Rail]).ToList();
+            var enabled = rails.All.Select(r => r.Rail)
+                .Concat(x402 is null ? [] : [X402TopUpApi.Rail])
+                .Concat(request.HttpContext.RequestServices.GetService<StripeTopUps>() is null ? [] : [StripeTopUps.Rail]).ToList();
             return ApiResponses.Error(400, "rail_not_enabled",
                 $"The {railName} rail is not enabled here; enabled: {(enabled.Count == 0 ? "none" : string.Join(", ", enabled))}.").ToResult();
         }

@@ -1,4 +1,5 @@
 using Aisa.Settlement.Adapters.Evm;
+using Aisa.Settlement.Adapters.Stripe;
 using Aisa.Settlement.Adapters.X402;
 
 namespace Aisa.Settlement.Api.Rails;
@@ -30,7 +31,7 @@ public sealed class SchedulingOptions
 }
 
 /// <summary>The rails' sections, bound and validated.</summary>
-public sealed record RailSettings(IReadOnlyDictionary<string, EvmChainOptions> EvmChains, X402Options? X402, SchedulingOptions Scheduling)
+public sealed record RailSettings(IReadOnlyDictionary<string, EvmChainOptions> EvmChains, X402Options? X402, StripeOptions? Stripe, SchedulingOptions Scheduling)
 {
     public static RailSettings Bind(IConfiguration configuration, List<string> problems)
     {
@@ -60,26 +61,8 @@ public sealed record RailSettings(IReadOnlyDictionary<string, EvmChainOptions> E
         {
             problems.Add($"{EvmChainOptions.Section}: chain id {group.Key} is configured more than once.");
         }
-        X402Options? x402 = null;
-        var x402Section = configuration.GetSection(X402Options.Section);
-        if (x402Section.Exists())
-        {
-            var known402 = typeof(X402Options).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToList();
-            foreach (var child in x402Section.GetChildren().Where(c => !known402.Contains(c.Key, StringComparer.OrdinalIgnoreCase)))
-            {
-                problems.Add($"{X402Options.Section}:{child.Key} is not a setting (known: {string.Join(", ", known402)}).");
-            }
-            x402 = new X402Options();
-            try
-            {
-                x402Section.Bind(x402);
-                problems.AddRange(x402.Validate());
-            }
-            catch (InvalidOperationException e)
-            {
-                problems.Add(e.Message.ReplaceLineEndings(" "));
-            }
-        }
+        var x402 = BindOptional<X402Options>(configuration, X402Options.Section, problems, o => o.Validate());
+        var stripe = BindOptional<StripeOptions>(configuration, StripeOptions.Section, problems, o => o.Validate());
         if (x402 is { ConfirmedByWatcher: true } && !chains.Values.Any(c => c.ChainId == x402.ChainId))
         {
             problems.Add($"{X402Options.Section}:Confirm is watcher, but no chain of {EvmChainOptions.Section} has chain id {x402.ChainId} to watch the settlements.");
@@ -87,7 +70,34 @@ public sealed record RailSettings(IReadOnlyDictionary<string, EvmChainOptions> E
         var scheduling = new SchedulingOptions();
         configuration.GetSection(SchedulingOptions.Section).Bind(scheduling);
         problems.AddRange(scheduling.Validate(chains.Values.Select(c => TimeSpan.FromSeconds(c.PollIntervalSeconds))
-            .Concat(x402 is null ? [] : [TimeSpan.FromSeconds(x402.ReconcileIntervalSeconds)])));
-        return new RailSettings(chains, x402, scheduling);
+            .Concat(x402 is null ? [] : [TimeSpan.FromSeconds(x402.ReconcileIntervalSeconds)])
+            .Concat(stripe is null ? [] : [TimeSpan.FromSeconds(stripe.PollIntervalSeconds)])));
+        return new RailSettings(chains, x402, stripe, scheduling);
+    }
+
+    /// <summary>A rail's section, bound and validated when present (a rail is enabled by its section); null when absent.</summary>
+    private static T? BindOptional<T>(IConfiguration configuration, string sectionName, List<string> problems, Func<T, IEnumerable<string>> validate) where T : class, new()
+    {
+        var section = configuration.GetSection(sectionName);
+        if (!section.Exists())
+        {
+            return null;
+        }
+        var known = typeof(T).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToList();
+        foreach (var child in section.GetChildren().Where(c => !known.Contains(c.Key, StringComparer.OrdinalIgnoreCase)))
+        {
+            problems.Add($"{sectionName}:{child.Key} is not a setting (known: {string.Join(", ", known)}).");
+        }
+        var options = new T();
+        try
+        {
+            section.Bind(options);
+            problems.AddRange(validate(options));
+        }
+        catch (InvalidOperationException e)
+        {
+            problems.Add(e.Message.ReplaceLineEndings(" "));
+        }
+        return options;
     }
 }

@@ -115,7 +115,17 @@ public static class RailServices
             services.AddTransient<X402ReconcileJob>();
         }
         services.AddSingleton<LeasedRuns>();
-        services.AddSingleton(new LeasedJobs([.. adapters.Select(a => WatcherJob.JobName(a.Rail)), .. settings.X402 is null ? Array.Empty<string>() : [X402ReconcileJob.Name]]));
+        services.AddSingleton(new LeasedJobs([
+            .. adapters.Select(a => WatcherJob.JobName(a.Rail)),
+            .. settings.X402 is null ? Array.Empty<string>() : [X402ReconcileJob.Name],
+            .. settings.Stripe is null ? Array.Empty<string>() : [StripeWatchJob.Name]]));
+        if (settings.Stripe is { } stripe)
+        {
+            services.AddSingleton(stripe);
+            services.AddSingleton(new Adapters.Stripe.StripeClient(new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, stripe));
+            services.AddSingleton<StripeTopUps>();
+            services.AddTransient<StripeWatchJob>();
+        }
         services.AddTransient<WatcherJob>();
         // Registered before Quartz's hosted service, so it stops after it: no pass runs once the lease is given up.
         services.AddHostedService<LeaseRelease>();
@@ -127,6 +137,13 @@ public static class RailServices
                 quartz.AddJob<WatcherJob>(j => j.WithIdentity(job).UsingJobData(WatcherJob.RailKey, rail.Rail));
                 quartz.AddTrigger(t => t.ForJob(job).StartNow()
                     .WithSimpleSchedule(s => s.WithInterval(rail.PollInterval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
+            }
+            if (settings.Stripe is { } stripeOptions)
+            {
+                var job = new JobKey(StripeWatchJob.Name);
+                quartz.AddJob<StripeWatchJob>(j => j.WithIdentity(job));
+                quartz.AddTrigger(t => t.ForJob(job).StartNow()
+                    .WithSimpleSchedule(s => s.WithInterval(TimeSpan.FromSeconds(stripeOptions.PollIntervalSeconds)).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
             }
             if (settings.X402 is { } x402Options)
             {

@@ -183,7 +183,7 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
     /// pass moved it first. A block given replaces the deposit's block (a transfer mined again elsewhere).
     /// </summary>
     public async Task<bool> MoveAsync(Deposit deposit, DepositState to, int confirmations, string evidence, CancellationToken cancellationToken,
-        (long Number, string Hash)? block = null, string? ledgerKey = null)
+        (long Number, string Hash)? block = null, string? ledgerKey = null, Micros? amount = null)
     {
         if (!DepositStates.CanMove(deposit.State, to))
         {
@@ -195,11 +195,12 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
         var moved = await connection.ExecuteAsync(transaction,
             """
             UPDATE deposits SET state = @to, confirmations = @confirmations, block_number = COALESCE(@blockNumber, block_number),
-                                block_hash = COALESCE(@blockHash, block_hash), ledger_key = COALESCE(@ledgerKey, ledger_key), updated_at = @now
+                                block_hash = COALESCE(@blockHash, block_hash), ledger_key = COALESCE(@ledgerKey, ledger_key),
+                                amount = COALESCE(@amount, amount), updated_at = @now
             WHERE id = @id AND state = @from AND confirmations = @fromConfirmations
             """,
             cancellationToken, ("to", to.ToWire()), ("confirmations", confirmations), ("blockNumber", block?.Number), ("blockHash", block?.Hash),
-            ("ledgerKey", ledgerKey), ("now", now), ("id", deposit.Id), ("from", deposit.State.ToWire()), ("fromConfirmations", deposit.Confirmations));
+            ("ledgerKey", ledgerKey), ("amount", amount?.Value), ("now", now), ("id", deposit.Id), ("from", deposit.State.ToWire()), ("fromConfirmations", deposit.Confirmations));
         if (moved == 0)
         {
             return false;
@@ -208,6 +209,19 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
         await transaction.CommitAsync(cancellationToken);
         return true;
     }
+
+    /// <summary>Names a pending request by the rail's id for it (a Checkout Session), once the rail has made it.</summary>
+    public async Task AttachAsync(long depositId, string externalId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(null,
+            "UPDATE deposits SET external_id = @external, updated_at = @now WHERE id = @id AND external_id IS NULL",
+            cancellationToken, ("external", externalId), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()), ("id", depositId));
+    }
+
+    /// <summary>Pending requests of a rail already named by the rail (their payment may have happened without us hearing).</summary>
+    public Task<IReadOnlyList<Deposit>> PendingAsync(string rail, CancellationToken cancellationToken) =>
+        ListWhereAsync("rail = @rail AND state = 'pending' AND external_id IS NOT NULL ORDER BY id", cancellationToken, ("rail", rail));
 
     /// <summary>Requests on the rail that nobody paid in time move to expired; returns how many.</summary>
     public async Task<int> ExpirePendingAsync(string rail, CancellationToken cancellationToken)

@@ -2,11 +2,7 @@ using System.Net;
 using Aisa.Settlement.Paywall;
 using Aisa.Settlement.Storage;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Aisa.Settlement.Api.Tests.Paywall;
 
@@ -15,15 +11,14 @@ public sealed class PaywallTests() : ServiceTests(StorageOptions.Sqlite)
 {
     private async Task<(WebApplication Site, HttpClient Crawler)> StartPublisherSiteAsync(string domain, Uri gateway)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddAisaPaywall(new PaywallOptions { GatewayUrl = gateway, PublisherDomain = domain });
-        var site = builder.Build();
-        site.MapGet("/article/{id}", (string id) => Results.Text($"the text of article {id}")).RequireCrawlerPayment();
-        site.MapGet("/about", () => Results.Text("about us"));
-        await site.StartAsync();
-        var address = site.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return (site, new HttpClient { BaseAddress = new Uri(address) });
+        var (site, address) = await LocalSite.StartAsync(
+            services => services.AddAisaPaywall(new PaywallOptions { GatewayUrl = gateway, PublisherDomain = domain }),
+            app =>
+            {
+                app.MapGet("/article/{id}", (string id) => Results.Text($"the text of article {id}")).RequireCrawlerPayment();
+                app.MapGet("/about", () => Results.Text("about us"));
+            });
+        return (site, new HttpClient { BaseAddress = address });
     }
 
     [Fact]

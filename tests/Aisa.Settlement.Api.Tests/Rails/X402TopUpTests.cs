@@ -5,11 +5,7 @@ using Aisa.Settlement.Paywall;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Aisa.Settlement.Api.Tests.Rails;
 
@@ -125,13 +121,10 @@ public sealed class X402TopUpTests : IAsyncLifetime
         var client = await StartServiceAsync(_facilitator.Url);
         var (domain, session) = await client.RegisterPublisherAsync();
         await client.CreateRuleAsync(session, new { urlPattern = "/article/", accessMode = "pay", price = 0.02m });
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddAisaPaywall(new PaywallOptions { GatewayUrl = client.Http.BaseAddress!, PublisherDomain = domain });
-        await using var site = builder.Build();
-        site.MapGet("/article/{id}", (string id) => Results.Text($"the text of article {id}")).RequireCrawlerPayment();
-        await site.StartAsync();
-        var siteUrl = new Uri(site.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        var (site, siteUrl) = await LocalSite.StartAsync(
+            services => services.AddAisaPaywall(new PaywallOptions { GatewayUrl = client.Http.BaseAddress!, PublisherDomain = domain }),
+            app => app.MapGet("/article/{id}", (string id) => Results.Text($"the text of article {id}")).RequireCrawlerPayment());
+        await using var _ = site;
 
         using var http = new HttpClient();
         using var unpaid = await http.GetAsync(new Uri(siteUrl, "/article/7"));

@@ -32,6 +32,8 @@ public sealed class ConfigurationTests
     [InlineData("Rails:Evm:Chains:solana:ChainId", "1", "Rails:Evm:Chains:solana: the chain is one of base, polygon, bnb")]
     [InlineData("Rails:X402:Network", "eip155:56", "BNB Smart Chain's USDC (Binance-Peg) has no EIP-3009")]
     [InlineData("Rails:X402:RpcUrls:0", "node.example/secret-key", "Rails:X402:RpcUrls needs at least one http(s) JSON-RPC URL")]
+    [InlineData("Rails:Stripe:SecretKey", "pk_live_publishable", "Rails:Stripe:SecretKey is required: a Stripe secret")]
+    [InlineData("Rails:Stripe:WebhookSecret", "secret-key", "Rails:Stripe:WebhookSecret (or WebhookSecrets) is required")]
     [InlineData("Rails:X402:Confirm", "sometimes", "Rails:X402:Confirm is facilitator (credit once settled) or watcher")]
     [InlineData("Rails:X402:PayTo", "treasury", "Rails:X402:PayTo must be the treasury's 20-byte hex address")]
     [InlineData("Scheduling:LeaseSeconds", "20", "Scheduling:LeaseSeconds must be at least twice the longest poll interval")]

@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using Aisa.Settlement.Storage;
+using Aisa.Settlement.Testing;
+
+namespace Aisa.Settlement.Api.Tests.Rails;
+
+/// <summary>
+/// Card top-ups against a local fake of Stripe's API built from its documented shapes (no real Stripe here), with
+/// every webhook signed by the official stripe npm package.
+/// </summary>
+public sealed class StripeTopUpTests : IAsyncLifetime
+{
+    private const string WebhookSecret = "whsec_test_secret_for_integration_tests";
+    private FakeStripe _stripe = null!;
+    private readonly List<IAsyncDisposable> _owned = [];
+    private readonly string _directory = Directory.CreateTempSubdirectory("aisa-stripe-").FullName;
+
+    public async Task InitializeAsync() => _stripe = await FakeStripe.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var owned in Enumerable.Reverse(_owned))
+        {
+            await owned.DisposeAsync();
+        }
+        await _stripe.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private async Task<AisaClient> StartServiceAsync(int pollSeconds)
+    {
+        var store = await TestStore.CreateAsync(StorageOptions.Postgres);
+        _owned.Add(store);
+        var factory = new SettlementFactory(store, new Dictionary<string, string>
+        {
+            ["Rails:Stripe:SecretKey"] = FakeStripe.SecretKey,
+            ["Rails:Stripe:WebhookSecrets:0"] = "whsec_rolled_out_secret",
+            ["Rails:Stripe:WebhookSecrets:1"] = WebhookSecret,
+            ["Rails:Stripe:ApiBaseUrl"] = _stripe.Url.ToString(),
+            ["Rails:Stripe:SuccessUrl"] = "https://agent.example/done?session_id={CHECKOUT_SESSION_ID}",
+            ["Rails:Stripe:CancelUrl"] = "https://agent.example/cancel",
+            ["Rails:Stripe:PollIntervalSeconds"] = pollSeconds.ToString(CultureInfo.InvariantCulture),
+            ["Scheduling:LeaseSeconds"] = (2 * pollSeconds + 1).ToString(CultureInfo.InvariantCulture),
+        });
+        _owned.Add(factory);
+        return new AisaClient(factory.CreateClient());
+    }
+
+    private async Task<string> SignAsync(string payload, string secret, DateTimeOffset? at = null)
+    {
+        var file = Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".json");
+        await File.WriteAllTextAsync(file, payload, new UTF8Encoding(false));
+        return await NodePeers.RunAsync("stripe-sign.mjs", [file, secret, .. at is { } time ? [time.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)] : Array.Empty<string>()]);
+    }
+
+    private static async Task<Reply> DeliverAsync(AisaClient client, string payload, string? signature)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/webhooks/stripe") { Content = new StringContent(payload, new UTF8Encoding(false)) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        if (signature is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Stripe-Signature", signature);
+        }
+        using var response = await client.Http.SendAsync(request);
+        var raw = await response.Content.ReadAsStringAsync();
+        return new Reply(response.StatusCode, System.Text.Json.JsonDocument.Parse(raw.Length == 0 ? "{}" : raw).RootElement.Clone(), response.Headers, raw);
+    }
+
+    private static async Task<string> CreateSessionAsync(AisaClient client, Registered agent, decimal amount)
+    {
+        var reply = await client.PostAsync("/api/agent/topup/create-session", new { amount }, AisaClient.Bearer(agent.SessionToken));
+        Assert.True(reply.Code == 200, reply.Raw);
+        Assert.StartsWith("https://checkout.stripe.com/", reply.Body.GetProperty("url").GetString(), StringComparison.Ordinal);
+        return reply.Body.GetProperty("sessionId").GetString()!;
+    }
+
+    [Fact]
+    public async Task A_paid_session_delivered_five_times_and_five_at_once_credits_the_wallet_once()
+    {
+        var client = await StartServiceAsync(pollSeconds: 600);
+        var agent = await client.RegisterAgentAsync();
+        var sessionId = await CreateSessionAsync(client, agent, 12.50m);
+        Assert.Equal([Adapters.Stripe.StripeOptions.ApiVersion], _stripe.VersionsSeen.Distinct());
+        var pending = Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken));
+        Assert.True(pending.Is("pending"));
+        Assert.Equal(sessionId, pending.GetProperty("reference").GetString());
+
+        _stripe.Pay(sessionId);
+        var payload = _stripe.Event("checkout.session.completed", sessionId);
+        var signature = await SignAsync(payload, WebhookSecret);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(200, (await DeliverAsync(client, payload, signature)).Code);
+        }
+        var concurrent = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => DeliverAsync(client, payload, signature)));
+        Assert.All(concurrent, r => Assert.Equal(200, r.Code));
+        // The same payment told by the other event type changes nothing either.
+        var async = _stripe.Event("checkout.session.async_payment_succeeded", sessionId);
+        Assert.Equal(200, (await DeliverAsync(client, async, await SignAsync(async, WebhookSecret))).Code);
+
+        Assert.Equal(12.5m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+        var credited = Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken));
+        Assert.True(credited.Is("credited"));
+        Assert.Equal(1, _stripe.Creates);
+        var audit = await client.AuditAsync();
+        Assert.True(audit.GetProperty("balanced").GetBoolean(), audit.ToString());
+    }
+
+    [Fact]
+    public async Task Deliveries_with_a_wrong_secret_a_changed_body_an_old_timestamp_or_no_header_get_400_and_credit_nothing()
+    {
+        var client = await StartServiceAsync(pollSeconds: 600);
+        var agent = await client.RegisterAgentAsync();
+        var sessionId = await CreateSessionAsync(client, agent, 5m);
+        _stripe.Pay(sessionId);
+        var payload = _stripe.Event("checkout.session.completed", sessionId);
+
+        var wrongSecret = await DeliverAsync(client, payload, await SignAsync(payload, "whsec_not_ours"));
+        var tampered = await DeliverAsync(client, payload.Replace("\"amount_total\":500", "\"amount_total\":50000", StringComparison.Ordinal), await SignAsync(payload, WebhookSecret));
+        var old = await DeliverAsync(client, payload, await SignAsync(payload, WebhookSecret, DateTimeOffset.UtcNow.AddMinutes(-6)));
+        var missing = await DeliverAsync(client, payload, null);
+
+        Assert.All([wrongSecret, tampered, old, missing], r => Assert.Equal((400, "invalid_signature"), (r.Code, r.Error)));
+        Assert.Contains("tolerance", old.Body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("missing", missing.Body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
+        Assert.True(Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken)).Is("pending"));
+
+        // A delivery signed with the secret being rolled out still verifies.
+        Assert.Equal(200, (await DeliverAsync(client, payload, await SignAsync(payload, "whsec_rolled_out_secret"))).Code);
+        Assert.Equal(5m, await client.BalanceAsync(agent.SessionToken));
+    }
+
+    [Fact]
+    public async Task A_webhook_that_never_comes_is_made_up_for_by_the_watcher()
+    {
+        var client = await StartServiceAsync(pollSeconds: 1);
+        var agent = await client.RegisterAgentAsync();
+        var sessionId = await CreateSessionAsync(client, agent, 7.25m);
+
+        _stripe.Pay(sessionId);
+        var credited = await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited by the watcher");
+
+        Assert.Equal(7.25m, credited.GetProperty("amount").GetDecimal());
+        Assert.Equal(7.25m, await client.BalanceAsync(agent.SessionToken));
+        // The webhook arriving late credits nothing more.
+        var payload = _stripe.Event("checkout.session.completed", sessionId);
+        Assert.Equal(200, (await DeliverAsync(client, payload, await SignAsync(payload, WebhookSecret))).Code);
+        Assert.Equal(7.25m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+    }
+}
