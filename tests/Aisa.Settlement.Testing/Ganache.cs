@@ -208,6 +208,23 @@ public sealed class Ganache : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>
+    /// Runs a set-up step on the node and stops the node if it fails: xunit never disposes a fixture whose
+    /// InitializeAsync threw, and the node process would outlive the test run.
+    /// </summary>
+    public async Task<T> OrStopAsync<T>(Func<Ganache, Task<T>> step)
+    {
+        try
+        {
+            return await step(this);
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _http.Dispose();

@@ -17,7 +17,8 @@ public sealed class EvmDepositTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _node = await Ganache.StartAsync(EvmWatch.ChainId);
-        _token = await _node.DeployTokenAsync(decimals: 6);
+        // xunit does not dispose a fixture whose start failed: the node must not outlive it.
+        _token = await _node.OrStopAsync(n => n.DeployTokenAsync(decimals: 6));
     }
 
     public async Task DisposeAsync()

@@ -20,7 +20,7 @@ public sealed partial class EvmProcessTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _node = await Ganache.StartAsync(EvmWatch.ChainId);
-        _token = await _node.DeployTokenAsync(decimals: 6);
+        _token = await _node.OrStopAsync(n => n.DeployTokenAsync(decimals: 6));
     }
 
     public async Task DisposeAsync()

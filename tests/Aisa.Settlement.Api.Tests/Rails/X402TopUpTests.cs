@@ -24,8 +24,8 @@ public sealed class X402TopUpTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _node = await Ganache.StartAsync(EvmWatch.ChainId);
-        _usdc = await _node.DeployUsdcAsync();
-        _facilitator = await X402Facilitator.StartAsync(_node);
+        _usdc = await _node.OrStopAsync(n => n.DeployUsdcAsync());
+        _facilitator = await _node.OrStopAsync(X402Facilitator.StartAsync);
     }
 
     public async Task DisposeAsync()
