@@ -118,10 +118,14 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
             var reason = settled.ErrorReason ?? "settlement_failed";
             return new X402Outcome.Refused(reason, $"The facilitator could not settle the payment: {reason}.", settled.Json);
         }
-        var transaction = settled.Transaction.ToLowerInvariant();
-        await authorizations.SettledAsync(options.Network, payment.Payer, payment.Nonce, transaction, CancellationToken.None);
-        return new X402Outcome.Settled(payment, transaction, settled.Json);
+        // The claim stays "settling" until the caller has booked the money (BookedAsync): should booking fail, the
+        // reconciler finds the settlement on chain and books it under the same key.
+        return new X402Outcome.Settled(payment, settled.Transaction.ToLowerInvariant(), settled.Json);
     }
+
+    /// <summary>The settlement is in the ledger: its claim is closed for good.</summary>
+    public Task BookedAsync(X402Outcome.Settled settled) =>
+        authorizations.SettledAsync(options.Network, settled.Payment.Payer, settled.Payment.Nonce, settled.Transaction, CancellationToken.None);
 
     /// <summary>Evidence of a settled payment, for the deposit or charge it becomes.</summary>
     public JsonObject Evidence(X402Outcome.Settled settled) => new()

@@ -8,7 +8,7 @@ namespace Aisa.Settlement.Api.Rails;
 
 /// <summary>
 /// x402 settlements whose answer never came back (the facilitator timed out or failed after sending the
-/// transaction): the chain decides. A used authorization is found by its <c>AuthorizationUsed</c> event and
+/// transaction), or whose booking failed after it did: the chain decides. A used authorization is found by its <c>AuthorizationUsed</c> event and
 /// credited like any settlement (a top-up to its agent; one request paid without an account, whose content was
 /// never served, to suspense for an operator), under the same key, so it is credited once whichever path is first.
 /// An unused one whose validity ended can never settle: it is closed, and nothing was taken.

@@ -68,6 +68,7 @@ public static class X402TopUpApi
                 return ApiResponses.Error(502, unavailable.Error, unavailable.Message).ToResult();
             case X402Outcome.Settled settled:
                 var deposit = await credits.TopUpAsync(agent.Id, settled.Transaction, settled.Payment.Value, amount, x402.Evidence(settled), CancellationToken.None);
+                await x402.BookedAsync(settled);
                 var balance = await ledger.GetBalanceAsync(agent.Wallet, CancellationToken.None);
                 return new PaidResult(settled.Settlement, settled.Payment.Version, new
                 {

@@ -293,6 +293,7 @@ public sealed class VerifyService(
                     // KeyReusedForDifferentTransfer: the reconciler booked it to suspense first; an operator moves it on.
                     throw new InvalidOperationException($"The x402 payment {key} settled but could not be booked to the publisher: {result.Outcome}.");
                 }
+                await x402.BookedAsync(settled);
                 return Respond(200, new VerifyBody(true, 200) { Rule = ruleView, CrawlerIdentification = identification, Message = $"Paid with x402: {settled.Transaction}." },
                     new Dictionary<string, string>
                     {

@@ -361,4 +361,34 @@ public sealed class X402TopUpTests : IAsyncLifetime
         Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
         Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken));
     }
+
+    [Fact]
+    public async Task A_settled_top_up_whose_booking_failed_is_booked_by_the_reconciler_once()
+    {
+        // Confirmed by the watcher, the top-up reads the settlement's receipt through Rails:X402:RpcUrls: with that
+        // node unreachable the booking fails after the facilitator settled.
+        using var rpc = new RpcFaultProxy(_node.Url);
+        var settings = EvmWatch.Settings(_node.Url, _usdc);
+        settings["Rails:X402:Confirm"] = "watcher";
+        settings["Rails:X402:RpcUrls:0"] = rpc.Url.ToString();
+        var client = await StartServiceAsync(_facilitator.Url, facilitatorTimeoutSeconds: 3, more: settings);
+        var agent = await client.RegisterAgentAsync();
+
+        rpc.Fault = RpcFault.Down;
+        var failed = await PayAsync(client, "/api/agent/topup/x402?amount=1.50", agent);
+        Assert.Equal(500, failed["status"]!.GetValue<int>());
+        Assert.Equal(new BigInteger(1_500_000), await _node.BalanceOfAsync(_usdc, Treasury));
+        Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
+
+        rpc.Fault = RpcFault.None;
+        await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("detected") || d.Is("confirming"), "booked by the reconciler");
+        await _node.MineAsync(EvmWatch.Confirmations);
+        await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited at depth");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        Assert.Equal(1.5m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+        var replay = await ReplayAsync(client, "/api/agent/topup/x402?amount=1.50", agent, failed["paymentSignature"]!.GetValue<string>());
+        Assert.Equal((402, "invalid_exact_evm_nonce_already_used"), (replay.Code, replay.Error));
+    }
 }
