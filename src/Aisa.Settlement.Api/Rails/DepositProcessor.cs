@@ -37,10 +37,11 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
 
         var result = await rail.PollAsync(new PollContext(cursor, open, book.OwnerOf), cancellationToken);
 
+        var known = followed.ToDictionary(d => d.ExternalId!, StringComparer.Ordinal);
         var counts = new Dictionary<DepositState, int>();
         foreach (var observation in result.Observations)
         {
-            if (await ApplyAsync(rail, observation, cancellationToken) is { } moved)
+            if (await ApplyAsync(rail, observation, known.GetValueOrDefault(observation.ExternalId), cancellationToken) is { } moved)
             {
                 counts[moved] = counts.GetValueOrDefault(moved) + 1;
             }
@@ -65,10 +66,11 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
     }
 
     /// <summary>Applies one observation; returns the state the deposit moved to, or null if nothing changed.</summary>
-    private async Task<DepositState?> ApplyAsync(IRailAdapter rail, DepositObservation seen, CancellationToken cancellationToken)
+    /// <param name="followed">The deposit as this pass loaded it, when it is one the watcher follows; otherwise it is looked up.</param>
+    private async Task<DepositState?> ApplyAsync(IRailAdapter rail, DepositObservation seen, Deposit? followed, CancellationToken cancellationToken)
     {
         var required = rail.ConfirmationsRequired;
-        var deposit = await deposits.FindByExternalIdAsync(rail.Rail, seen.ExternalId, cancellationToken);
+        var deposit = followed ?? await deposits.FindByExternalIdAsync(rail.Rail, seen.ExternalId, cancellationToken);
         var evidence = EvidenceOf(seen, required);
 
         if (seen.Kind == ObservationKind.Gone)
