@@ -41,6 +41,26 @@ public sealed record CheckoutSession(
         json);
 }
 
+/// <summary>
+/// A Refund or a Dispute of a charge: the fields the two objects share. A refund's status is pending,
+/// requires_action, succeeded, failed or canceled; a dispute's warning_needs_response, warning_under_review,
+/// warning_closed (an inquiry: no funds move), needs_response, under_review, lost (the funds were withdrawn), won
+/// (withdrawn, then reinstated) or prevented.
+/// </summary>
+public sealed record ChargeReversal(string Id, long Amount, string Currency, string Status, string? Charge, string? PaymentIntent)
+{
+    /// <summary>A failed or canceled refund gave the money back to us.</summary>
+    public bool RefundUndone => Status is "failed" or "canceled";
+
+    public static ChargeReversal Parse(JsonObject json) => new(
+        json["id"]!.GetValue<string>(),
+        json["amount"]?.GetValue<long>() ?? 0,
+        json["currency"]?.GetValue<string>() ?? "",
+        json["status"]?.GetValue<string>() ?? "",
+        json["charge"]?.ToString(),
+        json["payment_intent"]?.ToString());
+}
+
 /// <summary>Stripe's REST API over HttpClient: form-encoded bodies, an Idempotency-Key on every POST, the API version pinned.</summary>
 public sealed class StripeClient(HttpClient http, StripeOptions options)
 {
@@ -69,6 +89,27 @@ public sealed class StripeClient(HttpClient http, StripeOptions options)
     public async Task<CheckoutSession> GetCheckoutSessionAsync(string id, CancellationToken cancellationToken) =>
         CheckoutSession.Parse(await SendAsync(HttpMethod.Get, $"v1/checkout/sessions/{Uri.EscapeDataString(id)}", null, null, cancellationToken));
 
+    /// <summary>The Checkout Session that the PaymentIntent paid, if any.</summary>
+    public async Task<CheckoutSession?> FindCheckoutSessionAsync(string paymentIntent, CancellationToken cancellationToken)
+    {
+        var list = await SendAsync(HttpMethod.Get, $"v1/checkout/sessions?payment_intent={Uri.EscapeDataString(paymentIntent)}&limit=1", null, null, cancellationToken);
+        return list["data"] is JsonArray { Count: > 0 } data ? CheckoutSession.Parse(data[0]!.AsObject()) : null;
+    }
+
+    /// <summary>Every refund of a charge (a charge has at most a handful: one page of 100).</summary>
+    public async Task<IReadOnlyList<ChargeReversal>> ListRefundsAsync(string chargeId, CancellationToken cancellationToken)
+    {
+        var list = await SendAsync(HttpMethod.Get, $"v1/refunds?charge={Uri.EscapeDataString(chargeId)}&limit=100", null, null, cancellationToken);
+        return list["data"] is JsonArray data ? data.Select(r => ChargeReversal.Parse(r!.AsObject())).ToList() : [];
+    }
+
+    /// <summary>The PaymentIntent that made a charge.</summary>
+    public async Task<string?> ChargePaymentIntentAsync(string chargeId, CancellationToken cancellationToken) =>
+        (await SendAsync(HttpMethod.Get, $"v1/charges/{Uri.EscapeDataString(chargeId)}", null, null, cancellationToken))["payment_intent"]?.ToString();
+
+    // The kind of object asked for ("checkout", "refunds"), never its id or query: enough to say what failed.
+    private static string Resource(string path) => path.Split('/')[1].Split('?')[0];
+
     private async Task<JsonObject> SendAsync(HttpMethod method, string path, Dictionary<string, string>? form, string? idempotencyKey, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, new Uri(new Uri(options.ApiBaseUrl.TrimEnd('/') + "/"), path));
@@ -94,11 +135,11 @@ public sealed class StripeClient(HttpClient http, StripeOptions options)
             }
             var error = body?["error"]?["message"]?.GetValue<string>() ?? "no error message";
             var status = (int)response.StatusCode;
-            throw new StripeException($"Stripe answered {method} /{path.Split('/')[1]}… with HTTP {status}: {error}", transient: status is 429 or >= 500);
+            throw new StripeException($"Stripe answered {method} /{Resource(path)}… with HTTP {status}: {error}", transient: status is 429 or >= 500);
         }
         catch (Exception e) when (e is HttpRequestException or JsonException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            throw new StripeException($"Stripe could not be reached for {method} /{path.Split('/')[1]}…: {(e is TaskCanceledException ? "timed out" : e.GetType().Name)}.", transient: true, e);
+            throw new StripeException($"Stripe could not be reached for {method} /{Resource(path)}…: {(e is TaskCanceledException ? "timed out" : e.GetType().Name)}.", transient: true, e);
         }
     }
 }

@@ -65,6 +65,15 @@ public abstract class SqlDatabase : IDatabase, IAsyncDisposable
 
     protected abstract string CreateSchemaVersionTableSql { get; }
 
+    /// <summary>Before the migrations' transaction begins, on the connection that runs them.</summary>
+    protected virtual Task BeginMigratingAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Inside the migrations' transaction, just before it commits: throw to roll every migration back.</summary>
+    protected virtual Task CheckMigratedAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>After the migrations' transaction ended, committed or not.</summary>
+    protected virtual Task EndMigratingAsync(DbConnection connection) => Task.CompletedTask;
+
     public async Task PingAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
@@ -107,6 +116,19 @@ public abstract class SqlDatabase : IDatabase, IAsyncDisposable
     {
         var migrations = LoadMigrations();
         await using var connection = await OpenAsync(cancellationToken);
+        await BeginMigratingAsync(connection, cancellationToken);
+        try
+        {
+            return await MigrateAsync(connection, migrations, cancellationToken);
+        }
+        finally
+        {
+            await EndMigratingAsync(connection);
+        }
+    }
+
+    private async Task<int> MigrateAsync(DbConnection connection, List<Migration> migrations, CancellationToken cancellationToken)
+    {
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         await LockForMigrationAsync(connection, transaction, cancellationToken);
         await ExecuteAsync(connection, transaction, CreateSchemaVersionTableSql, cancellationToken);
@@ -130,6 +152,7 @@ public abstract class SqlDatabase : IDatabase, IAsyncDisposable
             await record.ExecuteNonQueryAsync(cancellationToken);
             current = migration.Version;
         }
+        await CheckMigratedAsync(connection, transaction, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return current;
     }

@@ -69,6 +69,25 @@ public sealed class SqliteDatabase : SqlDatabase
         // BEGIN IMMEDIATE already holds the database's only write lock.
         Task.CompletedTask;
 
+    // A migration that rebuilds a table (SQLite cannot drop a CHECK) runs with foreign keys off, as SQLite's ALTER TABLE
+    // documentation prescribes; the pragma cannot change inside a transaction. Every reference is checked before commit.
+    protected override async Task BeginMigratingAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.ExecuteAsync(null, "PRAGMA foreign_keys = OFF", cancellationToken);
+
+    protected override async Task CheckMigratedAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand(transaction, "PRAGMA foreign_key_check");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (await reader.ReadAsync(cancellationToken))
+        {
+            throw new StorageUnavailableException(
+                $"A migration of the SQLite database at {Target} left a row of {reader.GetString(0)} referring to a missing row of {reader.GetString(2)}: nothing was changed.");
+        }
+    }
+
+    protected override async Task EndMigratingAsync(DbConnection connection) =>
+        await connection.ExecuteAsync(null, "PRAGMA foreign_keys = ON", CancellationToken.None);
+
     protected override string DescribeConnectFailure(Exception exception) =>
         $"Cannot open the SQLite database at {Target}: {OneLine(exception is SqliteException sqlite ? sqlite.Message.Replace("SQLite Error ", "error ", StringComparison.Ordinal) : exception.Message)}. " +
         "Check Storage:ConnectionString and that its directory exists and is writable.";

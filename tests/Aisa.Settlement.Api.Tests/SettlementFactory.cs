@@ -46,8 +46,21 @@ public sealed class TestStore : IAsyncDisposable
         }
         else if (_sqliteDirectory is not null)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(_sqliteDirectory, recursive: true);
+            // A connection closing just now (a stopping service's last write) can remove or add its -wal and -shm
+            // files while the directory is emptied: try again shortly rather than fail the test that used it.
+            for (var attempt = 1; ; attempt++)
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                try
+                {
+                    Directory.Delete(_sqliteDirectory, recursive: true);
+                    return;
+                }
+                catch (IOException) when (attempt < 20)
+                {
+                    await Task.Delay(100);
+                }
+            }
         }
     }
 }

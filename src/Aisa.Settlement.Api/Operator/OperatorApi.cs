@@ -205,6 +205,7 @@ public static class OperatorApi
             totalMoved = audit.TotalMoved,
             sumOfBalances = audit.SumOfBalances,
             problems = audit.Problems,
+            frozenWallets = audit.FrozenWallets,
             checkedAt = audit.CheckedAt,
             accounts = audit.Accounts.Select(a => new
             {
@@ -213,7 +214,8 @@ public static class OperatorApi
                 kind = a.Kind.ToString(),
                 storedBalance = a.StoredBalance,
                 derivedBalance = a.DerivedBalance,
-                ok = a.StoredMatchesTransfers && !a.Overdrawn,
+                ok = a.StoredMatchesTransfers,
+                frozen = a.Frozen,
             }),
         }).ToResult();
     }

@@ -9,6 +9,9 @@ using Aisa.Settlement.Storage.Deposits;
 
 namespace Aisa.Settlement.Api.Rails;
 
+/// <summary>A movement back of a credited deposit's money; <see cref="TransferKinds"/> says which way it goes.</summary>
+public sealed record TakeBack(string Key, string Kind, Micros Amount, string Reference);
+
 /// <summary>
 /// The deposit state machine: the only code that turns what a rail saw into deposit states and money. A credit
 /// is one ledger transfer keyed <c>deposit:&lt;rail&gt;:&lt;payment&gt;</c> from the rail's clearing account to
@@ -156,6 +159,35 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
             await CreditAsync(rail, request, request.ExternalId!, 1, evidence, cancellationToken, paid);
         }
         return (await deposits.FindAsync(request.Id, cancellationToken))!;
+    }
+
+    /// <summary>
+    /// Money of a credited deposit taken back through the rail (a refund, a chargeback: wallet → clearing) or given
+    /// back to us (a won dispute, a failed refund: clearing → wallet), keyed by the rail's own id, so every repeat of
+    /// the news books nothing more. A take-back may leave the wallet below zero, which then pays for nothing until a
+    /// top-up brings it back. Returns the wallet's balance after the movement (or after its first booking).
+    /// </summary>
+    public async Task<Micros> TakeBackAsync(string rail, Deposit deposit, TakeBack movement, CancellationToken cancellationToken)
+    {
+        if (deposit.State != DepositState.Credited)
+        {
+            throw new InvalidOperationException($"Deposit {deposit.Id} is {deposit.State.ToWire()}: only a credited deposit can be taken back.");
+        }
+        var agent = await agents.FindByIdAsync(deposit.AgentId!.Value, cancellationToken)
+            ?? throw new InvalidOperationException($"Deposit {deposit.Id} belongs to agent {deposit.AgentId}, which does not exist.");
+        var clearing = await ClearingAsync(rail, cancellationToken);
+        var (debit, credit) = TransferKinds.TakesBackPaidMoney(movement.Kind) ? (agent.Wallet, clearing) : (clearing, agent.Wallet);
+        var result = await ledger.PostAsync(new TransferRequest(movement.Key, debit, credit, movement.Amount, movement.Kind, movement.Reference), cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"Booking {movement.Kind} {movement.Key} of deposit {deposit.Id} failed: {result.Outcome}.");
+        }
+        if (result.Outcome == PostOutcome.Posted)
+        {
+            logger.LogInformation("Deposit {Deposit}: {Kind} of {Amount} booked under {Key}.", deposit.Id, movement.Kind, movement.Amount, movement.Key);
+        }
+        var transfer = result.Transfers[0];
+        return (transfer.Debit == agent.Wallet ? transfer.DebitBalanceAfter : transfer.CreditBalanceAfter)!.Value;
     }
 
     private async Task CreditAsync(string rail, Deposit deposit, string externalId, int confirmations, JsonObject evidence, CancellationToken cancellationToken, Micros? paid = null)

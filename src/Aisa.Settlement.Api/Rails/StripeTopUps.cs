@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Aisa.Settlement.Adapters.Stripe;
 using Aisa.Settlement.Api.Http;
 using Aisa.Settlement.Deposits;
+using Aisa.Settlement.Ledger;
 using Aisa.Settlement.Money;
 using Aisa.Settlement.Storage.Deposits;
 
@@ -11,7 +12,8 @@ namespace Aisa.Settlement.Api.Rails;
 /// <summary>
 /// Card top-ups through Stripe Checkout: the request is a pending <c>stripe</c> deposit named by its Checkout Session;
 /// a paid session (from a signed webhook, or read by the watcher when no webhook came) credits it once, under
-/// <c>stripe:checkout:&lt;session id&gt;</c>, with the amount Stripe says was paid.
+/// <c>stripe:checkout:&lt;session id&gt;</c>, with the amount Stripe says was paid. Refunds and disputes of such a
+/// payment are booked back against the wallet, which a chargeback may leave below zero (frozen until topped up).
 /// </summary>
 public sealed class StripeTopUps(StripeOptions options, StripeClient stripe, DepositStore deposits, DepositProcessor processor, TimeProvider clock, ILogger<StripeTopUps> logger)
 {
@@ -72,6 +74,93 @@ public sealed class StripeTopUps(StripeOptions options, StripeClient stripe, Dep
         return await processor.CreditRequestAsync(Rail, deposit, new Micros(session.AmountTotal * 10_000), evidence, cancellationToken);
     }
 
+    /// <summary>
+    /// The refunds of a charge, as Stripe lists them now (an event's snapshot may be stale, and since API version
+    /// 2022-11-15 a charge no longer carries its refunds): each booked once against the wallet the charge credited,
+    /// as <c>stripe:refund:&lt;refund id&gt;</c>; a failed or canceled one is booked and given back, so the order in
+    /// which the news arrives never matters. Returns the refunds booked.
+    /// </summary>
+    public async Task<int> ApplyRefundsAsync(string chargeId, string? paymentIntent, string source, CancellationToken cancellationToken)
+    {
+        var refunds = await stripe.ListRefundsAsync(chargeId, cancellationToken);
+        var deposit = await CreditedDepositAsync(paymentIntent ?? refunds.Select(r => r.PaymentIntent).FirstOrDefault(p => p is not null), chargeId, source, cancellationToken);
+        if (deposit is null)
+        {
+            return 0;
+        }
+        var booked = 0;
+        foreach (var refund in refunds.Where(r => r.Currency == "usd" && r.Amount > 0))
+        {
+            var amount = new Micros(refund.Amount * 10_000);
+            var key = $"stripe:refund:{refund.Id}";
+            var balance = await processor.TakeBackAsync(Rail, deposit, new TakeBack(key, TransferKinds.Refund, amount, refund.Id), cancellationToken);
+            if (refund.RefundUndone)
+            {
+                balance = await processor.TakeBackAsync(Rail, deposit, new TakeBack(key + ":reinstated", TransferKinds.Reinstatement, amount, refund.Id), cancellationToken);
+            }
+            WarnIfFrozen(deposit, balance, refund.Id);
+            booked++;
+        }
+        return booked;
+    }
+
+    /// <summary>
+    /// A dispute as its status stands: an inquiry (warning_*) moves nothing; an open or lost dispute has withdrawn the
+    /// funds (<c>stripe:dispute:&lt;id&gt;</c>, a chargeback); a won one withdrew and reinstated them (both booked, so
+    /// a "closed" arriving before "created" still nets to zero). Returns whether the dispute touched the wallet.
+    /// </summary>
+    public async Task<bool> ApplyDisputeAsync(ChargeReversal dispute, string source, CancellationToken cancellationToken)
+    {
+        var (withdrawn, reinstated) = dispute.Status switch
+        {
+            "needs_response" or "under_review" or "lost" => (true, false),
+            "won" => (true, true),
+            _ => (false, false),
+        };
+        if (!withdrawn || dispute.Currency != "usd" || dispute.Amount <= 0)
+        {
+            logger.LogInformation("Stripe dispute {Dispute} is {Status} ({Source}): no funds moved.", dispute.Id, dispute.Status, source);
+            return false;
+        }
+        var paymentIntent = dispute.PaymentIntent ?? (dispute.Charge is { } charge ? await stripe.ChargePaymentIntentAsync(charge, cancellationToken) : null);
+        var deposit = await CreditedDepositAsync(paymentIntent, dispute.Charge ?? dispute.Id, source, cancellationToken);
+        if (deposit is null)
+        {
+            return false;
+        }
+        var amount = new Micros(dispute.Amount * 10_000);
+        var key = $"stripe:dispute:{dispute.Id}";
+        var balance = await processor.TakeBackAsync(Rail, deposit, new TakeBack(key, TransferKinds.Chargeback, amount, dispute.Id), cancellationToken);
+        if (reinstated)
+        {
+            balance = await processor.TakeBackAsync(Rail, deposit, new TakeBack(key + ":reinstated", TransferKinds.Reinstatement, amount, dispute.Id), cancellationToken);
+        }
+        WarnIfFrozen(deposit, balance, dispute.Id);
+        return true;
+    }
+
+    /// <summary>The credited deposit a PaymentIntent paid; a paid session not credited yet (its webhook lost) is credited first.</summary>
+    private async Task<Deposit?> CreditedDepositAsync(string? paymentIntent, string about, string source, CancellationToken cancellationToken)
+    {
+        var session = paymentIntent is null ? null : await stripe.FindCheckoutSessionAsync(paymentIntent, cancellationToken);
+        var deposit = session is null ? null : await CreditPaidAsync(session, source, cancellationToken);
+        if (deposit?.State != DepositState.Credited)
+        {
+            // A charge that no top-up of ours made (another product on the same Stripe account), or one not paid.
+            logger.LogWarning("Stripe {About} ({Source}) takes back a payment that credited no wallet here: nothing booked.", about, source);
+            return null;
+        }
+        return deposit;
+    }
+
+    private void WarnIfFrozen(Deposit deposit, Micros balance, string cause)
+    {
+        if (balance < Micros.Zero)
+        {
+            logger.LogWarning("Agent {Agent}'s wallet is at {Balance} after {Cause}: it pays for nothing until topped up.", deposit.AgentId, balance, cause);
+        }
+    }
+
     /// <summary>The watcher's pass: every pending session read from Stripe; paid ones credited, expired ones closed.</summary>
     public async Task<JsonObject> PassAsync(CancellationToken cancellationToken)
     {
@@ -104,12 +193,6 @@ public sealed class StripeTopUps(StripeOptions options, StripeClient stripe, Dep
 public static class StripeWebhookApi
 {
     private const int MaxBody = 1 << 20;
-
-    private static readonly HashSet<string> PaidEvents = new(StringComparer.Ordinal)
-    {
-        "checkout.session.completed",
-        "checkout.session.async_payment_succeeded",
-    };
 
     public static IEndpointRouteBuilder MapStripeWebhookApi(this IEndpointRouteBuilder endpoints)
     {
@@ -156,9 +239,33 @@ public static class StripeWebhookApi
         {
             return ApiResponses.Error(400, "invalid_request", "A signed delivery that is not a Stripe event.").ToResult();
         }
-        if (PaidEvents.Contains(type) && stripeEvent["data"]?["object"] is JsonObject sessionJson && sessionJson["id"] is not null)
+        var source = $"webhook {stripeEvent["id"]}";
+        if (stripeEvent["data"]?["object"] is not JsonObject subject || subject["id"] is null)
         {
-            await topUps.CreditPaidAsync(CheckoutSession.Parse(sessionJson), $"webhook {stripeEvent["id"]}", cancellationToken);
+            return ApiResponses.Json(200, new { received = true }).ToResult();
+        }
+        try
+        {
+            switch (type)
+            {
+                case "checkout.session.completed" or "checkout.session.async_payment_succeeded":
+                    await topUps.CreditPaidAsync(CheckoutSession.Parse(subject), source, cancellationToken);
+                    break;
+                case "charge.refunded":
+                    await topUps.ApplyRefundsAsync(subject["id"]!.ToString(), subject["payment_intent"]?.ToString(), source, cancellationToken);
+                    break;
+                case "charge.refund.updated" when subject["charge"] is { } charge:
+                    await topUps.ApplyRefundsAsync(charge.ToString(), subject["payment_intent"]?.ToString(), source, cancellationToken);
+                    break;
+                case "charge.dispute.created" or "charge.dispute.updated" or "charge.dispute.closed" or "charge.dispute.funds_withdrawn" or "charge.dispute.funds_reinstated":
+                    await topUps.ApplyDisputeAsync(ChargeReversal.Parse(subject), source, cancellationToken);
+                    break;
+            }
+        }
+        catch (StripeException e)
+        {
+            // Not acknowledged, so Stripe delivers it again (for up to three days); every booking is keyed, a repeat books nothing more.
+            return ApiResponses.Error(503, "stripe_unavailable", $"The event could not be applied now: {e.Message}").ToResult();
         }
         return ApiResponses.Json(200, new { received = true }).ToResult();
     }

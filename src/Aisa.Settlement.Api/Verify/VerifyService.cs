@@ -217,7 +217,9 @@ public sealed class VerifyService(
                     return PaymentRequired(new VerifyBody(false, 402)
                     {
                         Error = "insufficient_balance",
-                        Message = $"The price is {price.ToPriceString()} and the wallet holds {balance.ToPriceString()}: top up to continue.",
+                        Message = balance < Micros.Zero
+                            ? $"The wallet is frozen at {balance.ToPriceString()} by a refund or chargeback of a top-up: it pays for nothing until a top-up of at least {(price - balance).ToPriceString()} brings it back."
+                            : $"The price is {price.ToPriceString()} and the wallet holds {balance.ToPriceString()}: top up to continue.",
                         Rule = ruleView,
                         CrawlerIdentification = identification,
                         Crawler = new CrawlerBalanceView(balance, price - balance),

@@ -9,7 +9,10 @@ public readonly record struct AccountId(long Value)
 
 public enum AccountKind
 {
-    /// <summary>An agent's prepaid wallet: the only balance-constrained kind, never below zero.</summary>
+    /// <summary>
+    /// An agent's prepaid wallet: the only balance-constrained kind, never taken below zero by a charge — only by
+    /// money taken back through the rail (<see cref="TransferKinds.TakesBackPaidMoney"/>).
+    /// </summary>
     AgentWallet,
     PublisherPayable,
     PlatformRevenue,

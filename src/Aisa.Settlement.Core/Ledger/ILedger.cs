@@ -4,7 +4,8 @@ namespace Aisa.Settlement.Ledger;
 
 /// <summary>
 /// The double-entry ledger, the single source of truth for money. Every movement is a transfer with a unique
-/// idempotency key; a batch of transfers posts all together or not at all; agent wallets never go below zero.
+/// idempotency key; a batch of transfers posts all together or not at all; agent wallets never go below zero
+/// except by money taken back through the rail (<see cref="TransferKinds.TakesBackPaidMoney"/>).
 /// </summary>
 public interface ILedger
 {

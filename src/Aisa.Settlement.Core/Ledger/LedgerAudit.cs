@@ -7,12 +7,18 @@ namespace Aisa.Settlement.Ledger;
 public sealed record AccountAudit(AccountId Id, string Code, AccountKind Kind, Micros? StoredBalance, Micros DerivedBalance)
 {
     public bool StoredMatchesTransfers => StoredBalance is null || StoredBalance == DerivedBalance;
-    public bool Overdrawn => Kind.IsBalanceConstrained() && DerivedBalance < Micros.Zero;
+
+    /// <summary>A wallet below zero after a refund or chargeback: it pays for nothing until topped up.</summary>
+    public bool Frozen => Kind.IsBalanceConstrained() && DerivedBalance < Micros.Zero;
 }
+
+/// <summary>A transfer that left a wallet below zero although it does not take back paid money.</summary>
+public sealed record OverdrawingTransfer(string IdempotencyKey, string Kind, AccountId Wallet, Micros BalanceAfter);
 
 /// <summary>
 /// The ledger's invariants, recomputed from the transfers in one consistent snapshot: every stored balance
-/// equals the sum of its account's transfers, no constrained account is below zero, and all balances sum to zero.
+/// equals the sum of its account's transfers, only refunds and chargebacks ever took a wallet below zero, and all
+/// balances sum to zero.
 /// </summary>
 public sealed record LedgerAudit(
     bool Balanced,
@@ -23,7 +29,10 @@ public sealed record LedgerAudit(
     IReadOnlyList<string> Problems,
     DateTimeOffset CheckedAt)
 {
-    public static LedgerAudit From(long transferCount, Micros totalMoved, IReadOnlyList<AccountAudit> accounts, DateTimeOffset checkedAt)
+    public int FrozenWallets => Accounts.Count(a => a.Frozen);
+
+    public static LedgerAudit From(long transferCount, Micros totalMoved, IReadOnlyList<AccountAudit> accounts, IReadOnlyList<OverdrawingTransfer> overdrawing,
+        DateTimeOffset checkedAt)
     {
         var problems = new List<string>();
         var sum = Micros.Zero;
@@ -34,10 +43,10 @@ public sealed record LedgerAudit(
             {
                 problems.Add($"Account {account.Code} stores {account.StoredBalance} but its transfers sum to {account.DerivedBalance}.");
             }
-            if (account.Overdrawn)
-            {
-                problems.Add($"Account {account.Code} is below zero: {account.DerivedBalance}.");
-            }
+        }
+        foreach (var transfer in overdrawing)
+        {
+            problems.Add($"Transfer {transfer.IdempotencyKey} ({transfer.Kind}) left wallet {transfer.Wallet} at {transfer.BalanceAfter}: only a refund or chargeback may.");
         }
         if (sum != Micros.Zero)
         {

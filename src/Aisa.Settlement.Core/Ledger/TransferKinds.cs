@@ -7,4 +7,16 @@ public static class TransferKinds
     public const string Charge = "charge";
     public const string PlatformFee = "platform-fee";
     public const string Adjustment = "adjustment";
+    /// <summary>A card payment given back to the payer (a refund made at the payment provider).</summary>
+    public const string Refund = "refund";
+    /// <summary>A card payment taken back by the payer's bank (a dispute that withdrew the funds).</summary>
+    public const string Chargeback = "chargeback";
+    /// <summary>The funds of a dispute given back to us (the dispute was won, or the refund failed).</summary>
+    public const string Reinstatement = "reinstatement";
+
+    /// <summary>
+    /// Money that has already left through the rail when we hear of it: its debit may take a wallet below zero,
+    /// which then pays for nothing until a top-up brings it back above the price. No other debit may.
+    /// </summary>
+    public static bool TakesBackPaidMoney(string kind) => kind is Refund or Chargeback;
 }

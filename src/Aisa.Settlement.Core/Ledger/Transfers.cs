@@ -36,6 +36,9 @@ public sealed record TransferRequest(
         }
     }
 
+    /// <summary>Whether the debit may leave a wallet below zero: only a refund or chargeback, money already gone.</summary>
+    public bool MayOverdraw => TransferKinds.TakesBackPaidMoney(Kind);
+
     /// <summary>Same movement of money: what a retry with the same key must match.</summary>
     public bool SameMovementAs(Transfer transfer) =>
         transfer.IdempotencyKey == IdempotencyKey && transfer.Debit == Debit && transfer.Credit == Credit && transfer.Amount == Amount;

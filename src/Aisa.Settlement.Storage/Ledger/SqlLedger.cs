@@ -186,7 +186,7 @@ public sealed class SqlLedger : ILedger
             {
                 Micros? debitAfter = IsConstrained(transfer.Debit) ? Move(transfer.Debit, -transfer.Amount) : null;
                 Micros? creditAfter = IsConstrained(transfer.Credit) ? Move(transfer.Credit, transfer.Amount) : null;
-                if (debitAfter < Micros.Zero)
+                if (debitAfter < Micros.Zero && !transfer.MayOverdraw)
                 {
                     // A retry of a batch that has been posted meanwhile can find the money already spent: checked after commit.
                     results[index] = new PostResult(PostOutcome.InsufficientFunds, [], transfer.Debit);
@@ -387,12 +387,19 @@ public sealed class SqlLedger : ILedger
             total = new Micros(Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture));
         }
         var accounts = new List<AccountAudit>();
+        // One pass over the transfers, grouped: a subquery per account would read the table once per wallet.
         await using (var perAccount = connection.CreateCommand(transaction,
             """
-            SELECT a.id, a.code, a.kind, a.constrained, a.balance,
-                   COALESCE((SELECT SUM(t.amount) FROM transfers t WHERE t.credit_account_id = a.id), 0)
-                 - COALESCE((SELECT SUM(t.amount) FROM transfers t WHERE t.debit_account_id = a.id), 0)
-            FROM accounts a ORDER BY a.id
+            SELECT a.id, a.code, a.kind, a.constrained, a.balance, COALESCE(moved.net, 0)
+            FROM accounts a
+            LEFT JOIN (
+                SELECT account_id, SUM(delta) AS net FROM (
+                    SELECT credit_account_id AS account_id, amount AS delta FROM transfers
+                    UNION ALL
+                    SELECT debit_account_id, -amount FROM transfers
+                ) AS movements GROUP BY account_id
+            ) AS moved ON moved.account_id = a.id
+            ORDER BY a.id
             """))
         await using (var reader = await perAccount.ExecuteReaderAsync(cancellationToken))
         {
@@ -406,8 +413,22 @@ public sealed class SqlLedger : ILedger
                     new Micros(Convert.ToInt64(reader.GetValue(5), CultureInfo.InvariantCulture))));
             }
         }
+        var overdrawing = new List<OverdrawingTransfer>();
+        await using (var below = connection.CreateCommand(transaction,
+            $"""
+            SELECT idempotency_key, kind, debit_account_id, debit_balance_after FROM transfers
+            WHERE debit_balance_after < 0 AND kind NOT IN ('{TransferKinds.Refund}', '{TransferKinds.Chargeback}')
+            ORDER BY id LIMIT 100
+            """))
+        await using (var reader = await below.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                overdrawing.Add(new OverdrawingTransfer(reader.GetString(0), reader.GetString(1), new AccountId(reader.GetInt64(2)), new Micros(reader.GetInt64(3))));
+            }
+        }
         await transaction.CommitAsync(cancellationToken);
-        return LedgerAudit.From(count, total, accounts, _clock.GetUtcNow());
+        return LedgerAudit.From(count, total, accounts, overdrawing, _clock.GetUtcNow());
     }
 
     private static Transfer ReadTransfer(DbDataReader reader) => new(

@@ -8,7 +8,10 @@ namespace Aisa.Settlement.Api.Tests.Rails;
 /// <summary>
 /// A hand-written stand-in for Stripe's API (no real Stripe runs here), built from the documented shapes of
 /// <c>POST /v1/checkout/sessions</c> (form-encoded, Bearer key, Idempotency-Key replays the first result) and the
-/// Checkout Session object; it also plays the payer (<see cref="Pay"/>) and writes the events Stripe would send.
+/// Checkout Session object, the list endpoints (<c>GET /v1/checkout/sessions?payment_intent=</c>,
+/// <c>GET /v1/refunds?charge=</c>, <c>{object: "list", data, has_more}</c>), the Charge, Refund and Dispute objects;
+/// it also plays the payer (<see cref="Pay"/>), the payer's bank (<see cref="Dispute"/>), the merchant refunding
+/// (<see cref="Refund"/>), and writes the events Stripe would send.
 /// </summary>
 public sealed class FakeStripe : IAsyncDisposable
 {
@@ -16,6 +19,9 @@ public sealed class FakeStripe : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, JsonObject> _sessions = new();
     private readonly ConcurrentDictionary<string, string> _byIdempotencyKey = new();
+    private readonly ConcurrentDictionary<string, JsonObject> _charges = new();
+    private readonly ConcurrentDictionary<string, JsonObject> _refunds = new();
+    private readonly ConcurrentDictionary<string, JsonObject> _disputes = new();
     private int _creates;
 
     private FakeStripe(WebApplication app) => _app = app;
@@ -26,6 +32,9 @@ public sealed class FakeStripe : IAsyncDisposable
     public int Creates => _creates;
 
     public ConcurrentQueue<string> VersionsSeen { get; } = new();
+
+    /// <summary>While set, the list and charge endpoints answer 500 as Stripe does in an outage.</summary>
+    public bool Failing { get; set; }
 
     public static async Task<FakeStripe> StartAsync()
     {
@@ -38,6 +47,16 @@ public sealed class FakeStripe : IAsyncDisposable
                 !Authorized(request) ? Error(401, "Invalid API Key provided")
                 : fake._sessions.TryGetValue(id, out var session) ? Results.Text(session.ToJsonString(), "application/json")
                 : Error(404, $"No such checkout.session: '{id}'"));
+            app.MapGet("/v1/checkout/sessions", (HttpRequest request) =>
+                fake.Failing ? Error(500, "An unknown error occurred") : !Authorized(request) ? Error(401, "Invalid API Key provided")
+                : List("/v1/checkout/sessions", fake._sessions.Values.Where(s => s["payment_intent"]?.ToString() == request.Query["payment_intent"].ToString())));
+            app.MapGet("/v1/refunds", (HttpRequest request) =>
+                fake.Failing ? Error(500, "An unknown error occurred") : !Authorized(request) ? Error(401, "Invalid API Key provided")
+                : List("/v1/refunds", fake._refunds.Values.Where(r => r["charge"]!.ToString() == request.Query["charge"].ToString())));
+            app.MapGet("/v1/charges/{id}", (string id, HttpRequest request) =>
+                fake.Failing ? Error(500, "An unknown error occurred") : !Authorized(request) ? Error(401, "Invalid API Key provided")
+                : fake._charges.TryGetValue(id, out var charge) ? Results.Text(charge.ToJsonString(), "application/json")
+                : Error(404, $"No such charge: '{id}'"));
         });
         fake!.Url = url;
         return fake;
@@ -89,18 +108,94 @@ public sealed class FakeStripe : IAsyncDisposable
         return Results.Text(session.ToJsonString(), "application/json");
     }
 
-    /// <summary>The payer completes Checkout: the session is complete and paid.</summary>
+    /// <summary>The payer completes Checkout: the session is complete and paid, by a PaymentIntent whose charge succeeded.</summary>
     public JsonObject Pay(string sessionId)
     {
         var session = _sessions[sessionId];
+        var paymentIntent = "pi_test_" + Guid.NewGuid().ToString("N")[..16];
+        var chargeId = "ch_test_" + Guid.NewGuid().ToString("N")[..16];
+        _charges[chargeId] = new JsonObject
+        {
+            ["id"] = chargeId,
+            ["object"] = "charge",
+            ["amount"] = session["amount_total"]!.GetValue<long>(),
+            ["amount_refunded"] = 0L,
+            ["currency"] = "usd",
+            ["paid"] = true,
+            ["refunded"] = false,
+            ["disputed"] = false,
+            ["payment_intent"] = paymentIntent,
+            ["status"] = "succeeded",
+        };
         session["status"] = "complete";
         session["payment_status"] = "paid";
-        session["payment_intent"] = "pi_test_" + Guid.NewGuid().ToString("N")[..16];
+        session["payment_intent"] = paymentIntent;
         return session;
     }
 
+    /// <summary>The charge that paid a session.</summary>
+    public string ChargeOf(string sessionId) =>
+        _charges.Values.Single(c => c["payment_intent"]!.ToString() == _sessions[sessionId]["payment_intent"]!.ToString())["id"]!.ToString();
+
+    /// <summary>The merchant refunds part of a session's charge (from Stripe's dashboard): a Refund, and the charge's running total.</summary>
+    public string Refund(string sessionId, long amountCents, string status = "succeeded")
+    {
+        var charge = _charges[ChargeOf(sessionId)];
+        var id = "re_test_" + Guid.NewGuid().ToString("N")[..16];
+        _refunds[id] = new JsonObject
+        {
+            ["id"] = id,
+            ["object"] = "refund",
+            ["amount"] = amountCents,
+            ["charge"] = charge["id"]!.ToString(),
+            ["currency"] = "usd",
+            ["payment_intent"] = charge["payment_intent"]!.ToString(),
+            ["status"] = status,
+            ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+        };
+        var refunded = charge["amount_refunded"]!.GetValue<long>() + amountCents;
+        charge["amount_refunded"] = refunded;
+        charge["refunded"] = refunded == charge["amount"]!.GetValue<long>();
+        return id;
+    }
+
+    public void SetRefundStatus(string refundId, string status) => _refunds[refundId]["status"] = status;
+
+    /// <summary>The payer's bank disputes a session's charge.</summary>
+    public string Dispute(string sessionId, long amountCents, string status = "needs_response")
+    {
+        var charge = _charges[ChargeOf(sessionId)];
+        var id = "dp_test_" + Guid.NewGuid().ToString("N")[..16];
+        _disputes[id] = new JsonObject
+        {
+            ["id"] = id,
+            ["object"] = "dispute",
+            ["amount"] = amountCents,
+            ["charge"] = charge["id"]!.ToString(),
+            ["currency"] = "usd",
+            ["payment_intent"] = charge["payment_intent"]!.ToString(),
+            ["reason"] = "fraudulent",
+            ["status"] = status,
+            ["is_charge_refundable"] = false,
+            ["balance_transactions"] = new JsonArray(),
+            ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+        };
+        charge["disputed"] = true;
+        return id;
+    }
+
+    public void SetDisputeStatus(string disputeId, string status) => _disputes[disputeId]["status"] = status;
+
     /// <summary>The event Stripe would deliver for the session as it is now, compact JSON.</summary>
-    public string Event(string type, string sessionId) => new JsonObject
+    public string Event(string type, string sessionId) => EventOf(type, _sessions[sessionId]);
+
+    public string ChargeEvent(string type, string chargeId) => EventOf(type, _charges[chargeId]);
+
+    public string RefundEvent(string type, string refundId) => EventOf(type, _refunds[refundId]);
+
+    public string DisputeEvent(string type, string disputeId) => EventOf(type, _disputes[disputeId]);
+
+    private static string EventOf(string type, JsonObject subject) => new JsonObject
     {
         ["id"] = "evt_test_" + Guid.NewGuid().ToString("N")[..16],
         ["object"] = "event",
@@ -108,8 +203,16 @@ public sealed class FakeStripe : IAsyncDisposable
         ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
         ["type"] = type,
         ["livemode"] = false,
-        ["data"] = new JsonObject { ["object"] = _sessions[sessionId].DeepClone() },
+        ["data"] = new JsonObject { ["object"] = subject.DeepClone() },
     }.ToJsonString();
+
+    private static IResult List(string url, IEnumerable<JsonObject> items) => Results.Text(new JsonObject
+    {
+        ["object"] = "list",
+        ["url"] = url,
+        ["has_more"] = false,
+        ["data"] = new JsonArray(items.Select(i => (JsonNode)i.DeepClone()).ToArray()),
+    }.ToJsonString(), "application/json");
 
     private static bool Authorized(HttpRequest request) => request.Headers.Authorization.ToString() == "Bearer " + SecretKey;
 

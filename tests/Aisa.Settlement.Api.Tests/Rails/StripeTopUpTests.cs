@@ -152,4 +152,157 @@ public sealed class StripeTopUpTests : IAsyncLifetime
         Assert.Equal(7.25m, await client.BalanceAsync(agent.SessionToken));
         Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
     }
+
+    /// <summary>A Checkout top-up paid and its completion webhook delivered: the wallet credited.</summary>
+    private async Task<string> PaidTopUpAsync(AisaClient client, Registered agent, decimal amount)
+    {
+        var before = await client.BalanceAsync(agent.SessionToken);
+        var sessionId = await CreateSessionAsync(client, agent, amount);
+        _stripe.Pay(sessionId);
+        await DeliverSignedAsync(client, _stripe.Event("checkout.session.completed", sessionId));
+        Assert.Equal(before + amount, await client.BalanceAsync(agent.SessionToken));
+        return sessionId;
+    }
+
+    private async Task DeliverSignedAsync(AisaClient client, string payload, int times = 1, bool atOnce = false)
+    {
+        var signature = await SignAsync(payload, WebhookSecret);
+        var replies = atOnce
+            ? await Task.WhenAll(Enumerable.Range(0, times).Select(_ => DeliverAsync(client, payload, signature)))
+            : [.. await SequentialAsync()];
+        Assert.All(replies, r => Assert.True(r.Code == 200, r.Raw));
+
+        async Task<List<Reply>> SequentialAsync()
+        {
+            var list = new List<Reply>();
+            for (var i = 0; i < times; i++)
+            {
+                list.Add(await DeliverAsync(client, payload, signature));
+            }
+            return list;
+        }
+    }
+
+    private static async Task<Dictionary<string, int>> EntryKindsAsync(AisaClient client, Registered agent)
+    {
+        var reply = await client.SendAsync(HttpMethod.Get, "/api/agent/transactions?limit=100", headers: AisaClient.Bearer(agent.SessionToken));
+        Assert.Equal(200, reply.Code);
+        return reply.Body.GetProperty("transactions").EnumerateArray().GroupBy(t => t.GetProperty("type").GetString()!).ToDictionary(g => g.Key, g => g.Count());
+    }
+
+    [Fact]
+    public async Task Refunds_and_disputes_move_the_wallet_once_each_a_chargeback_freezes_a_spent_wallet_until_topped_up_and_a_won_dispute_gives_it_back()
+    {
+        var client = await StartServiceAsync(pollSeconds: 600);
+        var agent = await client.RegisterAgentAsync();
+        var (domain, publisherSession) = await client.RegisterPublisherAsync();
+        await client.CreateRuleAsync(publisherSession, new { urlPattern = "/", accessMode = "pay", price = 1m });
+        var page = 0;
+        Task<Reply> CrawlAsync() => client.VerifyAsync(new { publisherDomain = domain, resourceUrl = $"/page/{++page}", crawlerAutoPrice = true }, agent.CrawlerToken);
+        async Task AssertAuditAsync(int frozenWallets)
+        {
+            var audit = await client.AuditAsync();
+            Assert.True(audit.GetProperty("balanced").GetBoolean(), audit.ToString());
+            Assert.Equal(frozenWallets, audit.GetProperty("frozenWallets").GetInt32());
+        }
+
+        var first = await PaidTopUpAsync(client, agent, 10m);
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.Equal(200, (await CrawlAsync()).Code);
+        }
+        Assert.Equal(2m, await client.BalanceAsync(agent.SessionToken));
+
+        // A partial refund, told twice by charge.refunded and once more by the refund's own update: booked once.
+        var refund = _stripe.Refund(first, 100);
+        await DeliverSignedAsync(client, _stripe.ChargeEvent("charge.refunded", _stripe.ChargeOf(first)), times: 2);
+        await DeliverSignedAsync(client, _stripe.RefundEvent("charge.refund.updated", refund));
+        Assert.Equal(1m, await client.BalanceAsync(agent.SessionToken));
+        await AssertAuditAsync(frozenWallets: 0);
+
+        // The payer's bank disputes the rest, told three times at once: one chargeback, and the spent wallet goes below zero.
+        var dispute = _stripe.Dispute(first, 900);
+        await DeliverSignedAsync(client, _stripe.DisputeEvent("charge.dispute.created", dispute), times: 3, atOnce: true);
+        Assert.Equal(-8m, await client.BalanceAsync(agent.SessionToken));
+        await AssertAuditAsync(frozenWallets: 1);
+        var frozen = await CrawlAsync();
+        Assert.Equal((402, "insufficient_balance"), (frozen.Code, frozen.Error));
+        Assert.Contains("frozen", frozen.Body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(9m, frozen.Body.GetProperty("crawler").GetProperty("shortfall").GetDecimal());
+
+        // A top-up that leaves it below the price keeps it frozen; the next one brings it back.
+        await PaidTopUpAsync(client, agent, 5m);
+        Assert.Equal(402, (await CrawlAsync()).Code);
+        var last = await PaidTopUpAsync(client, agent, 5m);
+        Assert.Equal(200, (await CrawlAsync()).Code);
+        Assert.Equal(1m, await client.BalanceAsync(agent.SessionToken));
+        await AssertAuditAsync(frozenWallets: 0);
+
+        // The dispute is won, its closing told twice: the funds come back once.
+        _stripe.SetDisputeStatus(dispute, "won");
+        await DeliverSignedAsync(client, _stripe.DisputeEvent("charge.dispute.closed", dispute), times: 2);
+        Assert.Equal(10m, await client.BalanceAsync(agent.SessionToken));
+
+        // An inquiry withdraws nothing; a refund that fails after it was booked gives its money back.
+        await DeliverSignedAsync(client, _stripe.DisputeEvent("charge.dispute.created", _stripe.Dispute(last, 500, "warning_needs_response")));
+        Assert.Equal(10m, await client.BalanceAsync(agent.SessionToken));
+        var failing = _stripe.Refund(last, 200, "pending");
+        await DeliverSignedAsync(client, _stripe.ChargeEvent("charge.refunded", _stripe.ChargeOf(last)));
+        Assert.Equal(8m, await client.BalanceAsync(agent.SessionToken));
+        _stripe.SetRefundStatus(failing, "failed");
+        await DeliverSignedAsync(client, _stripe.RefundEvent("charge.refund.updated", failing));
+        Assert.Equal(10m, await client.BalanceAsync(agent.SessionToken));
+
+        var kinds = await EntryKindsAsync(client, agent);
+        Assert.Equal((3, 2, 1, 2, 9), (kinds["deposit"], kinds["refund"], kinds["chargeback"], kinds["reinstatement"], kinds["charge"]));
+        await AssertAuditAsync(frozenWallets: 0);
+    }
+
+    [Fact]
+    public async Task Dispute_news_in_any_order_nets_out_and_take_backs_of_payments_that_credited_nothing_here_book_nothing()
+    {
+        var client = await StartServiceAsync(pollSeconds: 600);
+        var agent = await client.RegisterAgentAsync();
+        var sessionId = await PaidTopUpAsync(client, agent, 4m);
+
+        // "closed: won" arrives before "created": withdrawn and reinstated, never a net debit.
+        var dispute = _stripe.Dispute(sessionId, 400);
+        var created = _stripe.DisputeEvent("charge.dispute.created", dispute);
+        _stripe.SetDisputeStatus(dispute, "won");
+        await DeliverSignedAsync(client, _stripe.DisputeEvent("charge.dispute.closed", dispute));
+        await DeliverSignedAsync(client, created);
+        Assert.Equal(4m, await client.BalanceAsync(agent.SessionToken));
+        var kinds = await EntryKindsAsync(client, agent);
+        Assert.Equal((1, 1), (kinds["chargeback"], kinds["reinstatement"]));
+
+        // A paid session whose completion webhook was lost: its refund credits it first, then takes the refund back.
+        var unheard = await CreateSessionAsync(client, agent, 3m);
+        _stripe.Pay(unheard);
+        _stripe.Refund(unheard, 300);
+        await DeliverSignedAsync(client, _stripe.ChargeEvent("charge.refunded", _stripe.ChargeOf(unheard)));
+        Assert.Equal(4m, await client.BalanceAsync(agent.SessionToken));
+        Assert.True((await EvmWatch.DepositsAsync(client, agent.SessionToken)).All(d => d.Is("credited")));
+
+        // Stripe failing while a refund is applied: not acknowledged (503), so Stripe delivers it again; then booked once.
+        _stripe.Refund(sessionId, 150);
+        var refunded = _stripe.ChargeEvent("charge.refunded", _stripe.ChargeOf(sessionId));
+        _stripe.Failing = true;
+        var unavailable = await DeliverAsync(client, refunded, await SignAsync(refunded, WebhookSecret));
+        Assert.Equal((503, "stripe_unavailable"), (unavailable.Code, unavailable.Error));
+        Assert.Equal(4m, await client.BalanceAsync(agent.SessionToken));
+        _stripe.Failing = false;
+        await DeliverSignedAsync(client, refunded, times: 2);
+        Assert.Equal(2.5m, await client.BalanceAsync(agent.SessionToken));
+
+        // A charge that no top-up of ours made (another product on the same Stripe account): acknowledged, nothing booked.
+        var foreign = System.Text.Json.Nodes.JsonNode.Parse(_stripe.ChargeEvent("charge.refunded", _stripe.ChargeOf(sessionId)))!;
+        foreign["data"]!["object"]!["id"] = "ch_test_not_ours";
+        foreign["data"]!["object"]!["payment_intent"] = "pi_test_not_ours";
+        var transfers = (await client.AuditAsync()).GetProperty("transfers").GetInt64();
+        await DeliverSignedAsync(client, foreign.ToJsonString());
+        Assert.Equal(2.5m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Equal(transfers, (await client.AuditAsync()).GetProperty("transfers").GetInt64());
+        var audit = await client.AuditAsync();
+        Assert.True(audit.GetProperty("balanced").GetBoolean(), audit.ToString());
+    }
 }

@@ -267,13 +267,119 @@ public abstract class LedgerContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_wallet_balance_cannot_be_set_below_zero_even_by_hand()
+    public async Task A_refund_or_chargeback_may_take_a_wallet_below_zero_and_it_then_affords_nothing_until_topped_up()
     {
-        var (_, wallet) = await FundedWalletAsync(Micros.FromUsd(1m));
-        await using var connection = await _database.OpenAsync(None);
+        var (clearing, wallet) = await FundedWalletAsync(Micros.FromUsd(1m));
+        var publisher = await _ledger.OpenAccountAsync(AccountCodes.PublisherPayable("pub-1"), AccountKind.PublisherPayable, None);
+        Task<PostResult> ChargeAsync(string key, decimal usd) =>
+            _ledger.PostAsync(new TransferRequest(key, wallet.Id, publisher.Id, Micros.FromUsd(usd), TransferKinds.Charge), None);
+        Assert.Equal(PostOutcome.Posted, (await ChargeAsync("charge:1", 0.6m)).Outcome);
 
-        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() =>
-            connection.ExecuteAsync(null, "UPDATE accounts SET balance = -1 WHERE id = @id", None, ("id", wallet.Id.Value)));
+        var chargeback = await _ledger.PostAsync(new TransferRequest("stripe:dispute:dp_1", wallet.Id, clearing.Id, Micros.FromUsd(1m), TransferKinds.Chargeback), None);
+
+        Assert.Equal(PostOutcome.Posted, chargeback.Outcome);
+        Assert.Equal(Micros.FromUsd(-0.6m), chargeback.Transfers[0].DebitBalanceAfter);
+        Assert.Equal(PostOutcome.InsufficientFunds, (await ChargeAsync("charge:2", 0.1m)).Outcome);
+        var frozen = await _ledger.AuditAsync(None);
+        Assert.True(frozen.Balanced, string.Join(" ", frozen.Problems));
+        Assert.True(frozen.Accounts.Single(a => a.Id == wallet.Id).Frozen);
+        Assert.Equal(1, frozen.FrozenWallets);
+        // A refund of a wallet already below zero is booked too: the money is gone either way.
+        Assert.Equal(Micros.FromUsd(-0.8m),
+            (await _ledger.PostAsync(new TransferRequest("stripe:refund:re_1", wallet.Id, clearing.Id, Micros.FromUsd(0.2m), TransferKinds.Refund), None)).Transfers[0].DebitBalanceAfter);
+        // Neither a charge nor an operator's debit may, however small.
+        var adjustments = await _ledger.OpenAccountAsync(AccountCodes.OperatorAdjustments, AccountKind.OperatorAdjustments, None);
+        Assert.Equal(PostOutcome.InsufficientFunds,
+            (await _ledger.PostAsync(new TransferRequest("adjust:1", wallet.Id, adjustments.Id, new Micros(1), TransferKinds.Adjustment), None)).Outcome);
+
+        Assert.Equal(PostOutcome.Posted, (await _ledger.PostAsync(new TransferRequest("deposit:2", clearing.Id, wallet.Id, Micros.FromUsd(0.85m), TransferKinds.Deposit), None)).Outcome);
+        Assert.Equal(PostOutcome.InsufficientFunds, (await ChargeAsync("charge:3", 0.1m)).Outcome);
+        Assert.Equal(PostOutcome.Posted, (await ChargeAsync("charge:4", 0.05m)).Outcome);
+        Assert.Equal(Micros.Zero, await _ledger.GetBalanceAsync(wallet.Id, None));
+        await AssertAuditBalancedAsync();
+        Assert.Equal(0, (await _ledger.AuditAsync(None)).FrozenWallets);
+    }
+
+    [Fact]
+    public async Task The_database_refuses_a_transfer_that_leaves_a_wallet_below_zero_unless_it_takes_back_paid_money()
+    {
+        var (clearing, wallet) = await FundedWalletAsync(Micros.FromUsd(1m));
+        await using var connection = await _database.OpenAsync(None);
+        Task InsertAsync(string key, string kind) => connection.ExecuteAsync(null,
+            "INSERT INTO transfers (idempotency_key, debit_account_id, credit_account_id, amount, kind, debit_balance_after, created_at) VALUES (@key, @wallet, @clearing, 2000000, @kind, -1000000, @at)",
+            None, ("key", key), ("wallet", wallet.Id.Value), ("clearing", clearing.Id.Value), ("kind", kind), ("at", DateTimeOffset.UtcNow));
+
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => InsertAsync("charge:by-hand", TransferKinds.Charge));
+        await InsertAsync("stripe:dispute:by-hand", TransferKinds.Chargeback);
+
+        Assert.NotNull(await _ledger.FindTransferAsync("stripe:dispute:by-hand", None));
+        Assert.Null(await _ledger.FindTransferAsync("charge:by-hand", None));
+    }
+
+    [Fact]
+    public async Task The_audit_finds_a_charge_that_left_a_wallet_below_zero_where_the_database_guard_was_lost()
+    {
+        var (clearing, wallet) = await FundedWalletAsync(Micros.FromUsd(1m));
+        await using var connection = await _database.OpenAsync(None);
+        await connection.ExecuteAsync(null, _database.Provider == StorageOptions.Postgres
+            ? "ALTER TABLE transfers DROP CONSTRAINT transfers_only_take_backs_overdraw"
+            : "DROP TRIGGER transfers_only_take_backs_overdraw", None);
+        await connection.ExecuteAsync(null,
+            "INSERT INTO transfers (idempotency_key, debit_account_id, credit_account_id, amount, kind, debit_balance_after, created_at) VALUES ('charge:by-hand', @wallet, @clearing, 2000000, 'charge', -1000000, @at)",
+            None, ("wallet", wallet.Id.Value), ("clearing", clearing.Id.Value), ("at", DateTimeOffset.UtcNow));
+        await connection.ExecuteAsync(null, "UPDATE accounts SET balance = -1000000 WHERE id = @id", None, ("id", wallet.Id.Value));
+
+        var audit = await _ledger.AuditAsync(None);
+
+        Assert.False(audit.Balanced);
+        Assert.Contains(audit.Problems, p => p.Contains("charge:by-hand", StringComparison.Ordinal) && p.Contains("only a refund or chargeback", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Upgrading_a_ledger_with_money_in_it_to_schema_5_keeps_every_account_transfer_and_reference()
+    {
+        await using var old = await CreateTestDatabaseAsync();
+        await using var database = old.Open();
+        await using (var connection = await database.OpenAsync(None))
+        {
+            var folder = database.Provider == StorageOptions.Postgres ? "Postgres" : "Sqlite";
+            await connection.ExecuteAsync(null, folder == "Postgres"
+                ? "CREATE TABLE schema_version (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)"
+                : "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)", None);
+            var assembly = typeof(SqlDatabase).Assembly;
+            foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(folder + "/000", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Take(4))
+            {
+                using var reader = new StreamReader(assembly.GetManifestResourceStream(name)!);
+                await connection.ExecuteAsync(null, await reader.ReadToEndAsync(), None);
+                await connection.ExecuteAsync(null, "INSERT INTO schema_version (version, name, applied_at) VALUES (@v, @n, @at)", None,
+                    ("v", int.Parse(name[(folder.Length + 1)..(folder.Length + 5)], System.Globalization.CultureInfo.InvariantCulture)), ("n", name), ("at", DateTimeOffset.UtcNow));
+            }
+        }
+        Assert.Equal(4, await database.GetSchemaVersionAsync(None));
+        var ledger = new SqlLedger(database, TimeProvider.System);
+        var clearing = await ledger.OpenAccountAsync(AccountCodes.RailClearing("stripe"), AccountKind.RailClearing, None);
+        var wallets = new List<Account>();
+        for (var i = 0; i < 3; i++)
+        {
+            var wallet = await ledger.OpenAccountAsync(AccountCodes.AgentWallet($"agent-{i}"), AccountKind.AgentWallet, None);
+            await ledger.PostAsync(new TransferRequest($"deposit:{i}", clearing.Id, wallet.Id, Micros.FromUsd(i + 1), TransferKinds.Deposit), None);
+            wallets.Add(wallet);
+        }
+        var before = await ledger.AuditAsync(None);
+
+        Assert.Equal(5, await database.MigrateAsync(None));
+
+        var after = await new SqlLedger(database, TimeProvider.System).AuditAsync(None);
+        Assert.True(after.Balanced, string.Join(" ", after.Problems));
+        Assert.Equal(before.TransferCount, after.TransferCount);
+        Assert.Equal(before.Accounts.Select(a => (a.Id, a.Code, a.StoredBalance)), after.Accounts.Select(a => (a.Id, a.Code, a.StoredBalance)));
+        // The transfers still refer to the rebuilt accounts, and a chargeback may now overdraw.
+        var chargeback = await ledger.PostAsync(new TransferRequest("stripe:dispute:dp_old", wallets[0].Id, clearing.Id, Micros.FromUsd(3m), TransferKinds.Chargeback), None);
+        Assert.Equal(Micros.FromUsd(-2m), chargeback.Transfers[0].DebitBalanceAfter);
+        await using var check = await database.OpenAsync(None);
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => check.ExecuteAsync(null,
+            "INSERT INTO transfers (idempotency_key, debit_account_id, credit_account_id, amount, kind, created_at) VALUES ('deposit:orphan', 999999, @clearing, 1, 'deposit', @at)",
+            None, ("clearing", clearing.Id.Value), ("at", DateTimeOffset.UtcNow)));
     }
 
     [Fact]
