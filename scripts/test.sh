@@ -34,6 +34,18 @@ if [ ! -f "$peers/node_modules/.package-lock.json" ] || [ "$peers/package-lock.j
   (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error >&2) || { log "npm ci failed in tests/peers"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
+# Debian's chromium for the dashboard's browser tests (Playwright drives it; its own browser download is not used).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian's chromium for the browser tests"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >&2 \
+      || { log "apt-get could not install chromium"; echo "0 passed, 1 failed"; exit 1; }
+  else
+    log "the browser tests need /usr/bin/chromium: install Debian's chromium (sudo apt-get install chromium) and run again"
+    echo "0 passed, 1 failed"; exit 1
+  fi
+fi
+
 status=0
 dotnet test "$root/Aisa.Settlement.sln" --logger trx "$@" || status=$?
 

@@ -1,7 +1,8 @@
 using Aisa.Settlement.Api;
 using Aisa.Settlement.Api.Agents;
 using Aisa.Settlement.Api.Configuration;
-using Aisa.Settlement.Api.Health;
+using Aisa.Settlement.Api.Dashboard;
+using Aisa.Settlement.Api.Observability;
 using Aisa.Settlement.Api.Operator;
 using Aisa.Settlement.Api.Publishers;
 using Aisa.Settlement.Api.Rails;
@@ -21,8 +22,13 @@ if (problems.Count > 0)
 builder.Services.AddSettlement(settings);
 
 var app = builder.Build();
+app.UseCorrelationIds();
 app.UseRateLimiter();
-app.MapHealthApi();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapOpenApi();
+app.MapDashboard();
+app.MapObservabilityApi();
 app.MapAgentsApi();
 app.MapPublishersApi();
 app.MapOperatorApi();

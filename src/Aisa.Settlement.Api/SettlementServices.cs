@@ -1,6 +1,7 @@
 using Aisa.Settlement.Api.Auth;
 using Aisa.Settlement.Api.Configuration;
-using Aisa.Settlement.Api.Health;
+using Aisa.Settlement.Api.Dashboard;
+using Aisa.Settlement.Api.Observability;
 using Aisa.Settlement.Api.Http;
 using Aisa.Settlement.Api.Publishers;
 using Aisa.Settlement.Api.Rails;
@@ -21,7 +22,10 @@ public static class SettlementServices
     public static IServiceCollection AddSettlement(this IServiceCollection services, SettlementSettings settings)
     {
         services.AddSettlementStorage(settings.Storage);
-        services.AddSettlementHealth();
+        services.AddObservability();
+        services.AddOpenApi();
+        services.AddDashboardAuth();
+        services.AddSingleton<Storage.Operations.OperationsStore>();
         services.AddSettlementRateLimits(settings.RateLimits);
         services.AddSingleton<SystemAccounts>();
         services.AddSingleton<AgentStore>();

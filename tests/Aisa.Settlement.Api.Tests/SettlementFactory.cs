@@ -85,6 +85,10 @@ public sealed class SettlementFactory : WebApplicationFactory<Program>
 
     public TestStore Store => _store;
 
+    /// <summary>Where the service listens (a real loopback port), for clients that are not this factory's: a browser, a cookie-keeping client.</summary>
+    public Uri Url => new(Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+        .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First());
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Storage:Provider", _store.Provider);

@@ -12,6 +12,16 @@ namespace Aisa.Settlement.Api.Rails;
 /// <summary>A movement back of a credited deposit's money; <see cref="TransferKinds"/> says which way it goes.</summary>
 public sealed record TakeBack(string Key, string Kind, Micros Amount, string Reference);
 
+public enum AssignOutcome
+{
+    Assigned,
+    /// <summary>The deposit is not (or no longer) unattributed.</summary>
+    NotUnattributed,
+    NoSuchAgent,
+    /// <summary>Another operator gave it to another agent at the same time.</summary>
+    AssignedElsewhere,
+}
+
 /// <summary>
 /// The deposit state machine: the only code that turns what a rail saw into deposit states and money. A credit
 /// is one ledger transfer keyed <c>deposit:&lt;rail&gt;:&lt;payment&gt;</c> from the rail's clearing account to
@@ -160,6 +170,57 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         }
         return (await deposits.FindAsync(request.Id, cancellationToken))!;
     }
+
+    /// <summary>
+    /// Money that arrived on the rail for no deposit of ours: booked to suspense under the key a credit of it would
+    /// have had (so it can never be credited as well), and recorded as an unattributed deposit for an operator.
+    /// </summary>
+    public async Task<Deposit> HoldUnattributedAsync(string rail, string externalId, Micros amount, JsonObject evidence, CancellationToken cancellationToken)
+    {
+        var key = LedgerKey(rail, externalId);
+        var result = await ledger.PostAsync(new TransferRequest(key, await ClearingAsync(rail, cancellationToken), await SuspenseAsync(cancellationToken), amount, TransferKinds.Deposit, externalId),
+            cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"Holding {key} in suspense failed: {result.Outcome}.");
+        }
+        var deposit = await deposits.RecordUnattributedAsync(rail, externalId, amount, key, With(evidence, "ledgerKey", key).ToJsonString(), cancellationToken);
+        logger.LogWarning("Payment {Key} of {Amount} names no deposit here: held in suspense as unattributed deposit {Deposit}.", key, amount, deposit.Id);
+        return deposit;
+    }
+
+    /// <summary>
+    /// An operator gives an unattributed deposit to an agent: suspense → wallet under <c>assign:deposit:&lt;id&gt;</c>, so
+    /// a repeat credits nothing more and a second, different assignment is refused by the ledger.
+    /// </summary>
+    public async Task<AssignOutcome> AssignAsync(Deposit deposit, long agentId, CancellationToken cancellationToken)
+    {
+        if (deposit.State != DepositState.Unattributed || deposit.Amount is not { } amount)
+        {
+            return AssignOutcome.NotUnattributed;
+        }
+        if (await agents.FindByIdAsync(agentId, cancellationToken) is not { } agent)
+        {
+            return AssignOutcome.NoSuchAgent;
+        }
+        var key = $"assign:deposit:{deposit.Id}";
+        var result = await ledger.PostAsync(new TransferRequest(key, await SuspenseAsync(cancellationToken), agent.Wallet, amount, TransferKinds.Deposit, deposit.ExternalId), cancellationToken);
+        if (result.Outcome == PostOutcome.KeyReusedForDifferentTransfer)
+        {
+            return AssignOutcome.AssignedElsewhere;
+        }
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"Assigning deposit {deposit.Id} ({key}) failed: {result.Outcome}.");
+        }
+        var evidence = Evidence.Of(("assignedTo", agentId.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("ledgerKey", key), ("by", "operator"));
+        return await deposits.AssignAsync(deposit, agentId, key, evidence, cancellationToken) || (await deposits.FindAsync(deposit.Id, cancellationToken))?.AgentId == agentId
+            ? AssignOutcome.Assigned
+            : AssignOutcome.AssignedElsewhere;
+    }
+
+    private async Task<AccountId> SuspenseAsync(CancellationToken cancellationToken) =>
+        (await ledger.OpenAccountAsync(AccountCodes.Suspense, AccountKind.Suspense, cancellationToken)).Id;
 
     /// <summary>
     /// Money of a credited deposit taken back through the rail (a refund, a chargeback: wallet → clearing) or given

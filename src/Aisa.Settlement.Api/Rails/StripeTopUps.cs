@@ -54,24 +54,27 @@ public sealed class StripeTopUps(StripeOptions options, StripeClient stripe, Dep
                 deposit = await deposits.FindAsync(requested.Id, cancellationToken);
             }
         }
-        if (deposit is null)
-        {
-            logger.LogWarning("Stripe session {Session} is paid but no deposit of this service names it ({Source}).", session.Id, source);
-            return null;
-        }
-        if (!session.Paid || session.Currency != "usd" || session.AmountTotal <= 0)
-        {
-            return deposit;
-        }
+        var paid = session.Paid && session.Currency == "usd" && session.AmountTotal > 0;
         var evidence = new JsonObject
         {
             ["sessionId"] = session.Id,
             ["paymentIntent"] = session.PaymentIntent,
             ["amountTotal"] = session.AmountTotal,
             ["currency"] = session.Currency,
+            ["depositId"] = session.DepositId,
             ["source"] = source,
         };
-        return await processor.CreditRequestAsync(Rail, deposit, new Micros(session.AmountTotal * 10_000), evidence, cancellationToken);
+        if (deposit is null)
+        {
+            if (paid && session.DepositId is not null)
+            {
+                // Made by this service (its metadata says so) for a deposit it does not have: the money is ours to hold.
+                return await processor.HoldUnattributedAsync(Rail, session.Id, new Micros(session.AmountTotal * 10_000), evidence, cancellationToken);
+            }
+            logger.LogInformation("Stripe session {Session} was not made by this service ({Source}): ignored.", session.Id, source);
+            return null;
+        }
+        return paid ? await processor.CreditRequestAsync(Rail, deposit, new Micros(session.AmountTotal * 10_000), evidence, cancellationToken) : deposit;
     }
 
     /// <summary>

@@ -17,27 +17,37 @@ public sealed class ServiceInstance
 /// taking it over) runs it, the others skip until the lease expires. Each run is recorded with its outcome; a
 /// failed one is retried at the next tick with its attempt counted.
 /// </summary>
-public sealed class LeasedRuns(JobStore jobs, ServiceInstance instance, SchedulingOptions scheduling, ILogger<LeasedRuns> logger)
+public sealed class LeasedRuns(JobStore jobs, ServiceInstance instance, SchedulingOptions scheduling, Observability.SettlementMetrics metrics, ILogger<LeasedRuns> logger)
 {
-    /// <summary>One run if this instance holds (or takes) the job's lease; false when another instance holds it.</summary>
+    /// <summary>
+    /// One run if this instance holds (or takes) the job's lease; false when another instance holds it, or the job is
+    /// paused and no run of it was asked for (a run asked for is taken by the lease holder, once, paused or not).
+    /// </summary>
     public async Task<bool> RunAsync(string name, Func<CancellationToken, Task<System.Text.Json.Nodes.JsonObject>> pass, CancellationToken cancellationToken)
     {
         if (!await jobs.TryHoldAsync(name, instance.Id, TimeSpan.FromSeconds(scheduling.LeaseSeconds), cancellationToken))
         {
             return false;
         }
+        var requested = await jobs.TakeRunRequestAsync(name, cancellationToken);
+        if (!requested && (await jobs.PausedAsync(cancellationToken)).Contains(name))
+        {
+            return false;
+        }
         await jobs.AbandonOthersAsync(name, instance.Id, cancellationToken);
         var run = await jobs.StartAsync(name, instance.Id, cancellationToken);
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobRunId"] = run.Id, ["Job"] = name });
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = $"job-run-{run.Id}", ["JobRunId"] = run.Id, ["Job"] = name });
         try
         {
             var summary = await pass(cancellationToken);
             await jobs.FinishAsync(run, JobOutcome.Succeeded, null, summary.ToJsonString(), CancellationToken.None);
+            metrics.JobRan(name, JobOutcome.Succeeded);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             logger.LogWarning("Job {Job} failed (attempt {Attempt}): {Error}", name, run.Attempt, e.Message);
             await jobs.FinishAsync(run, JobOutcome.Failed, $"{e.GetType().Name}: {e.Message}", null, CancellationToken.None);
+            metrics.JobRan(name, JobOutcome.Failed);
         }
         catch (OperationCanceledException)
         {
@@ -87,8 +97,16 @@ public sealed class LeaseRelease(LeasedJobs leased, JobStore jobs, ServiceInstan
     }
 }
 
-/// <summary>The names of the recurring jobs this instance schedules.</summary>
-public sealed record LeasedJobs(IReadOnlyList<string> Names);
+/// <summary>A recurring job: its name (the Quartz job key and the lease), how often it runs, and what it does.</summary>
+public sealed record ScheduledJob(string Name, TimeSpan Interval, string Purpose);
+
+/// <summary>The recurring jobs this instance schedules.</summary>
+public sealed record LeasedJobs(IReadOnlyList<ScheduledJob> Jobs)
+{
+    public IEnumerable<string> Names => Jobs.Select(j => j.Name);
+
+    public ScheduledJob? Find(string name) => Jobs.FirstOrDefault(j => j.Name == name);
+}
 
 public static class RailServices
 {
@@ -116,9 +134,11 @@ public static class RailServices
         }
         services.AddSingleton<LeasedRuns>();
         services.AddSingleton(new LeasedJobs([
-            .. adapters.Select(a => WatcherJob.JobName(a.Rail)),
-            .. settings.X402 is null ? Array.Empty<string>() : [X402ReconcileJob.Name],
-            .. settings.Stripe is null ? Array.Empty<string>() : [StripeWatchJob.Name]]));
+            .. adapters.Select(a => new ScheduledJob(WatcherJob.JobName(a.Rail), a.PollInterval, $"Watches {a.Rail} for deposits and counts their confirmations.")),
+            .. settings.X402 is not { } reconcile ? Array.Empty<ScheduledJob>()
+                : [new ScheduledJob(X402ReconcileJob.Name, TimeSpan.FromSeconds(reconcile.ReconcileIntervalSeconds), "Looks up x402 settlements whose answer was lost.")],
+            .. settings.Stripe is not { } watch ? Array.Empty<ScheduledJob>()
+                : [new ScheduledJob(StripeWatchJob.Name, TimeSpan.FromSeconds(watch.PollIntervalSeconds), "Reads pending Checkout Sessions from Stripe.")]]));
         if (settings.Stripe is { } stripe)
         {
             services.AddSingleton(stripe);

@@ -14,11 +14,14 @@ public static class VerifyApi
         return endpoints;
     }
 
-    private static async Task<IResult> VerifyAsync(HttpContext context, VerifyService verify, IdempotentRequests idempotency, ILoggerFactory loggers, CancellationToken cancellationToken)
+    private static async Task<IResult> VerifyAsync(HttpContext context, VerifyService verify, IdempotentRequests idempotency, Observability.SettlementMetrics metrics,
+        ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         try
         {
-            return (await DecideAsync(context, verify, idempotency, cancellationToken)).ToResult();
+            var decision = await DecideAsync(context, verify, idempotency, cancellationToken);
+            metrics.Decided(decision.StatusCode);
+            return decision.ToResult();
         }
         catch (Exception e) when (cancellationToken.IsCancellationRequested)
         {

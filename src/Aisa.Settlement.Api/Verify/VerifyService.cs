@@ -50,6 +50,7 @@ public sealed class VerifyService(
     TimePassStore passes,
     SystemAccounts systemAccounts,
     IOptions<PlatformOptions> platform,
+    Observability.SettlementMetrics metrics,
     TimeProvider clock)
 {
     private const int MaxNameLength = 254;
@@ -191,6 +192,7 @@ public sealed class VerifyService(
             switch (result.Outcome)
             {
                 case PostOutcome.Posted:
+                    metrics.Charged(price);
                     if (passSequence is { } posted)
                     {
                         await passes.RecordAsync(agent.Id, rule.Id, new TimePass(posted, result.Transfers[0].CreatedAt + PassLength), cancellationToken);

@@ -238,18 +238,49 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
         return expired;
     }
 
-    /// <summary>How many deposits of each rail are in each state.</summary>
-    public async Task<IReadOnlyList<(string Rail, DepositState State, long Count)>> CountsAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Money that arrived on the rail for no deposit of ours (already booked to suspense under <paramref name="ledgerKey"/>):
+    /// recorded as an unattributed deposit for an operator to assign. Returns it; an existing one for this payment as it is.
+    /// </summary>
+    public async Task<Deposit> RecordUnattributedAsync(string rail, string externalId, Micros amount, string ledgerKey, string evidence, CancellationToken cancellationToken)
     {
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand(null, "SELECT rail, state, COUNT(*) FROM deposits GROUP BY rail, state ORDER BY rail, state");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var counts = new List<(string, DepositState, long)>();
-        while (await reader.ReadAsync(cancellationToken))
+        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
+        if ((await ListWhereAsync(connection, transaction, "rail = @rail AND external_id = @external", cancellationToken, ("rail", rail), ("external", externalId))).FirstOrDefault() is { } known)
         {
-            counts.Add((reader.GetString(0), DepositStates.Parse(reader.GetString(1)), reader.GetInt64(2)));
+            return known;
         }
-        return counts;
+        await using var command = connection.CreateCommand(transaction,
+            $"""
+            INSERT INTO deposits (rail, agent_id, state, amount, external_id, confirmations, confirmations_required, ledger_key, created_at, updated_at)
+            VALUES (@rail, NULL, @state, @amount, @external, 1, 1, @ledgerKey, @now, @now)
+            RETURNING {Columns}
+            """,
+            ("rail", rail), ("state", DepositState.Unattributed.ToWire()), ("amount", amount.Value), ("external", externalId), ("ledgerKey", ledgerKey), ("now", now));
+        var deposit = (await ReadAllAsync(command, cancellationToken))[0];
+        await InsertTransitionAsync(connection, transaction, deposit.Id, null, DepositState.Unattributed, 1, evidence, now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return deposit;
+    }
+
+    /// <summary>An unattributed deposit given to an agent and credited (its ledger transfer posted already); false if it is no longer unattributed.</summary>
+    public async Task<bool> AssignAsync(Deposit deposit, long agentId, string ledgerKey, string evidence, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
+        var moved = await connection.ExecuteAsync(transaction,
+            "UPDATE deposits SET agent_id = @agent, state = @to, ledger_key = @ledgerKey, updated_at = @now WHERE id = @id AND state = @from AND agent_id IS NULL",
+            cancellationToken, ("agent", agentId), ("to", DepositState.Credited.ToWire()), ("ledgerKey", ledgerKey), ("now", now), ("id", deposit.Id),
+            ("from", DepositState.Unattributed.ToWire()));
+        if (moved == 0)
+        {
+            return false;
+        }
+        await InsertTransitionAsync(connection, transaction, deposit.Id, DepositState.Unattributed, DepositState.Credited, deposit.Confirmations, evidence, now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     public async Task<string?> CursorAsync(string rail, CancellationToken cancellationToken)

@@ -9,6 +9,11 @@ public enum JobOutcome
 
 public sealed record JobRun(long Id, string Job, string Instance, int Attempt, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, JobOutcome Outcome, string? Error, string? Summary);
 
+/// <param name="LastSuccess">The newest succeeded run; its summary holds the head block a watcher saw.</param>
+public sealed record JobHealth(string Job, JobRun LastRun, JobRun? LastSuccess, long FailuresSince);
+
+public sealed record ServiceInstanceBeat(string Id, string Host, DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt);
+
 public sealed record JobLease(string Job, string Owner, DateTimeOffset AcquiredAt, DateTimeOffset ExpiresAt);
 
 /// <summary>
@@ -123,6 +128,102 @@ public sealed class JobStore(SqlDatabase database, TimeProvider clock)
                 Parse(reader.GetString(6)), reader.GetNullableString(7), reader.GetNullableString(8)));
         }
         return runs;
+    }
+
+    /// <summary>Pauses or resumes a job on every instance: a leased run of a paused job is skipped.</summary>
+    public async Task SetPausedAsync(string job, bool paused, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(null,
+            "INSERT INTO job_controls (job, paused, changed_at) VALUES (@job, @paused, @now) ON CONFLICT (job) DO UPDATE SET paused = excluded.paused, changed_at = excluded.changed_at",
+            cancellationToken, ("job", job), ("paused", paused), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()));
+    }
+
+    /// <summary>Asks for one run of the job by whichever instance holds its lease, paused or not.</summary>
+    public async Task RequestRunAsync(string job, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(null,
+            """
+            INSERT INTO job_controls (job, paused, run_requested_at, changed_at) VALUES (@job, @paused, @now, @now)
+            ON CONFLICT (job) DO UPDATE SET run_requested_at = excluded.run_requested_at, changed_at = excluded.changed_at
+            """,
+            cancellationToken, ("job", job), ("paused", false), ("now", now));
+    }
+
+    /// <summary>Takes the job's requested run, if there is one: true for exactly one caller per request.</summary>
+    public async Task<bool> TakeRunRequestAsync(string job, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(null,
+            "UPDATE job_controls SET run_requested_at = NULL WHERE job = @job AND run_requested_at IS NOT NULL",
+            cancellationToken, ("job", job)) == 1;
+    }
+
+    public async Task<IReadOnlySet<string>> PausedAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null, "SELECT job FROM job_controls WHERE paused = @paused", ("paused", true));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var paused = new HashSet<string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            paused.Add(reader.GetString(0));
+        }
+        return paused;
+    }
+
+    /// <summary>This instance is alive: its row is written now (and created on its first beat).</summary>
+    public async Task BeatAsync(string instance, string host, DateTimeOffset startedAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(null,
+            "INSERT INTO service_instances (id, host, started_at, heartbeat_at) VALUES (@id, @host, @started, @now) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+            cancellationToken, ("id", instance), ("host", host), ("started", startedAt.ToUnixTimeMilliseconds()), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()));
+    }
+
+    /// <summary>Instances whose last beat is newer than <paramref name="since"/>, newest start first.</summary>
+    public async Task<IReadOnlyList<ServiceInstanceBeat>> InstancesAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null,
+            "SELECT id, host, started_at, heartbeat_at FROM service_instances WHERE heartbeat_at >= @since ORDER BY started_at DESC", ("since", since.ToUnixTimeMilliseconds()));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var instances = new List<ServiceInstanceBeat>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            instances.Add(new ServiceInstanceBeat(reader.GetString(0), reader.GetString(1),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
+        }
+        return instances;
+    }
+
+    /// <summary>Per job: its last run and last success, and its failures since <paramref name="since"/>.</summary>
+    public async Task<IReadOnlyList<JobHealth>> HealthAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var summaries = new List<(string Job, long LastId, long? LastSuccessId, long Failures)>();
+        await using (var command = connection.CreateCommand(null,
+            """
+            SELECT job, MAX(id), MAX(CASE WHEN outcome = 'succeeded' THEN id END), SUM(CASE WHEN outcome = 'failed' AND started_at >= @since THEN 1 ELSE 0 END)
+            FROM job_runs GROUP BY job ORDER BY job
+            """, ("since", since.ToUnixTimeMilliseconds())))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                summaries.Add((reader.GetString(0), reader.GetInt64(1), reader.GetNullableInt64(2), Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture)));
+            }
+        }
+        var health = new List<JobHealth>();
+        foreach (var (job, lastId, lastSuccessId, failures) in summaries)
+        {
+            var last = (await RunsAsync(job, null, lastId + 1, 1, cancellationToken))[0];
+            var success = lastSuccessId == lastId ? last : lastSuccessId is { } id ? (await RunsAsync(job, null, id + 1, 1, cancellationToken))[0] : null;
+            health.Add(new JobHealth(job, last, success, failures));
+        }
+        return health;
     }
 
     public static string Wire(JobOutcome outcome) => outcome.ToString().ToLowerInvariant();

@@ -23,18 +23,22 @@ public abstract class HealthTests(string provider) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Healthz_checks_the_configured_database()
+    public async Task Healthz_answers_without_reading_anything_and_readyz_checks_the_configured_database_and_the_scheduler()
     {
         using var client = _factory.CreateClient();
 
-        var response = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
+        var live = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
+        var ready = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("healthy", body.GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal("healthy", (await live.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var body = await ready.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("ready", body.GetProperty("status").GetString());
         var description = body.GetProperty("checks").GetProperty("database").GetProperty("description").GetString();
         Assert.StartsWith(provider + " at ", description, StringComparison.Ordinal);
         Assert.Contains(_store.DatabaseName, description, StringComparison.Ordinal);
+        Assert.Equal("ok", body.GetProperty("checks").GetProperty("scheduler").GetProperty("status").GetString());
     }
 
     [Fact]

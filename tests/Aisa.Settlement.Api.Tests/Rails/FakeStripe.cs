@@ -133,6 +133,29 @@ public sealed class FakeStripe : IAsyncDisposable
         return session;
     }
 
+    /// <summary>
+    /// A session as this service makes them (its metadata names a deposit) but for a deposit the service does not have
+    /// (its database restored from a backup older than the session, say).
+    /// </summary>
+    public string CreateOrphanSession(long amountCents, string depositId)
+    {
+        var id = "cs_test_" + Guid.NewGuid().ToString("N");
+        _sessions[id] = new JsonObject
+        {
+            ["id"] = id,
+            ["object"] = "checkout.session",
+            ["mode"] = "payment",
+            ["status"] = "open",
+            ["payment_status"] = "unpaid",
+            ["amount_total"] = amountCents,
+            ["currency"] = "usd",
+            ["client_reference_id"] = depositId,
+            ["metadata"] = new JsonObject { ["deposit_id"] = depositId, ["agent_id"] = "1" },
+            ["payment_intent"] = null,
+        };
+        return id;
+    }
+
     /// <summary>The charge that paid a session.</summary>
     public string ChargeOf(string sessionId) =>
         _charges.Values.Single(c => c["payment_intent"]!.ToString() == _sessions[sessionId]["payment_intent"]!.ToString())["id"]!.ToString();

@@ -83,6 +83,41 @@ public abstract class JobStoreTests : IAsyncLifetime
         Assert.Equal(2, (await _jobs.RunsAsync("watch:base", JobOutcome.Failed, runs[0].Id, 10, CancellationToken.None)).Count);
     }
 
+    [Fact]
+    public async Task A_pause_holds_on_every_instance_and_a_requested_run_is_taken_exactly_once()
+    {
+        await _jobs.SetPausedAsync("watch:base", true, CancellationToken.None);
+        Assert.Equal(["watch:base"], await _jobs.PausedAsync(CancellationToken.None));
+        Assert.False(await _jobs.TakeRunRequestAsync("watch:base", CancellationToken.None));
+
+        await _jobs.RequestRunAsync("watch:base", CancellationToken.None);
+        await _jobs.RequestRunAsync("watch:base", CancellationToken.None);
+        var takers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => _jobs.TakeRunRequestAsync("watch:base", CancellationToken.None)));
+
+        Assert.Equal(1, takers.Count(taken => taken));
+        // Asking for a run does not resume the job; resuming does.
+        Assert.Contains("watch:base", await _jobs.PausedAsync(CancellationToken.None));
+        await _jobs.SetPausedAsync("watch:base", false, CancellationToken.None);
+        Assert.Empty(await _jobs.PausedAsync(CancellationToken.None));
+        await _jobs.RequestRunAsync("watch:polygon", CancellationToken.None);
+        Assert.Empty(await _jobs.PausedAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Instances_are_listed_while_their_heartbeat_is_recent()
+    {
+        var started = _clock.GetUtcNow();
+        await _jobs.BeatAsync("a", "host-1", started, CancellationToken.None);
+        await _jobs.BeatAsync("b", "host-2", started, CancellationToken.None);
+        _clock.Advance(TimeSpan.FromSeconds(50));
+        await _jobs.BeatAsync("a", "host-1", started, CancellationToken.None);
+
+        var alive = await _jobs.InstancesAsync(_clock.GetUtcNow() - TimeSpan.FromSeconds(30), CancellationToken.None);
+
+        var instance = Assert.Single(alive);
+        Assert.Equal(("a", "host-1", started, _clock.GetUtcNow()), (instance.Id, instance.Host, instance.StartedAt, instance.HeartbeatAt));
+    }
+
     private sealed class ManualClock : TimeProvider
     {
         private DateTimeOffset _now = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);

@@ -336,7 +336,7 @@ public abstract class LedgerContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Upgrading_a_ledger_with_money_in_it_to_schema_5_keeps_every_account_transfer_and_reference()
+    public async Task Upgrading_a_ledger_with_money_in_it_across_the_schema_5_rebuild_keeps_every_account_transfer_and_reference()
     {
         await using var old = await CreateTestDatabaseAsync();
         await using var database = old.Open();
@@ -367,7 +367,7 @@ public abstract class LedgerContractTests : IAsyncLifetime
         }
         var before = await ledger.AuditAsync(None);
 
-        Assert.Equal(5, await database.MigrateAsync(None));
+        Assert.True(await database.MigrateAsync(None) >= 5);
 
         var after = await new SqlLedger(database, TimeProvider.System).AuditAsync(None);
         Assert.True(after.Balanced, string.Join(" ", after.Problems));

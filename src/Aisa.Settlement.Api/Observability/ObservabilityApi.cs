@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using Aisa.Settlement.Api.Rails;
+using Aisa.Settlement.Storage;
+using Aisa.Settlement.Storage.Jobs;
+using Prometheus;
+using Quartz;
+
+namespace Aisa.Settlement.Api.Observability;
+
+/// <summary><c>/healthz</c> (the process answers), <c>/readyz</c> (it can do its work), <c>/metrics</c> (Prometheus text).</summary>
+public static class ObservabilityApi
+{
+    public const string CorrelationHeader = "X-Correlation-Id";
+
+    public static IServiceCollection AddObservability(this IServiceCollection services)
+    {
+        services.AddSingleton<SettlementMetrics>();
+        services.AddHostedService<InstanceHeartbeat>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapObservabilityApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("").WithTags("Observability");
+        group.MapGet("/healthz", () => Results.Json(new { status = "healthy" }))
+            .WithSummary("Liveness: the process answers. It reads nothing, so a slow database never gets a live instance restarted.");
+        group.MapGet("/readyz", ReadyAsync)
+            .WithSummary("Readiness: the database answers and the scheduler runs (503 otherwise); each job's last success is reported.");
+        group.MapGet("/metrics", async (HttpContext context, SettlementMetrics metrics) =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+        }).WithSummary("Metrics in Prometheus text format.");
+        return endpoints;
+    }
+
+    private static async Task<IResult> ReadyAsync(IDatabase database, ISchedulerFactory schedulers, JobStore jobs, LeasedJobs scheduled, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        object databaseCheck;
+        var ready = true;
+        try
+        {
+            await database.PingAsync(cancellationToken);
+            databaseCheck = new { status = "ok", description = $"{database.Provider} at {database.Target}" };
+        }
+        catch (StorageUnavailableException e)
+        {
+            ready = false;
+            databaseCheck = new { status = "failing", description = e.Message };
+        }
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        var schedulerRunning = scheduler.Status == SchedulerStatus.Running;
+        ready &= schedulerRunning;
+        // A rail whose node is down does not make the instance unready: verify and the other rails still work, and
+        // taking every instance out of the load balancer for one chain would stop them all. It is reported instead.
+        var now = clock.GetUtcNow();
+        var health = ready ? (await jobs.HealthAsync(now.AddDays(-1), cancellationToken)).ToDictionary(h => h.Job) : [];
+        var rails = scheduled.Jobs.ToDictionary(job => job.Name, job =>
+        {
+            var success = health.GetValueOrDefault(job.Name)?.LastSuccess?.EndedAt;
+            var status = success is null ? "never" : now - success.Value <= 3 * job.Interval + TimeSpan.FromSeconds(5) ? "ok" : "stale";
+            return new { status, lastSuccessAt = success, interval = job.Interval.TotalSeconds };
+        });
+        return Results.Json(new
+        {
+            status = ready ? "ready" : "unready",
+            checks = new { database = databaseCheck, scheduler = new { status = schedulerRunning ? "ok" : "failing" } },
+            rails,
+        }, statusCode: ready ? 200 : 503);
+    }
+
+    /// <summary>
+    /// Every request gets a correlation id (the caller's <c>X-Correlation-Id</c> when it is a sane token, else a new
+    /// one), echoed in the response and carried by every log line written for it; one line logs the request's end.
+    /// </summary>
+    public static IApplicationBuilder UseCorrelationIds(this IApplicationBuilder app)
+    {
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Aisa.Settlement.Requests");
+        return app.Use(async (context, next) =>
+        {
+            var sent = context.Request.Headers[CorrelationHeader].ToString();
+            var id = sent.Length is > 0 and <= 64 && sent.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':')
+                ? sent
+                : Guid.NewGuid().ToString("N");
+            context.TraceIdentifier = id;
+            context.Response.Headers[CorrelationHeader] = id;
+            using var scope = logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = id });
+            var started = Stopwatch.GetTimestamp();
+            await next(context);
+            logger.LogInformation("{Method} {Path} answered {Status} in {Milliseconds:0.0} ms",
+                context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        });
+    }
+}
+
+/// <summary>Writes this instance's heartbeat every 10 s, so the dashboard lists the instances that are alive.</summary>
+public sealed class InstanceHeartbeat(JobStore jobs, ServiceInstance instance, TimeProvider clock, ILogger<InstanceHeartbeat> logger) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var started = clock.GetUtcNow();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await jobs.BeatAsync(instance.Id, Environment.MachineName, started, stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Heartbeat not written: {Error}", e.Message);
+            }
+            try
+            {
+                await Task.Delay(Interval, clock, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}
