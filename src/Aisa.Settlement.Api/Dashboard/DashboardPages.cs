@@ -136,7 +136,7 @@ public static class DashboardPages
         amount = (d.Amount ?? d.RequestedAmount)?.ToBalanceString(),
         agentId = d.AgentId,
         evidence = Evidence(d),
-        updatedAt = E(d.UpdatedAt),
+        updatedAt = Time(d.UpdatedAt),
     };
 
     private static string Evidence(Deposit d) => string.Join(" ", new[]

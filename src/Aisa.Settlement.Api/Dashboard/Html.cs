@@ -8,10 +8,12 @@ namespace Aisa.Settlement.Api.Dashboard;
 /// <summary>The dashboard's HTML: one layout, and every value that comes from data encoded on the way out.</summary>
 public static class Html
 {
+    public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
     public static string E(object? value) => WebUtility.HtmlEncode(value switch
     {
         null => "",
-        DateTimeOffset at => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+        DateTimeOffset at => Time(at),
         Micros micros => micros.ToBalanceString(),
         IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString(),

@@ -42,6 +42,7 @@ public sealed class LeasedRuns(JobStore jobs, ServiceInstance instance, Scheduli
             var summary = await pass(cancellationToken);
             await jobs.FinishAsync(run, JobOutcome.Succeeded, null, summary.ToJsonString(), CancellationToken.None);
             metrics.JobRan(name, JobOutcome.Succeeded);
+            logger.LogDebug("Job {Job} run {JobRunId} succeeded: {Summary}", name, run.Id, summary.ToJsonString());
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {

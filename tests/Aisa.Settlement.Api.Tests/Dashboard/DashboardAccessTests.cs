@@ -9,6 +9,7 @@ namespace Aisa.Settlement.Api.Tests.Dashboard;
 /// <summary>The dashboard's login, its refusals without it, its antiforgery checks, and its job controls (on the Stripe watcher, against the fake Stripe API).</summary>
 public sealed class DashboardAccessTests : IAsyncLifetime
 {
+    private readonly Observability.CapturedLogs _logs = new();
     private FakeStripe _stripe = null!;
     private TestStore _store = null!;
     private SettlementFactory _factory = null!;
@@ -26,7 +27,8 @@ public sealed class DashboardAccessTests : IAsyncLifetime
             ["Rails:Stripe:CancelUrl"] = "https://agent.example/cancel",
             ["Rails:Stripe:PollIntervalSeconds"] = "1",
             ["Scheduling:LeaseSeconds"] = "3",
-        });
+            ["Logging:LogLevel:Aisa.Settlement.Api.Rails.LeasedRuns"] = "Debug",
+        }, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(_logs));
     }
 
     public async Task DisposeAsync()
@@ -122,6 +124,14 @@ public sealed class DashboardAccessTests : IAsyncLifetime
         await WaitForRunsAsync(await RunsAsync() + 2, "runs after the refused pauses");
         var jobsPage = await operatorClient.GetStringAsync(new Uri("/dashboard/jobs", UriKind.Relative));
         Assert.DoesNotContain(">paused<", jobsPage, StringComparison.Ordinal);
+
+        // This instance is listed with its heartbeat and the watcher whose lease it holds.
+        var instances = await operatorClient.GetStringAsync(new Uri("/dashboard/instances", UriKind.Relative));
+        Assert.Matches("\\(this one\\).*</td>.*watch:stripe", instances.ReplaceLineEndings(""));
+        // Each job run logs under its own correlation id.
+        var runLine = _logs.Entries.First(e => e.Scopes.ContainsKey("JobRunId"));
+        Assert.Equal($"job-run-{runLine.Scopes["JobRunId"]}", runLine.Scopes["CorrelationId"]);
+        Assert.Contains("watch:stripe", runLine.Message, StringComparison.Ordinal);
     }
 
     [Fact]

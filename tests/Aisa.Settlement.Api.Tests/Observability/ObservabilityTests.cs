@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace Aisa.Settlement.Api.Tests.Observability;
 
 /// <summary>The OpenAPI document, the Prometheus metrics (read by an independent parser) and the correlation ids in the logs.</summary>
-public sealed class ObservabilityTests : IAsyncLifetime
+public abstract class ObservabilityTests(string provider) : IAsyncLifetime
 {
     private readonly CapturedLogs _logs = new();
     private TestStore _store = null!;
@@ -19,7 +19,7 @@ public sealed class ObservabilityTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _store = await TestStore.CreateAsync(StorageOptions.Sqlite);
+        _store = await TestStore.CreateAsync(provider);
         _factory = new SettlementFactory(_store, new Dictionary<string, string> { ["Logging:LogLevel:Aisa.Settlement.Requests"] = "Information" },
             services => services.AddSingleton<ILoggerProvider>(_logs));
         _client = new AisaClient(_factory.CreateClient());
@@ -89,6 +89,14 @@ public sealed class ObservabilityTests : IAsyncLifetime
         Assert.Equal(40_000, Value("aisa_charged_micros_total"));
         Assert.Contains("aisa_deposits", families.Keys);
         Assert.Contains("aisa_job_runs_total", families.Keys);
+
+        // The dashboard's chart counts the same charge in its minute.
+        var operatorClient = await Dashboard.OperatorLogin.LoggedInAsync(_factory);
+        var overview = JsonDocument.Parse(await operatorClient.GetStringAsync(new Uri("/dashboard/api/overview", UriKind.Relative))).RootElement;
+        var minute = Assert.Single(overview.GetProperty("chargesPerMinute").EnumerateArray());
+        Assert.Equal(1, minute.GetProperty("charges").GetInt64());
+        Assert.Equal(0.04m, minute.GetProperty("amount").GetDecimal());
+        Assert.InRange(DateTimeOffset.UtcNow - minute.GetProperty("minute").GetDateTimeOffset(), TimeSpan.Zero, TimeSpan.FromMinutes(5));
     }
 
     [Fact]
@@ -107,6 +115,10 @@ public sealed class ObservabilityTests : IAsyncLifetime
         Assert.Contains(_logs.Entries, e => e.Scopes.GetValueOrDefault("CorrelationId") == generated && e.Message.Contains("/readyz answered 200", StringComparison.Ordinal));
     }
 }
+
+public sealed class SqliteObservabilityTests() : ObservabilityTests(StorageOptions.Sqlite);
+
+public sealed class PostgresObservabilityTests() : ObservabilityTests(StorageOptions.Postgres);
 
 /// <summary>Log lines with the values of the scopes they were written in.</summary>
 public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope
