@@ -20,7 +20,7 @@ public abstract class ObservabilityTests(string provider) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _store = await TestStore.CreateAsync(provider);
-        _factory = new SettlementFactory(_store, new Dictionary<string, string> { ["Logging:LogLevel:Aisa.Settlement.Requests"] = "Information" },
+        _factory = new SettlementFactory(_store, new Dictionary<string, string> { ["Logging:LogLevel:Aisa.Settlement.Requests"] = "Debug" },
             services => services.AddSingleton<ILoggerProvider>(_logs));
         _client = new AisaClient(_factory.CreateClient());
     }
