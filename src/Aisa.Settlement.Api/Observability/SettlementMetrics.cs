@@ -30,7 +30,22 @@ public sealed class SettlementMetrics
         var depositAmounts = factory.CreateGauge("aisa_deposit_micros", "Amount of the deposits by rail and state, in micros of USD.", "rail", "state");
         var lag = factory.CreateGauge("aisa_confirmations_lag_seconds", "Seconds since the job's last successful pass: how old its confirmation counts are.", "job");
         var head = factory.CreateGauge("aisa_watcher_head_block", "The chain head a watcher saw at its last successful pass.", "job");
+        var databaseUp = factory.CreateGauge("aisa_metrics_database_up", "1 when the gauges below were read from the database at this scrape, 0 when it could not be read.");
         Registry.AddBeforeCollectCallback(async cancellationToken =>
+        {
+            try
+            {
+                await ReadGaugesAsync(cancellationToken);
+                databaseUp.Set(1);
+            }
+            catch (Exception e) when (e is Storage.StorageUnavailableException or System.Data.Common.DbException or TimeoutException)
+            {
+                // The counters are still worth scraping; the gauges keep their last values and say so.
+                databaseUp.Set(0);
+            }
+        });
+
+        async Task ReadGaugesAsync(CancellationToken cancellationToken)
         {
             foreach (var tally in await operations.DepositTalliesAsync(cancellationToken))
             {
@@ -48,7 +63,7 @@ public sealed class SettlementMetrics
                     head.WithLabels(job.Name).Set(block);
                 }
             }
-        });
+        }
     }
 
     public CollectorRegistry Registry { get; }

@@ -71,7 +71,7 @@ public sealed class StripeTopUps(StripeOptions options, StripeClient stripe, Dep
                 // Made by this service (its metadata says so) for a deposit it does not have: the money is ours to hold.
                 return await processor.HoldUnattributedAsync(Rail, session.Id, new Micros(session.AmountTotal * 10_000), evidence, cancellationToken);
             }
-            logger.LogInformation("Stripe session {Session} was not made by this service ({Source}): ignored.", session.Id, source);
+            logger.LogInformation("Stripe session {Session} ({Source}) is no paid top-up of this service: ignored.", session.Id, source);
             return null;
         }
         return paid ? await processor.CreditRequestAsync(Rail, deposit, new Micros(session.AmountTotal * 10_000), evidence, cancellationToken) : deposit;

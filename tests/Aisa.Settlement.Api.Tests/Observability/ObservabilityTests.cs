@@ -100,6 +100,28 @@ public abstract class ObservabilityTests(string provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_metrics_are_still_served_when_the_database_cannot_be_read_and_say_so()
+    {
+        async Task<string> ScrapeAsync()
+        {
+            var response = await _client.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            return await response.Content.ReadAsStringAsync();
+        }
+        Assert.Contains("aisa_metrics_database_up 1", await ScrapeAsync(), StringComparison.Ordinal);
+        var database = _factory.Services.GetRequiredService<SqlDatabase>();
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
+        {
+            await connection.ExecuteAsync(null, "ALTER TABLE deposits RENAME TO deposits_hidden", CancellationToken.None);
+        }
+
+        var scraped = await ScrapeAsync();
+
+        Assert.Contains("aisa_metrics_database_up 0", scraped, StringComparison.Ordinal);
+        Assert.Contains("aisa_charges_total", scraped, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Each_request_carries_a_correlation_id_into_its_log_lines_and_its_answer()
     {
         var sent = await _client.SendAsync(HttpMethod.Get, "/healthz", headers: new Dictionary<string, string> { ["X-Correlation-Id"] = "crawl-batch-7.req-42" });
