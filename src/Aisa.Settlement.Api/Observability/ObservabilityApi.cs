@@ -55,7 +55,7 @@ public static class ObservabilityApi
         // taking every instance out of the load balancer for one chain would stop them all. It is reported instead.
         var now = clock.GetUtcNow();
         var health = ready ? (await jobs.HealthAsync(now.AddDays(-1), cancellationToken)).ToDictionary(h => h.Job) : [];
-        var rails = scheduled.Jobs.ToDictionary(job => job.Name, job =>
+        var jobStates = scheduled.Jobs.ToDictionary(job => job.Name, job =>
         {
             var success = health.GetValueOrDefault(job.Name)?.LastSuccess?.EndedAt;
             var status = success is null ? "never" : now - success.Value <= 3 * job.Interval + TimeSpan.FromSeconds(5) ? "ok" : "stale";
@@ -65,7 +65,7 @@ public static class ObservabilityApi
         {
             status = ready ? "ready" : "unready",
             checks = new { database = databaseCheck, scheduler = new { status = schedulerRunning ? "ok" : "failing" } },
-            rails,
+            jobs = jobStates,
         }, statusCode: ready ? 200 : 503);
     }
 

@@ -15,11 +15,18 @@ public sealed class SchedulingOptions
     /// </summary>
     public int LeaseSeconds { get; set; } = 60;
 
+    /// <summary>How many days of job runs are kept; older ones are deleted every hour (each job's last run and last success stay).</summary>
+    public int RunHistoryDays { get; set; } = 7;
+
     public IEnumerable<string> Validate(IEnumerable<TimeSpan> pollIntervals)
     {
         if (LeaseSeconds is < 2 or > 3600)
         {
             yield return $"{Section}:LeaseSeconds must be from 2 to 3600.";
+        }
+        if (RunHistoryDays is < 1 or > 3650)
+        {
+            yield return $"{Section}:RunHistoryDays must be from 1 to 3650.";
         }
         var longest = pollIntervals.DefaultIfEmpty(TimeSpan.Zero).Max();
         if (LeaseSeconds < 2 * longest.TotalSeconds)

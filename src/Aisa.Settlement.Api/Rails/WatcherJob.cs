@@ -84,6 +84,21 @@ public sealed class X402ReconcileJob(X402Reconciler reconciler, LeasedRuns runs)
         await runs.RunAsync(Name, reconciler.PassAsync, cancellationToken);
 }
 
+/// <summary>Keeps <c>job_runs</c> to <c>Scheduling:RunHistoryDays</c>: a watcher polling every second adds 86,400 runs a day.</summary>
+[DisallowConcurrentExecution]
+public sealed class PruneRunsJob(JobStore jobs, SchedulingOptions scheduling, TimeProvider clock, LeasedRuns runs) : IJob
+{
+    public const string Name = "prune:job-runs";
+    public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
+        await runs.RunAsync(Name, async token =>
+        {
+            var before = clock.GetUtcNow() - TimeSpan.FromDays(scheduling.RunHistoryDays);
+            return new System.Text.Json.Nodes.JsonObject { ["deleted"] = await jobs.PruneRunsAsync(before, token), ["before"] = before };
+        }, cancellationToken);
+}
+
 /// <summary>Gives every lease of this instance up when it stops cleanly, so another instance takes over at once.</summary>
 public sealed class LeaseRelease(LeasedJobs leased, JobStore jobs, ServiceInstance instance) : IHostedService
 {
@@ -134,12 +149,22 @@ public static class RailServices
             services.AddTransient<X402ReconcileJob>();
         }
         services.AddSingleton<LeasedRuns>();
-        services.AddSingleton(new LeasedJobs([
+        List<ScheduledJob> scheduled =
+        [
             .. adapters.Select(a => new ScheduledJob(WatcherJob.JobName(a.Rail), a.PollInterval, $"Watches {a.Rail} for deposits and counts their confirmations.")),
             .. settings.X402 is not { } reconcile ? Array.Empty<ScheduledJob>()
                 : [new ScheduledJob(X402ReconcileJob.Name, TimeSpan.FromSeconds(reconcile.ReconcileIntervalSeconds), "Looks up x402 settlements whose answer was lost.")],
             .. settings.Stripe is not { } watch ? Array.Empty<ScheduledJob>()
-                : [new ScheduledJob(StripeWatchJob.Name, TimeSpan.FromSeconds(watch.PollIntervalSeconds), "Reads pending Checkout Sessions from Stripe.")]]));
+                : [new ScheduledJob(StripeWatchJob.Name, TimeSpan.FromSeconds(watch.PollIntervalSeconds), "Reads pending Checkout Sessions from Stripe.")],
+        ];
+        // Where nothing is scheduled, no run is recorded, and there is nothing to prune.
+        var pruning = scheduled.Count > 0;
+        if (pruning)
+        {
+            scheduled.Add(new ScheduledJob(PruneRunsJob.Name, PruneRunsJob.Interval, $"Deletes job runs older than {settings.Scheduling.RunHistoryDays} days (each job's last run and last success stay)."));
+            services.AddTransient<PruneRunsJob>();
+        }
+        services.AddSingleton(new LeasedJobs(scheduled));
         if (settings.Stripe is { } stripe)
         {
             services.AddSingleton(stripe);
@@ -165,6 +190,13 @@ public static class RailServices
                 quartz.AddJob<StripeWatchJob>(j => j.WithIdentity(job));
                 quartz.AddTrigger(t => t.ForJob(job).StartNow()
                     .WithSimpleSchedule(s => s.WithInterval(TimeSpan.FromSeconds(stripeOptions.PollIntervalSeconds)).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
+            }
+            if (pruning)
+            {
+                var job = new JobKey(PruneRunsJob.Name);
+                quartz.AddJob<PruneRunsJob>(j => j.WithIdentity(job));
+                quartz.AddTrigger(t => t.ForJob(job).StartNow()
+                    .WithSimpleSchedule(s => s.WithInterval(PruneRunsJob.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
             }
             if (settings.X402 is { } x402Options)
             {

@@ -226,6 +226,36 @@ public sealed class JobStore(SqlDatabase database, TimeProvider clock)
         return health;
     }
 
+    /// <summary>
+    /// Deletes finished runs that started before <paramref name="before"/>, in batches, keeping each job's last run
+    /// (its attempt count follows from it) and last success (the dashboard's and readiness' "last success").
+    /// Returns how many were deleted.
+    /// </summary>
+    public async Task<int> PruneRunsAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        const int Batch = 10_000;
+        var deleted = 0;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        while (true)
+        {
+            var removed = await connection.ExecuteAsync(null,
+                """
+                DELETE FROM job_runs WHERE id IN (
+                    SELECT id FROM job_runs
+                    WHERE started_at < @before AND outcome <> 'running'
+                      AND id NOT IN (SELECT MAX(id) FROM job_runs GROUP BY job)
+                      AND id NOT IN (SELECT MAX(id) FROM job_runs WHERE outcome = 'succeeded' GROUP BY job)
+                    ORDER BY id LIMIT @batch)
+                """,
+                cancellationToken, ("before", before.ToUnixTimeMilliseconds()), ("batch", Batch));
+            deleted += removed;
+            if (removed < Batch)
+            {
+                return deleted;
+            }
+        }
+    }
+
     public static string Wire(JobOutcome outcome) => outcome.ToString().ToLowerInvariant();
 
     public static JobOutcome Parse(string text) => Enum.Parse<JobOutcome>(text, ignoreCase: true);

@@ -129,7 +129,7 @@ public sealed class DashboardAccessTests : IAsyncLifetime
         var instances = await operatorClient.GetStringAsync(new Uri("/dashboard/instances", UriKind.Relative));
         Assert.Matches("\\(this one\\).*</td>.*watch:stripe", instances.ReplaceLineEndings(""));
         // Each job run logs under its own correlation id.
-        var runLine = _logs.Entries.First(e => e.Scopes.ContainsKey("JobRunId"));
+        var runLine = _logs.Entries.First(e => e.Scopes.ContainsKey("JobRunId") && e.Scopes.GetValueOrDefault("Job") == "watch:stripe");
         Assert.Equal($"job-run-{runLine.Scopes["JobRunId"]}", runLine.Scopes["CorrelationId"]);
         Assert.Contains("watch:stripe", runLine.Message, StringComparison.Ordinal);
     }

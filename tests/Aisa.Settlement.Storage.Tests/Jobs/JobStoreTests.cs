@@ -118,6 +118,41 @@ public abstract class JobStoreTests : IAsyncLifetime
         Assert.Equal(("a", "host-1", started, _clock.GetUtcNow()), (instance.Id, instance.Host, instance.StartedAt, instance.HeartbeatAt));
     }
 
+    [Fact]
+    public async Task Pruning_deletes_old_finished_runs_but_keeps_each_jobs_last_run_and_last_success()
+    {
+        async Task<JobRun> RunAsync(string job, JobOutcome outcome)
+        {
+            var run = await _jobs.StartAsync(job, "a", CancellationToken.None);
+            await _jobs.FinishAsync(run, outcome, outcome == JobOutcome.Failed ? "node down" : null, null, CancellationToken.None);
+            _clock.Advance(TimeSpan.FromMinutes(1));
+            return run;
+        }
+        for (var i = 0; i < 5; i++)
+        {
+            await RunAsync("watch:base", JobOutcome.Succeeded);
+        }
+        var lastBaseSuccess = await RunAsync("watch:base", JobOutcome.Succeeded);
+        for (var i = 0; i < 3; i++)
+        {
+            await RunAsync("watch:base", JobOutcome.Failed);
+        }
+        var polygonOnly = await RunAsync("watch:polygon", JobOutcome.Succeeded);
+        var stillRunning = await _jobs.StartAsync("watch:polygon", "b", CancellationToken.None);
+        _clock.Advance(TimeSpan.FromDays(8));
+        var recent = await RunAsync("watch:base", JobOutcome.Failed);
+
+        var deleted = await _jobs.PruneRunsAsync(_clock.GetUtcNow() - TimeSpan.FromDays(7), CancellationToken.None);
+
+        var left = (await _jobs.RunsAsync(null, null, null, 100, CancellationToken.None)).Select(r => r.Id).Order().ToList();
+        // Five older successes and the three failures of watch:base; its last success and polygon's stay.
+        Assert.Equal(8, deleted);
+        Assert.Equal(new[] { lastBaseSuccess.Id, polygonOnly.Id, stillRunning.Id, recent.Id }.Order(), left);
+        // The failures in a row still count on from the kept last run (attempts 1–3, then 4): the next is attempt 5.
+        Assert.Equal(5, (await _jobs.StartAsync("watch:base", "a", CancellationToken.None)).Attempt);
+        Assert.Equal(0, await _jobs.PruneRunsAsync(_clock.GetUtcNow() - TimeSpan.FromDays(7), CancellationToken.None));
+    }
+
     private sealed class ManualClock : TimeProvider
     {
         private DateTimeOffset _now = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
