@@ -15,6 +15,8 @@ public static class ObservabilityApi
     public static IServiceCollection AddObservability(this IServiceCollection services)
     {
         services.AddSingleton<SettlementMetrics>();
+        services.AddSingleton<ChargeMinutes>();
+        services.AddHostedService<ChargeMinutesFlush>();
         services.AddHostedService<InstanceHeartbeat>();
         return services;
     }

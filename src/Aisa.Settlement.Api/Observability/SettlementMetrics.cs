@@ -18,8 +18,11 @@ public sealed class SettlementMetrics
     private readonly Counter _chargedMicros;
     private readonly Counter _jobRuns;
 
-    public SettlementMetrics(OperationsStore operations, JobStore jobs, LeasedJobs scheduled, TimeProvider clock)
+    private readonly ChargeMinutes _minutes;
+
+    public SettlementMetrics(OperationsStore operations, JobStore jobs, LeasedJobs scheduled, ChargeMinutes minutes, TimeProvider clock)
     {
+        _minutes = minutes;
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
         _decisions = factory.CreateCounter("aisa_verify_decisions_total", "Verify answers by HTTP status (200 served, 402 payment required, 403 refused).", "status");
@@ -74,6 +77,7 @@ public sealed class SettlementMetrics
     {
         _charges.Inc();
         _chargedMicros.Inc(amount.Value);
+        _minutes.Add(amount);
     }
 
     public void JobRan(string job, JobOutcome outcome) => _jobRuns.WithLabels(job, JobStore.Wire(outcome)).Inc();

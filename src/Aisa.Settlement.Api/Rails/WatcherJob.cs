@@ -84,9 +84,12 @@ public sealed class X402ReconcileJob(X402Reconciler reconciler, LeasedRuns runs)
         await runs.RunAsync(Name, reconciler.PassAsync, cancellationToken);
 }
 
-/// <summary>Keeps <c>job_runs</c> to <c>Scheduling:RunHistoryDays</c>: a watcher polling every second adds 86,400 runs a day.</summary>
+/// <summary>
+/// Keeps <c>job_runs</c> (a watcher polling every second adds 86,400 runs a day) and the chart's <c>charge_minutes</c> to
+/// <c>Scheduling:RunHistoryDays</c>.
+/// </summary>
 [DisallowConcurrentExecution]
-public sealed class PruneRunsJob(JobStore jobs, SchedulingOptions scheduling, TimeProvider clock, LeasedRuns runs) : IJob
+public sealed class PruneRunsJob(JobStore jobs, Storage.Operations.OperationsStore operations, SchedulingOptions scheduling, TimeProvider clock, LeasedRuns runs) : IJob
 {
     public const string Name = "prune:job-runs";
     public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
@@ -95,12 +98,20 @@ public sealed class PruneRunsJob(JobStore jobs, SchedulingOptions scheduling, Ti
         await runs.RunAsync(Name, async token =>
         {
             var before = clock.GetUtcNow() - TimeSpan.FromDays(scheduling.RunHistoryDays);
-            return new System.Text.Json.Nodes.JsonObject { ["deleted"] = await jobs.PruneRunsAsync(before, token), ["before"] = before };
+            return new System.Text.Json.Nodes.JsonObject
+            {
+                ["deleted"] = await jobs.PruneRunsAsync(before, token),
+                ["chargeMinutesDeleted"] = await operations.PruneChargeMinutesAsync(before, token),
+                ["before"] = before,
+            };
         }, cancellationToken);
 }
 
-/// <summary>Gives every lease of this instance up when it stops cleanly, so another instance takes over at once.</summary>
-public sealed class LeaseRelease(LeasedJobs leased, JobStore jobs, ServiceInstance instance) : IHostedService
+/// <summary>
+/// Gives every lease of this instance up when it stops cleanly, so another instance takes over at once. Best effort: a
+/// lease that cannot be given back (the database gone first) expires after <c>Scheduling:LeaseSeconds</c> anyway.
+/// </summary>
+public sealed class LeaseRelease(LeasedJobs leased, JobStore jobs, ServiceInstance instance, ILogger<LeaseRelease> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -108,7 +119,14 @@ public sealed class LeaseRelease(LeasedJobs leased, JobStore jobs, ServiceInstan
     {
         foreach (var job in leased.Names)
         {
-            await jobs.ReleaseAsync(job, instance.Id, cancellationToken);
+            try
+            {
+                await jobs.ReleaseAsync(job, instance.Id, cancellationToken);
+            }
+            catch (Exception e) when (e is Storage.StorageUnavailableException or System.Data.Common.DbException or OperationCanceledException)
+            {
+                logger.LogWarning("The lease of {Job} was not given back ({Error}): it expires on its own.", job, e.Message);
+            }
         }
     }
 }

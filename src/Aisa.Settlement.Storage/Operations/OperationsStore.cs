@@ -42,25 +42,49 @@ public sealed class OperationsStore(SqlDatabase database)
         return (Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture), new Micros(Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture)));
     }
 
-    /// <summary>Charges per minute since the time given, oldest first; minutes without a charge are left out.</summary>
+    /// <summary>Charges per minute since the time given, summed over the instances, oldest first; minutes without a charge are left out.</summary>
     public async Task<IReadOnlyList<ChargeMinute>> ChargesPerMinuteAsync(DateTimeOffset since, CancellationToken cancellationToken)
     {
-        // Timestamps are timestamptz on PostgreSQL and ISO-8601 text (UTC) on SQLite: the minute is cut out of each.
-        var minute = database.Provider == StorageOptions.Postgres
-            ? "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
-            : "substr(created_at, 1, 16)";
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand(null,
-            $"SELECT {minute} AS minute, COUNT(*), SUM(amount) FROM transfers WHERE kind = 'charge' AND created_at >= @since GROUP BY {minute} ORDER BY minute",
-            ("since", since));
+            "SELECT minute, SUM(charges), SUM(amount) FROM charge_minutes WHERE minute >= @since GROUP BY minute ORDER BY minute",
+            ("since", since.ToUnixTimeMilliseconds() / 60_000 * 60_000));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var minutes = new List<ChargeMinute>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            var at = DateTimeOffset.ParseExact(reader.GetString(0).Replace('T', ' '), "yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-            minutes.Add(new ChargeMinute(at, Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture), new Micros(Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture))));
+            minutes.Add(new ChargeMinute(DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)), Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture),
+                new Micros(Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture))));
         }
         return minutes;
+    }
+
+    /// <summary>An instance's counts of these minutes, as they stand now (a later write of a minute replaces it).</summary>
+    public async Task RecordChargeMinutesAsync(string instance, IReadOnlyList<ChargeMinute> minutes, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
+        await using var command = connection.CreateCommand(transaction,
+            """
+            INSERT INTO charge_minutes (minute, instance, charges, amount) VALUES (@minute, @instance, @charges, @amount)
+            ON CONFLICT (minute, instance) DO UPDATE SET charges = excluded.charges, amount = excluded.amount
+            """,
+            ("minute", 0L), ("instance", instance), ("charges", 0L), ("amount", 0L));
+        foreach (var minute in minutes)
+        {
+            command.Parameters[0].Value = minute.Minute.ToUnixTimeMilliseconds();
+            command.Parameters[2].Value = minute.Charges;
+            command.Parameters[3].Value = minute.Amount.Value;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Deletes the chart's minutes before the time given; returns how many rows went.</summary>
+    public async Task<int> PruneChargeMinutesAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(null, "DELETE FROM charge_minutes WHERE minute < @before", cancellationToken, ("before", before.ToUnixTimeMilliseconds()));
     }
 
     public async Task<IReadOnlyList<LedgerEntry>> RecentTransfersAsync(int limit, CancellationToken cancellationToken)

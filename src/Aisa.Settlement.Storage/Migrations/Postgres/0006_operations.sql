@@ -14,3 +14,12 @@ CREATE TABLE service_instances (
     started_at   bigint NOT NULL,
     heartbeat_at bigint NOT NULL
 );
+
+-- Charges per minute for the dashboard's chart: each instance writes its own count of each minute (its totals so far).
+CREATE TABLE charge_minutes (
+    minute   bigint NOT NULL,
+    instance text NOT NULL,
+    charges  bigint NOT NULL,
+    amount   bigint NOT NULL,
+    PRIMARY KEY (minute, instance)
+);

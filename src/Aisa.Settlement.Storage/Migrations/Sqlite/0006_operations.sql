@@ -14,3 +14,12 @@ CREATE TABLE service_instances (
     started_at   INTEGER NOT NULL,
     heartbeat_at INTEGER NOT NULL
 );
+
+-- Charges per minute for the dashboard's chart: each instance writes its own count of each minute (its totals so far).
+CREATE TABLE charge_minutes (
+    minute   INTEGER NOT NULL,
+    instance TEXT NOT NULL,
+    charges  INTEGER NOT NULL,
+    amount   INTEGER NOT NULL,
+    PRIMARY KEY (minute, instance)
+);
