@@ -33,9 +33,15 @@ public sealed class DashboardAccessTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await _factory.DisposeAsync();
-        await _store.DisposeAsync();
-        await _stripe.DisposeAsync();
+        try
+        {
+            await _factory.DisposeAsync();
+            await _store.DisposeAsync();
+        }
+        finally
+        {
+            await _stripe.DisposeAsync();
+        }
     }
 
     /// <summary>Every dashboard route the service maps, with its parameters filled in; the login form and the static assets excepted.</summary>

@@ -60,22 +60,29 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_browser is not null)
+        try
         {
-            await _browser.DisposeAsync();
+            if (_browser is not null)
+            {
+                await _browser.DisposeAsync();
+            }
+            _playwright?.Dispose();
+            if (_factory is not null)
+            {
+                await _factory.DisposeAsync();
+            }
+            if (_store is not null)
+            {
+                await _store.DisposeAsync();
+            }
         }
-        _playwright?.Dispose();
-        if (_factory is not null)
+        finally
         {
-            await _factory.DisposeAsync();
-        }
-        if (_store is not null)
-        {
-            await _store.DisposeAsync();
-        }
-        if (_node is not null)
-        {
-            await _node.DisposeAsync();
+            // Whatever failed to stop, the node does not outlive the test.
+            if (_node is not null)
+            {
+                await _node.DisposeAsync();
+            }
         }
     }
 

@@ -23,11 +23,18 @@ public sealed class EvmDepositTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var owned in Enumerable.Reverse(_owned))
+        try
         {
-            await owned.DisposeAsync();
+            foreach (var owned in Enumerable.Reverse(_owned))
+            {
+                await owned.DisposeAsync();
+            }
         }
-        await _node.DisposeAsync();
+        finally
+        {
+            // A service that failed to stop must not leave the node running.
+            await _node.DisposeAsync();
+        }
     }
 
     private async Task<AisaClient> StartServiceAsync(string provider, Uri? rpc = null, string? token = null, int decimals = 6)

@@ -21,11 +21,17 @@ public sealed class StripeTopUpTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var owned in Enumerable.Reverse(_owned))
+        try
         {
-            await owned.DisposeAsync();
+            foreach (var owned in Enumerable.Reverse(_owned))
+            {
+                await owned.DisposeAsync();
+            }
         }
-        await _stripe.DisposeAsync();
+        finally
+        {
+            await _stripe.DisposeAsync();
+        }
         Directory.Delete(_directory, recursive: true);
     }
 

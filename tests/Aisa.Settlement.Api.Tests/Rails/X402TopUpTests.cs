@@ -30,12 +30,19 @@ public sealed class X402TopUpTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var owned in Enumerable.Reverse(_owned))
+        try
         {
-            await owned.DisposeAsync();
+            foreach (var owned in Enumerable.Reverse(_owned))
+            {
+                await owned.DisposeAsync();
+            }
         }
-        await _facilitator.DisposeAsync();
-        await _node.DisposeAsync();
+        finally
+        {
+            // A service that failed to stop must not leave the facilitator and the node running.
+            await _facilitator.DisposeAsync();
+            await _node.DisposeAsync();
+        }
     }
 
     private async Task<AisaClient> StartServiceAsync(Uri facilitator, int facilitatorTimeoutSeconds = 20, long chainId = EvmWatch.ChainId,
