@@ -1,10 +1,10 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json.Nodes;
+using Aisa.Settlement.Api.Http;
 using Aisa.Settlement.Api.Observability;
 using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Deposits;
 using Aisa.Settlement.Ledger;
+using Aisa.Settlement.Money;
 using Aisa.Settlement.Storage.Deposits;
 using Aisa.Settlement.Storage.Jobs;
 using Aisa.Settlement.Storage.Operations;
@@ -47,33 +47,16 @@ public static class DashboardPages
 
     // ---------------------------------------------------------------- overview
 
-    private static async Task<object> OverviewDataAsync(OperationsStore operations, JobStore jobs, LeasedJobs scheduled, TimeProvider clock, CancellationToken cancellationToken)
+    /// <summary>What the overview page and its JSON both show, read once per request.</summary>
+    private sealed record OverviewFacts(DateTimeOffset Now, IReadOnlyList<DepositTally> Tallies, long CreditedCount, Micros CreditedAmount,
+        IReadOnlyDictionary<string, JobHealth> Health);
+
+    private static async Task<OverviewFacts> OverviewFactsAsync(OperationsStore operations, JobStore jobs, TimeProvider clock, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var today = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
-        var (creditedCount, creditedAmount) = await operations.CreditedSinceAsync(today, cancellationToken);
-        var health = (await jobs.HealthAsync(now.AddDays(-1), cancellationToken)).ToDictionary(h => h.Job);
-        return new
-        {
-            deposits = (await operations.DepositTalliesAsync(cancellationToken)).Select(t => new { t.Rail, t.State, t.Count, amount = t.Amount }),
-            creditedToday = new { count = creditedCount, amount = creditedAmount },
-            openPayouts = 0,
-            chargesPerMinute = (await operations.ChargesPerMinuteAsync(now.AddHours(-1), cancellationToken)).Select(m => new { minute = m.Minute, m.Charges, amount = m.Amount }),
-            jobs = scheduled.Jobs.Select(job =>
-            {
-                var h = health.GetValueOrDefault(job.Name);
-                var lastSuccess = h?.LastSuccess?.EndedAt;
-                return new
-                {
-                    job = job.Name,
-                    lastSuccessAt = lastSuccess,
-                    lagSeconds = lastSuccess is { } at ? (double?)Math.Round((now - at).TotalSeconds, 1) : null,
-                    head = JobSummaries.Head(h?.LastSuccess),
-                    lastOutcome = h is null ? null : JobStore.Wire(h.LastRun.Outcome),
-                    failuresLastDay = h?.FailuresSince ?? 0,
-                };
-            }),
-        };
+        var (creditedCount, creditedAmount) = await operations.CreditedSinceAsync(new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero), cancellationToken);
+        return new OverviewFacts(now, await operations.DepositTalliesAsync(cancellationToken), creditedCount, creditedAmount,
+            (await jobs.HealthAsync(now.AddDays(-1), cancellationToken)).ToDictionary(h => h.Job));
     }
 
     private static async Task<IResult> OverviewJsonAsync(OperationsStore operations, JobStore jobs, LeasedJobs scheduled, ChargeMinutes minutes, TimeProvider clock,
@@ -81,16 +64,33 @@ public static class DashboardPages
     {
         // This instance's charges up to now; the other instances' arrive within their next flush (5 s).
         await minutes.FlushAsync(cancellationToken);
-        return Results.Json(await OverviewDataAsync(operations, jobs, scheduled, clock, cancellationToken), Http.ApiJson.Options);
+        var facts = await OverviewFactsAsync(operations, jobs, clock, cancellationToken);
+        return Results.Json(new
+        {
+            deposits = facts.Tallies.Select(t => new { t.Rail, t.State, t.Count, amount = t.Amount }),
+            creditedToday = new { count = facts.CreditedCount, amount = facts.CreditedAmount },
+            openPayouts = 0,
+            chargesPerMinute = (await operations.ChargesPerMinuteAsync(facts.Now.AddHours(-1), cancellationToken)).Select(m => new { minute = m.Minute, m.Charges, amount = m.Amount }),
+            jobs = scheduled.Jobs.Select(job =>
+            {
+                var h = facts.Health.GetValueOrDefault(job.Name);
+                var lastSuccess = h?.LastSuccess?.EndedAt;
+                return new
+                {
+                    job = job.Name,
+                    lastSuccessAt = lastSuccess,
+                    lagSeconds = lastSuccess is { } at ? (double?)Math.Round((facts.Now - at).TotalSeconds, 1) : null,
+                    head = JobSummaries.Head(h?.LastSuccess),
+                    lastOutcome = h is null ? null : JobStore.Wire(h.LastRun.Outcome),
+                    failuresLastDay = h?.FailuresSince ?? 0,
+                };
+            }),
+        }, ApiJson.Options);
     }
 
     private static async Task<IResult> OverviewAsync(HttpContext context, OperationsStore operations, JobStore jobs, LeasedJobs scheduled, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
-        var today = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
-        var tallies = await operations.DepositTalliesAsync(cancellationToken);
-        var (creditedCount, creditedAmount) = await operations.CreditedSinceAsync(today, cancellationToken);
-        var health = (await jobs.HealthAsync(now.AddDays(-1), cancellationToken)).ToDictionary(h => h.Job);
+        var (now, tallies, creditedCount, creditedAmount, health) = await OverviewFactsAsync(operations, jobs, clock, cancellationToken);
         var failures = health.Values.Sum(h => h.FailuresSince);
         var states = Enum.GetValues<DepositState>().Select(s => s.ToWire()).ToList();
         var rails = tallies.Select(t => t.Rail).Distinct().ToList();
@@ -100,8 +100,7 @@ public static class DashboardPages
         {
             var h = health.GetValueOrDefault(job.Name);
             var lastSuccess = h?.LastSuccess?.EndedAt;
-            var lag = lastSuccess is { } at ? now - at : (TimeSpan?)null;
-            var css = lag is null ? "warn" : lag <= 3 * job.Interval + TimeSpan.FromSeconds(5) ? "ok" : "bad";
+            var css = lastSuccess is not { } at ? "warn" : job.Current(at, now) ? "ok" : "bad";
             return $"<tr><td>{E(job.Name)}</td><td class=\"{css}\">{E(Ago(lastSuccess, now))}</td><td class=\"num\">{E(JobSummaries.Head(h?.LastSuccess))}</td>" +
                 $"<td>{E(h is null ? "no run yet" : JobStore.Wire(h.LastRun.Outcome))}</td><td class=\"num\">{E(h?.FailuresSince ?? 0)}</td></tr>";
         });
@@ -124,11 +123,17 @@ public static class DashboardPages
 
     // ---------------------------------------------------------------- deposits
 
-    private static (string? Rail, DepositState? State) DepositFilterOf(HttpRequest request)
+    /// <summary>The rail and state filters; an unknown state is a problem to say, not a filter to drop.</summary>
+    private static (string? Rail, DepositState? State, string? Problem) DepositFilterOf(HttpRequest request)
     {
         var rail = request.Query["rail"].ToString();
-        DepositState? state = DepositStates.TryParse(request.Query["state"].ToString(), out var parsed) ? parsed : null;
-        return (rail.Length == 0 ? null : rail, state);
+        var stateText = request.Query["state"].ToString();
+        if (stateText.Length > 0 && !DepositStates.TryParse(stateText, out _))
+        {
+            return (null, null, $"state is one of {string.Join(", ", Enum.GetValues<DepositState>().Select(s => s.ToWire()))}.");
+        }
+        DepositState? state = DepositStates.TryParse(stateText, out var parsed) ? parsed : null;
+        return (rail.Length == 0 ? null : rail, state, null);
     }
 
     private static object DepositJson(Deposit d) => new
@@ -153,20 +158,25 @@ public static class DashboardPages
 
     private static async Task<IResult> DepositsJsonAsync(HttpRequest request, DepositStore deposits, CancellationToken cancellationToken)
     {
-        var (rail, state) = DepositFilterOf(request);
+        var (rail, state, problem) = DepositFilterOf(request);
+        if (problem is not null)
+        {
+            return ApiResponses.Error(400, "invalid_request", problem).ToResult();
+        }
         var list = await deposits.ListAsync(new DepositFilter(rail, state, null, null, PageSize), cancellationToken);
-        return Results.Json(new { deposits = list.Select(DepositJson) }, Http.ApiJson.Options);
+        return Results.Json(new { deposits = list.Select(DepositJson) }, ApiJson.Options);
     }
 
     private static IResult DepositsPage(HttpContext context, RailRegistry rails)
     {
-        var (rail, state) = DepositFilterOf(context.Request);
+        var (rail, state, problem) = DepositFilterOf(context.Request);
         var query = $"?rail={Uri.EscapeDataString(rail ?? "")}&state={Uri.EscapeDataString(state?.ToWire() ?? "")}";
         var railOptions = string.Concat(new[] { "" }.Concat(rails.All.Select(r => r.Rail)).Concat([DepositProcessor.StripeRail, "x402"]).Distinct()
             .Select(r => $"<option value=\"{E(r)}\"{(r == (rail ?? "") ? " selected" : "")}>{(r.Length == 0 ? "any rail" : E(r))}</option>"));
         var stateOptions = string.Concat(new[] { "" }.Concat(Enum.GetValues<DepositState>().Select(s => s.ToWire()))
             .Select(s => $"<option value=\"{E(s)}\"{(s == (state?.ToWire() ?? "") ? " selected" : "")}>{(s.Length == 0 ? "any state" : E(s))}</option>"));
         var body = $"""
+            {(problem is null ? "" : $"<div class=\"error\">{E(problem)}</div>")}
             <form class="filters" method="get" action="/dashboard/deposits">
               <label>Rail<select name="rail">{railOptions}</select></label>
               <label>State<select name="state">{stateOptions}</select></label>

@@ -85,7 +85,7 @@ public static class DepositsApi
         var x402 = request.HttpContext.RequestServices.GetService<X402Payments>();
         if (railName == StripeTopUps.Rail && request.HttpContext.RequestServices.GetService<StripeTopUps>() is { } stripe)
         {
-            if (amount.Value % 10_000 != 0)
+            if (amount.Value % Micros.PerCent != 0)
             {
                 return ApiResponses.Error(400, "invalid_amount", "A card top-up is a whole number of cents, e.g. 5.00.").ToResult();
             }

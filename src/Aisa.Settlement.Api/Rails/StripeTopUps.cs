@@ -29,7 +29,7 @@ public sealed class StripeTopUps(StripeOptions options, StripeClient stripe, Dep
         CheckoutSession session;
         try
         {
-            session = await stripe.CreateCheckoutSessionAsync(amount.Value / 10_000, deposit.Id, agentId, cancellationToken);
+            session = await stripe.CreateCheckoutSessionAsync(amount.Value / Micros.PerCent, deposit.Id, agentId, cancellationToken);
         }
         catch (StripeException e)
         {
@@ -69,12 +69,12 @@ public sealed class StripeTopUps(StripeOptions options, StripeClient stripe, Dep
             if (paid && session.DepositId is not null)
             {
                 // Made by this service (its metadata says so) for a deposit it does not have: the money is ours to hold.
-                return await processor.HoldUnattributedAsync(Rail, session.Id, new Micros(session.AmountTotal * 10_000), evidence, cancellationToken);
+                return await processor.HoldUnattributedAsync(Rail, session.Id, Micros.FromCents(session.AmountTotal), evidence, cancellationToken);
             }
             logger.LogInformation("Stripe session {Session} ({Source}) is no paid top-up of this service: ignored.", session.Id, source);
             return null;
         }
-        return paid ? await processor.CreditRequestAsync(Rail, deposit, new Micros(session.AmountTotal * 10_000), evidence, cancellationToken) : deposit;
+        return paid ? await processor.CreditRequestAsync(Rail, deposit, Micros.FromCents(session.AmountTotal), evidence, cancellationToken) : deposit;
     }
 
     /// <summary>
@@ -94,7 +94,7 @@ public sealed class StripeTopUps(StripeOptions options, StripeClient stripe, Dep
         var booked = 0;
         foreach (var refund in refunds.Where(r => r.Currency == "usd" && r.Amount > 0))
         {
-            var amount = new Micros(refund.Amount * 10_000);
+            var amount = Micros.FromCents(refund.Amount);
             var key = $"stripe:refund:{refund.Id}";
             var balance = await processor.TakeBackAsync(Rail, deposit, new TakeBack(key, TransferKinds.Refund, amount, refund.Id), cancellationToken);
             if (refund.RefundUndone)
@@ -131,7 +131,7 @@ public sealed class StripeTopUps(StripeOptions options, StripeClient stripe, Dep
         {
             return false;
         }
-        var amount = new Micros(dispute.Amount * 10_000);
+        var amount = Micros.FromCents(dispute.Amount);
         var key = $"stripe:dispute:{dispute.Id}";
         var balance = await processor.TakeBackAsync(Rail, deposit, new TakeBack(key, TransferKinds.Chargeback, amount, dispute.Id), cancellationToken);
         if (reinstated)

@@ -29,8 +29,10 @@ public sealed class LeasedRuns(JobStore jobs, ServiceInstance instance, Scheduli
         {
             return false;
         }
-        var requested = await jobs.TakeRunRequestAsync(name, cancellationToken);
-        if (!requested && (await jobs.PausedAsync(cancellationToken)).Contains(name))
+        // One read each tick; the write that takes a requested run only when there is one.
+        var control = await jobs.ControlAsync(name, cancellationToken);
+        var requested = control.RunRequested && await jobs.TakeRunRequestAsync(name, cancellationToken);
+        if (!requested && control.Paused)
         {
             return false;
         }
@@ -39,10 +41,10 @@ public sealed class LeasedRuns(JobStore jobs, ServiceInstance instance, Scheduli
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = $"job-run-{run.Id}", ["JobRunId"] = run.Id, ["Job"] = name });
         try
         {
-            var summary = await pass(cancellationToken);
-            await jobs.FinishAsync(run, JobOutcome.Succeeded, null, summary.ToJsonString(), CancellationToken.None);
+            var summary = (await pass(cancellationToken)).ToJsonString();
+            await jobs.FinishAsync(run, JobOutcome.Succeeded, null, summary, CancellationToken.None);
             metrics.JobRan(name, JobOutcome.Succeeded);
-            logger.LogDebug("Job {Job} run {JobRunId} succeeded: {Summary}", name, run.Id, summary.ToJsonString());
+            logger.LogDebug("Job {Job} run {JobRunId} succeeded: {Summary}", name, run.Id, summary);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -132,7 +134,11 @@ public sealed class LeaseRelease(LeasedJobs leased, JobStore jobs, ServiceInstan
 }
 
 /// <summary>A recurring job: its name (the Quartz job key and the lease), how often it runs, and what it does.</summary>
-public sealed record ScheduledJob(string Name, TimeSpan Interval, string Purpose);
+public sealed record ScheduledJob(string Name, TimeSpan Interval, string Purpose)
+{
+    /// <summary>Whether a last success at <paramref name="lastSuccess"/> is recent: within three intervals (and 5 s of slack).</summary>
+    public bool Current(DateTimeOffset lastSuccess, DateTimeOffset now) => now - lastSuccess <= 3 * Interval + TimeSpan.FromSeconds(5);
+}
 
 /// <summary>The recurring jobs this instance schedules.</summary>
 public sealed record LeasedJobs(IReadOnlyList<ScheduledJob> Jobs)

@@ -16,6 +16,11 @@ public readonly record struct Micros(long Value) : IComparable<Micros>
 
     public static readonly Micros Zero = new(0);
 
+    /// <summary>Micros in one cent: card amounts (Stripe's minor units) are whole cents.</summary>
+    public const long PerCent = 10_000;
+
+    public static Micros FromCents(long cents) => new(checked(cents * PerCent));
+
     public static Micros operator +(Micros a, Micros b) => new(checked(a.Value + b.Value));
     public static Micros operator -(Micros a, Micros b) => new(checked(a.Value - b.Value));
     public static Micros operator -(Micros a) => new(checked(-a.Value));

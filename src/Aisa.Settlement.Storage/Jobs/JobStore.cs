@@ -12,6 +12,9 @@ public sealed record JobRun(long Id, string Job, string Instance, int Attempt, D
 /// <param name="LastSuccess">The newest succeeded run; its summary holds the head block a watcher saw.</param>
 public sealed record JobHealth(string Job, JobRun LastRun, JobRun? LastSuccess, long FailuresSince);
 
+/// <param name="RunRequested">An operator asked for a run that no instance has taken yet.</param>
+public sealed record JobControl(bool Paused, bool RunRequested);
+
 public sealed record ServiceInstanceBeat(string Id, string Host, DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt);
 
 public sealed record JobLease(string Job, string Owner, DateTimeOffset AcquiredAt, DateTimeOffset ExpiresAt);
@@ -159,6 +162,15 @@ public sealed class JobStore(SqlDatabase database, TimeProvider clock)
         return await connection.ExecuteAsync(null,
             "UPDATE job_controls SET run_requested_at = NULL WHERE job = @job AND run_requested_at IS NOT NULL",
             cancellationToken, ("job", job)) == 1;
+    }
+
+    /// <summary>What an operator asked of one job, in one read: the watchers' loop asks this every tick.</summary>
+    public async Task<JobControl> ControlAsync(string job, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null, "SELECT paused, run_requested_at FROM job_controls WHERE job = @job", ("job", job));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new JobControl(reader.GetBoolean(0), !reader.IsDBNull(1)) : new JobControl(false, false);
     }
 
     public async Task<IReadOnlySet<string>> PausedAsync(CancellationToken cancellationToken)

@@ -120,6 +120,11 @@ public sealed class DashboardAccessTests : IAsyncLifetime
             }
         }
 
+        // A filter that names no state is refused, not dropped.
+        var badFilter = await operatorClient.GetAsync(new Uri("/dashboard/api/deposits?state=confirmed", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.BadRequest, badFilter.StatusCode);
+        Assert.Contains("state is one of pending", await badFilter.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
         var noToken = await OperatorLogin.PostFormAsync(operatorClient, "/dashboard/jobs/watch:stripe/pause", null);
         var wrongToken = await OperatorLogin.PostFormAsync(operatorClient, "/dashboard/jobs/watch:stripe/pause", "CfDJ8-not-a-token");
         // A token from another session (another operator's browser) is refused too.

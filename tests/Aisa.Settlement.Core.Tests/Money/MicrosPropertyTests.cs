@@ -196,4 +196,12 @@ public sealed class TokenUnitsPropertyTests
         Assert.False(TokenUnits.TryToMicros(BigInteger.One, 78, out _));
         Assert.False(TokenUnits.TryToMicros(BigInteger.Pow(2, 256) - 1, 6, out _));
     }
+
+    [Fact]
+    public void Cents_convert_to_micros_exactly_and_an_amount_beyond_the_range_throws_instead_of_wrapping()
+    {
+        Assert.Equal(Micros.FromUsd(12.34m), Micros.FromCents(1234));
+        Assert.Equal(Micros.FromUsd(999_999.99m), Micros.FromCents(99_999_999));
+        Assert.Throws<OverflowException>(() => Micros.FromCents(long.MaxValue / 1000));
+    }
 }
