@@ -235,6 +235,27 @@ public static class DbCommandExtensions
         return command;
     }
 
+    /// <summary>
+    /// Deletes the rows of <paramref name="table"/> that meet <paramref name="condition"/>, 10,000 at a time (named by
+    /// their <paramref name="keyColumns"/>), so a large purge never holds one long transaction; returns how many.
+    /// </summary>
+    public static async Task<int> DeleteInBatchesAsync(this DbConnection connection, string table, string keyColumns, string condition, CancellationToken cancellationToken,
+        params (string Name, object? Value)[] parameters)
+    {
+        const int Batch = 10_000;
+        var deleted = 0;
+        while (true)
+        {
+            var removed = await connection.ExecuteAsync(null,
+                $"DELETE FROM {table} WHERE ({keyColumns}) IN (SELECT {keyColumns} FROM {table} WHERE {condition} LIMIT {Batch})", cancellationToken, parameters);
+            deleted += removed;
+            if (removed < Batch)
+            {
+                return deleted;
+            }
+        }
+    }
+
     public static long? GetNullableInt64(this DbDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
 

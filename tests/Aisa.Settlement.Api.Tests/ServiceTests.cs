@@ -12,6 +12,9 @@ public abstract class ServiceTests(string provider) : IAsyncLifetime
 
     protected virtual IReadOnlyDictionary<string, string>? Settings => null;
 
+    /// <summary>The service's clock: the real one, which a test may move forward (and back) by hand.</summary>
+    protected TestClock Clock { get; } = new();
+
     protected virtual void ConfigureServices(IServiceCollection services)
     {
     }
@@ -19,7 +22,11 @@ public abstract class ServiceTests(string provider) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Store = await TestStore.CreateAsync(provider);
-        Factory = new SettlementFactory(Store, Settings, ConfigureServices);
+        Factory = new SettlementFactory(Store, Settings, services =>
+        {
+            services.AddSingleton<TimeProvider>(Clock);
+            ConfigureServices(services);
+        });
         Client = new AisaClient(Factory.CreateClient());
     }
 

@@ -39,22 +39,23 @@ public sealed class IdempotentRequests(IdempotencyStore store)
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    /// <summary>A stable id for what the keyed request moves: the ledger key derives from it, so even a lost record cannot move money twice.</summary>
-    public static string OperationId(string scope, string key) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(scope + "\n" + key)))[..32];
-
-    public async Task<StoredResponse> RunAsync(string scope, string key, string fingerprint, Func<Task<StoredResponse>> handler, ErrorShape error, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="handler"/> once per remembered key, with the operation id its ledger keys derive from: every
+    /// retry of the request gets the same id (so even a run that failed after moving money cannot move it twice), and a
+    /// key used again after the retention gets a new one (a new operation, never answered from an old transfer).
+    /// </summary>
+    public async Task<StoredResponse> RunAsync(string scope, string key, string fingerprint, Func<string, Task<StoredResponse>> handler, ErrorShape error, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + WaitForFirst;
         while (true)
         {
             switch (await store.ClaimAsync(scope, key, fingerprint, cancellationToken))
             {
-                case IdempotencyClaim.Owned:
+                case IdempotencyClaim.Owned owned:
                     StoredResponse response;
                     try
                     {
-                        response = await handler();
+                        response = await handler(owned.OperationId);
                     }
                     catch
                     {

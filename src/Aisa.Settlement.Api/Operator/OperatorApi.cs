@@ -187,7 +187,7 @@ public static class OperatorApi
             return (await Adjust(Guid.NewGuid().ToString("N"))).ToResult();
         }
         var fingerprint = IdempotentRequests.Fingerprint(request.Method, request.Path, body.Raw);
-        return (await idempotency.RunAsync(scope, key, fingerprint, () => Adjust(IdempotentRequests.OperationId(scope, key)), ApiResponses.Error, cancellationToken)).ToResult();
+        return (await idempotency.RunAsync(scope, key, fingerprint, Adjust, ApiResponses.Error, cancellationToken)).ToResult();
     }
 
     private static async Task<IResult> AuditAsync(ILedger ledger, CancellationToken cancellationToken)

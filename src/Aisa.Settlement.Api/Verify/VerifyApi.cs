@@ -82,7 +82,7 @@ public static class VerifyApi
         var scope = $"crawler:{agent.Id}";
         var fingerprint = IdempotentRequests.Fingerprint(request.Method, request.Path, body.Raw, call.HeaderExactPrice, call.HeaderMaxPrice);
         return await idempotency.RunAsync(scope, key, fingerprint,
-            () => verify.DecideAsync(checkedCall, agent, IdempotentRequests.OperationId(scope, key), cancellationToken),
+            operationId => verify.DecideAsync(checkedCall, agent, operationId, cancellationToken),
             VerifyService.Refuse, cancellationToken);
     }
 

@@ -186,9 +186,14 @@ public sealed class VerifyService(
             return PaymentRequired(new VerifyBody(false, 402) { Error = error, Message = message, Rule = ruleView, CrawlerIdentification = identification }, verify, rule, retryAfter: false);
         }
 
+        // What the charge is for. An hourly pass is bought by whichever request comes first, and its key names the pass,
+        // not the request: its reference names the pass too, so two requests racing for it post the same transfer.
+        var reference = rule.BillingType == BillingType.TimePassHour
+            ? $"{publisher.Domain} hourly pass for {rule.UrlPattern}"
+            : $"{publisher.Domain}{verify.Resource.PathAndQuery}";
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var result = await ledger.PostAsync(ChargeTransfers(chargeKey, agent.Wallet, publisher.Payable, price, $"{publisher.Domain}{verify.Resource.PathAndQuery}"), cancellationToken);
+            var result = await ledger.PostAsync(ChargeTransfers(chargeKey, agent.Wallet, publisher.Payable, price, reference), cancellationToken);
             switch (result.Outcome)
             {
                 case PostOutcome.Posted:

@@ -39,9 +39,13 @@ public sealed record TransferRequest(
     /// <summary>Whether the debit may leave a wallet below zero: only a refund or chargeback, money already gone.</summary>
     public bool MayOverdraw => TransferKinds.TakesBackPaidMoney(Kind);
 
-    /// <summary>Same movement of money: what a retry with the same key must match.</summary>
+    /// <summary>
+    /// The same transfer: what a retry with the same key must match in every field that says what it is — accounts,
+    /// amount, kind and reference. Anything else under the key is another operation, refused, never taken as done.
+    /// </summary>
     public bool SameMovementAs(Transfer transfer) =>
-        transfer.IdempotencyKey == IdempotencyKey && transfer.Debit == Debit && transfer.Credit == Credit && transfer.Amount == Amount;
+        transfer.IdempotencyKey == IdempotencyKey && transfer.Debit == Debit && transfer.Credit == Credit && transfer.Amount == Amount
+        && transfer.Kind == Kind && transfer.Reference == Reference;
 }
 
 /// <summary>

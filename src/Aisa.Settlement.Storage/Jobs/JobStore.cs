@@ -245,27 +245,14 @@ public sealed class JobStore(SqlDatabase database, TimeProvider clock)
     /// </summary>
     public async Task<int> PruneRunsAsync(DateTimeOffset before, CancellationToken cancellationToken)
     {
-        const int Batch = 10_000;
-        var deleted = 0;
         await using var connection = await database.OpenAsync(cancellationToken);
-        while (true)
-        {
-            var removed = await connection.ExecuteAsync(null,
-                """
-                DELETE FROM job_runs WHERE id IN (
-                    SELECT id FROM job_runs
-                    WHERE started_at < @before AND outcome <> 'running'
-                      AND id NOT IN (SELECT MAX(id) FROM job_runs GROUP BY job)
-                      AND id NOT IN (SELECT MAX(id) FROM job_runs WHERE outcome = 'succeeded' GROUP BY job)
-                    ORDER BY id LIMIT @batch)
-                """,
-                cancellationToken, ("before", before.ToUnixTimeMilliseconds()), ("batch", Batch));
-            deleted += removed;
-            if (removed < Batch)
-            {
-                return deleted;
-            }
-        }
+        return await connection.DeleteInBatchesAsync("job_runs", "id",
+            """
+            started_at < @before AND outcome <> 'running'
+            AND id NOT IN (SELECT MAX(id) FROM job_runs GROUP BY job)
+            AND id NOT IN (SELECT MAX(id) FROM job_runs WHERE outcome = 'succeeded' GROUP BY job)
+            """,
+            cancellationToken, ("before", before.ToUnixTimeMilliseconds()));
     }
 
     public static string Wire(JobOutcome outcome) => outcome.ToString().ToLowerInvariant();

@@ -138,10 +138,6 @@ public abstract partial class AgentApiTests(string provider) : ServiceTests(prov
         Assert.Equal("0.300000", info.Body.GetProperty("crawler").GetProperty("totalSpent").GetString());
     }
 
-    protected TestClock Clock { get; } = new();
-
-    protected override void ConfigureServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services) =>
-        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<TimeProvider>(services, Clock);
 }
 
 public sealed class SqliteAgentApiTests() : AgentApiTests(StorageOptions.Sqlite);

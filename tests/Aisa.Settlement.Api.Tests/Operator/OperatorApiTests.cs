@@ -43,6 +43,27 @@ public abstract class OperatorApiTests(string provider) : ServiceTests(provider)
         Assert.Equal(2, audit.GetProperty("transfers").GetInt64());
     }
 
+    [Fact]
+    public async Task An_Idempotency_Key_reused_after_the_retention_is_a_new_adjustment()
+    {
+        var agent = await Client.RegisterAgentAsync();
+        var headers = new Dictionary<string, string>(AisaClient.Operator()) { ["Idempotency-Key"] = "ticket-1" };
+
+        var first = await Client.PostAsync($"/api/operator/crawlers/{agent.Id}/adjustments", new { amount = 2m, reason = "ticket 1: goodwill" }, headers);
+        Clock.Advance(TimeSpan.FromHours(25));
+        var later = await Client.PostAsync($"/api/operator/crawlers/{agent.Id}/adjustments", new { amount = 2m, reason = "ticket 1: goodwill" }, headers);
+        Clock.Advance(TimeSpan.FromHours(-25));
+
+        Assert.Equal(HttpStatusCode.Created, first.Status);
+        Assert.Equal(HttpStatusCode.Created, later.Status);
+        Assert.Equal(4m, later.Body.GetProperty("balance").GetDecimal());
+        Assert.NotEqual(first.Body.GetProperty("adjustment").GetProperty("id").GetInt64(), later.Body.GetProperty("adjustment").GetProperty("id").GetInt64());
+        Assert.Equal(4m, await Client.BalanceAsync(agent.SessionToken));
+        var audit = await Client.AuditAsync();
+        Assert.True(audit.GetProperty("balanced").GetBoolean());
+        Assert.Equal(2, audit.GetProperty("transfers").GetInt64());
+    }
+
     [Theory]
     [InlineData("""{"amount":0,"reason":"nothing"}""", 400, "invalid_amount")]
     [InlineData("""{"amount":1000000,"reason":"a lot"}""", 400, "invalid_amount")]

@@ -291,6 +291,54 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
     }
 
     [Fact]
+    public async Task An_Idempotency_Key_reused_after_the_retention_is_a_new_charge_not_an_old_answer()
+    {
+        var (agent, domain, _) = await MarketAsync(funds: 1m);
+        var key = new Dictionary<string, string> { ["Idempotency-Key"] = "crawl-0001" };
+
+        var first = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/article/1", crawlerAutoPrice = true }, agent.CrawlerToken, key);
+        var retry = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/article/1", crawlerAutoPrice = true }, agent.CrawlerToken, key);
+        Clock.Advance(TimeSpan.FromHours(25));
+        // The same key, another resource of the same publisher at the same price: a new request, which must pay.
+        var later = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/article/2", crawlerAutoPrice = true }, agent.CrawlerToken, key);
+        var laterRetry = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/article/2", crawlerAutoPrice = true }, agent.CrawlerToken, key);
+        Clock.Advance(TimeSpan.FromHours(-25));
+
+        AssertShape(first, HttpStatusCode.OK, null);
+        Assert.Equal(first.Raw, retry.Raw);
+        AssertShape(later, HttpStatusCode.OK, null);
+        Assert.Equal("USD 0.01", later.Header("Crawler-Charged"));
+        Assert.Equal(0.99m, later.Body.GetProperty("charge").GetProperty("crawlerBalanceBefore").GetDecimal());
+        Assert.Equal(0.98m, later.Body.GetProperty("charge").GetProperty("crawlerBalanceAfter").GetDecimal());
+        Assert.Equal(later.Raw, laterRetry.Raw);
+        Assert.Equal(0.98m, await Client.BalanceAsync(agent.SessionToken));
+        var charges = (await Client.SendAsync(HttpMethod.Get, "/api/agent/transactions", headers: AisaClient.Bearer(agent.SessionToken))).Body
+            .GetProperty("transactions").EnumerateArray().Where(t => t.GetProperty("type").GetString() == "charge").Select(t => t.GetProperty("reference").GetString()).ToList();
+        Assert.Equal([$"{domain}/article/2", $"{domain}/article/1"], charges);
+        await LedgerTotalsAsync();
+    }
+
+    [Fact]
+    public async Task A_keyed_verify_that_failed_is_retried_under_the_same_operation_and_charges_once()
+    {
+        var (agent, domain, _) = await MarketAsync(funds: 1m);
+        var key = new Dictionary<string, string> { ["Idempotency-Key"] = "crawl-0002" };
+        var body = new { publisherDomain = domain, resourceUrl = "/article/1", crawlerAutoPrice = true };
+        // The charge commits, then the answer is lost: the request fails as if the database went away after the commit.
+        FailAfterCharge = true;
+        var failed = await Client.VerifyAsync(body, agent.CrawlerToken, key);
+        FailAfterCharge = false;
+
+        var retried = await Client.VerifyAsync(body, agent.CrawlerToken, key);
+
+        AssertShape(failed, HttpStatusCode.InternalServerError, "internal_error");
+        AssertShape(retried, HttpStatusCode.OK, null);
+        Assert.Equal(0.99m, retried.Body.GetProperty("charge").GetProperty("crawlerBalanceAfter").GetDecimal());
+        Assert.Equal(0.99m, await Client.BalanceAsync(agent.SessionToken));
+        await LedgerTotalsAsync();
+    }
+
+    [Fact]
     public async Task Unexpected_failure_is_500_internal_error_and_charges_nothing()
     {
         var (agent, domain, _) = await MarketAsync();
@@ -340,26 +388,34 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
         Assert.False(unknown.Body.GetProperty("crawlerIdentification").GetProperty("recognized").GetBoolean());
     }
 
-    protected TestClock Clock { get; } = new();
-
     private bool FailCharges { get; set; }
+
+    private bool FailAfterCharge { get; set; }
 
     protected override void ConfigureServices(IServiceCollection services)
     {
-        services.AddSingleton<TimeProvider>(Clock);
         services.AddSingleton<ILedger>(sp => new FailingLedger(
-            ActivatorUtilities.CreateInstance<Storage.Ledger.SqlLedger>(sp), () => FailCharges));
+            ActivatorUtilities.CreateInstance<Storage.Ledger.SqlLedger>(sp), () => FailCharges, () => FailAfterCharge));
     }
 
-    /// <summary>Loses the database in the middle of a charge, as a real outage would.</summary>
-    private sealed class FailingLedger(ILedger inner, Func<bool> fail) : ILedger
+    /// <summary>Loses the database in the middle of a charge (before it, or after its commit), as a real outage would.</summary>
+    private sealed class FailingLedger(ILedger inner, Func<bool> fail, Func<bool> failAfter) : ILedger
     {
         public Task<Account> OpenAccountAsync(string code, AccountKind kind, CancellationToken cancellationToken) => inner.OpenAccountAsync(code, kind, cancellationToken);
         public Task<Account?> FindAccountAsync(string code, CancellationToken cancellationToken) => inner.FindAccountAsync(code, cancellationToken);
-        public Task<PostResult> PostAsync(IReadOnlyList<TransferRequest> transfers, CancellationToken cancellationToken) =>
-            fail() && transfers[0].Kind == TransferKinds.Charge
-                ? throw new StorageUnavailableException("The database went away.")
-                : inner.PostAsync(transfers, cancellationToken);
+        public async Task<PostResult> PostAsync(IReadOnlyList<TransferRequest> transfers, CancellationToken cancellationToken)
+        {
+            if (transfers[0].Kind != TransferKinds.Charge)
+            {
+                return await inner.PostAsync(transfers, cancellationToken);
+            }
+            if (fail())
+            {
+                throw new StorageUnavailableException("The database went away.");
+            }
+            var result = await inner.PostAsync(transfers, cancellationToken);
+            return failAfter() ? throw new StorageUnavailableException("The database went away after the commit.") : result;
+        }
         public Task<Money.Micros> GetBalanceAsync(AccountId account, CancellationToken cancellationToken) => inner.GetBalanceAsync(account, cancellationToken);
         public Task<Transfer?> FindTransferAsync(string idempotencyKey, CancellationToken cancellationToken) => inner.FindTransferAsync(idempotencyKey, cancellationToken);
         public Task<IReadOnlyList<Transfer>> ListTransfersAsync(AccountId account, int limit, long? beforeId, CancellationToken cancellationToken) => inner.ListTransfersAsync(account, limit, beforeId, cancellationToken);

@@ -122,6 +122,26 @@ public abstract class LedgerContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_retry_matches_only_a_transfer_of_the_same_kind_and_reference()
+    {
+        var (clearing, wallet) = await FundedWalletAsync(Micros.FromUsd(5m));
+        var payable = await _ledger.OpenAccountAsync(AccountCodes.PublisherPayable("news.example.com"), AccountKind.PublisherPayable, None);
+        var charge = new TransferRequest("charge:op-1", wallet.Id, payable.Id, Micros.FromUsd(1m), TransferKinds.Charge, "news.example.com/article/1");
+        Assert.Equal(PostOutcome.Posted, (await _ledger.PostAsync(charge, None)).Outcome);
+
+        var same = await _ledger.PostAsync(charge, None);
+        // Same accounts and amount, but another resource, or another kind of movement: not the transfer that was posted.
+        var otherResource = await _ledger.PostAsync(charge with { Reference = "news.example.com/article/2" }, None);
+        var otherKind = await _ledger.PostAsync(charge with { Kind = TransferKinds.Adjustment }, None);
+
+        Assert.Equal(PostOutcome.AlreadyPosted, same.Outcome);
+        Assert.Equal(PostOutcome.KeyReusedForDifferentTransfer, otherResource.Outcome);
+        Assert.Equal(PostOutcome.KeyReusedForDifferentTransfer, otherKind.Outcome);
+        Assert.Equal(Micros.FromUsd(4m), await _ledger.GetBalanceAsync(wallet.Id, None));
+        await AssertAuditBalancedAsync();
+    }
+
+    [Fact]
     public async Task Two_hundred_concurrent_debits_succeed_exactly_as_often_as_the_wallet_affords()
     {
         var price = Micros.FromUsd(0.01m);

@@ -1,4 +1,4 @@
-namespace Aisa.Settlement.Api.Tests;
+namespace Aisa.Settlement.Testing;
 
 /// <summary>The real clock, moved forward by hand: for passes that end after an hour.</summary>
 public sealed class TestClock : TimeProvider
