@@ -208,9 +208,11 @@ public sealed class SqlLedger : ILedger
             rowBatch.AddRange(Enumerable.Repeat(index, batchRows.Count));
         }
 
+        long? firstId = null;
         if (rows.Count > 0)
         {
             var ids = await statements.InsertTransfersAsync(connection, transaction, rows, now, cancellationToken);
+            firstId = ids[0];
             if (ids.Any(id => id is null))
             {
                 throw new KeyConflictException(rows.Where((_, i) => ids[i] is null).Select(r => r.Request.IdempotencyKey).ToList());
@@ -232,7 +234,23 @@ public sealed class SqlLedger : ILedger
                 results[index] = new PostResult(PostOutcome.Posted, transfers);
             }
         }
-        await transaction.CommitAsync(cancellationToken);
+        DbConnection? lookup = null;
+        try
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (Exception e) when (firstId is { } inserted && e is DbException or IOException or System.Net.Sockets.SocketException)
+        {
+            // The answer to COMMIT was lost (the connection broke): the group may have committed. All its rows commit or
+            // none do, so its first row tells, read on a new connection; if it is not there, nothing was written.
+            lookup = await _database.OpenAsync(cancellationToken);
+            if ((await FindTransferAsync(lookup, rows[0].Request.IdempotencyKey, cancellationToken))?.Id != inserted)
+            {
+                await lookup.DisposeAsync();
+                throw;
+            }
+        }
+        await using var _ = lookup;
 
         for (var index = 0; index < batches.Count; index++)
         {
@@ -240,7 +258,7 @@ public sealed class SqlLedger : ILedger
             {
                 continue;
             }
-            var existing = await ExistingBatchAsync(connection, batches[index], cancellationToken);
+            var existing = await ExistingBatchAsync(lookup ?? connection, batches[index], cancellationToken);
             if (existing is not null)
             {
                 results[index] = existing;
