@@ -30,6 +30,7 @@ public sealed class EvmRail : IAddressDepositRail
         ConfirmationsRequired = options.ConfirmationsFor(rail);
         PollInterval = TimeSpan.FromSeconds(options.PollIntervalSeconds);
         _addresses = new DepositAddresses(ExtendedPublicKey.Parse(options.Xpub!));
+        KeyId = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(options.Xpub!.Trim())))[..16];
         _tokens = options.Tokens.ToDictionary(
             t => EvmAddress.Parse(t.Address).ToLowerHex(),
             t => new RailToken(t.Symbol, EvmAddress.Parse(t.Address).ToString(), t.Decimals));
@@ -41,6 +42,8 @@ public sealed class EvmRail : IAddressDepositRail
     }
 
     public string Rail { get; }
+
+    public string KeyId { get; }
 
     public long ChainId => _options.ChainId;
 

@@ -44,6 +44,12 @@ try
     await app.Services.GetRequiredService<SystemAccounts>().OpenAsync(app.Lifetime.ApplicationStopping);
     app.Logger.LogInformation("Storage: {Provider} at {Target}, schema version {Version}", database.Provider, database.Target, version);
     var backfilled = await app.Services.GetRequiredService<DepositAddressService>().BackfillAsync(app.Lifetime.ApplicationStopping);
+    foreach (var (rail, earlierAddresses, earlierKeys) in await app.Services.GetRequiredService<DepositAddressService>().ChangedKeysAsync(app.Lifetime.ApplicationStopping))
+    {
+        app.Logger.LogWarning(
+            "Rail {Rail}: its key (xpub) changed: {Addresses} deposit addresses derived from {Keys} earlier key(s) stay watched and still credit their agents; agents are handed addresses of the current key {KeyId} from now on",
+            rail.Rail, earlierAddresses, earlierKeys, rail.KeyId);
+    }
     var rails = app.Services.GetRequiredService<RailRegistry>().All;
     app.Logger.LogInformation("Rails: {Rails}; {Backfilled} deposit addresses added for rails configured since agents got theirs",
         rails.Count == 0 ? "none configured" : string.Join(", ", rails.Select(r => $"{r.Rail} ({r.ConfirmationsRequired} confirmations, every {r.PollInterval.TotalSeconds:0} s)")), backfilled);

@@ -6,9 +6,6 @@ namespace Aisa.Settlement.Storage;
 
 public sealed class PostgresDatabase : SqlDatabase
 {
-    // Any constant: the key of the advisory lock that serialises migrations between instances.
-    private const long MigrationLockKey = 0x41495341_0001;
-
     private readonly NpgsqlDataSource _dataSource;
 
     public PostgresDatabase(string connectionString)
@@ -54,8 +51,8 @@ public sealed class PostgresDatabase : SqlDatabase
     public override bool IsTransient(DbException exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure };
 
-    protected override async Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
-        await connection.ExecuteAsync(transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", MigrationLockKey));
+    public override async Task LockUntilCommitAsync(DbConnection connection, DbTransaction transaction, long key, CancellationToken cancellationToken) =>
+        await connection.ExecuteAsync(transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", key));
 
     protected override string DescribeConnectFailure(Exception exception)
     {

@@ -60,8 +60,21 @@ public abstract class SqlDatabase : IDatabase, IAsyncDisposable
 
     protected abstract string DescribeConnectFailure(Exception exception);
 
-    /// <summary>Serialises migrations between instances starting at the same time.</summary>
-    protected abstract Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
+    /// <summary>
+    /// Holds the lock named <paramref name="key"/> until <paramref name="transaction"/> ends, so the writers that take it
+    /// commit one after another, also across instances (SQLite's BEGIN IMMEDIATE already holds its only write lock).
+    /// </summary>
+    public abstract Task LockUntilCommitAsync(DbConnection connection, DbTransaction transaction, long key, CancellationToken cancellationToken);
+
+    /// <summary>The keys of <see cref="LockUntilCommitAsync"/>: any constants, one per kind of writer.</summary>
+    public static class Locks
+    {
+        /// <summary>Migrations of instances starting at the same time.</summary>
+        public const long Migrations = 0x41495341_0001;
+
+        /// <summary>New deposit addresses: their ids become visible in id order, so a watcher reading "after id n" misses none.</summary>
+        public const long DepositAddresses = 0x41495341_0002;
+    }
 
     protected abstract string CreateSchemaVersionTableSql { get; }
 
@@ -130,7 +143,7 @@ public abstract class SqlDatabase : IDatabase, IAsyncDisposable
     private async Task<int> MigrateAsync(DbConnection connection, List<Migration> migrations, CancellationToken cancellationToken)
     {
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
-        await LockForMigrationAsync(connection, transaction, cancellationToken);
+        await LockUntilCommitAsync(connection, transaction, Locks.Migrations, cancellationToken);
         await ExecuteAsync(connection, transaction, CreateSchemaVersionTableSql, cancellationToken);
         var current = Convert.ToInt32(
             await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(version), 0) FROM schema_version", cancellationToken),

@@ -65,7 +65,7 @@ public sealed class SqliteDatabase : SqlDatabase
 
     public override bool IsTransient(DbException exception) => false;
 
-    protected override Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+    public override Task LockUntilCommitAsync(DbConnection connection, DbTransaction transaction, long key, CancellationToken cancellationToken) =>
         // BEGIN IMMEDIATE already holds the database's only write lock.
         Task.CompletedTask;
 

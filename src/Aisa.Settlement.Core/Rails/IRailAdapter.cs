@@ -27,6 +27,12 @@ public interface IRailAdapter
 /// <summary>A rail whose agents pay to an address of their own, derived from the agent's derivation index.</summary>
 public interface IAddressDepositRail : IRailAdapter
 {
+    /// <summary>
+    /// Names the key the addresses derive from now (a hash of the public key, never the key): a changed key is noticed,
+    /// and the addresses of earlier keys stay watched.
+    /// </summary>
+    string KeyId { get; }
+
     string AddressAt(long derivationIndex);
 
     /// <summary>What an agent needs to pay to this address: <c>{rail, chainId, address, tokens}</c> for a chain.</summary>

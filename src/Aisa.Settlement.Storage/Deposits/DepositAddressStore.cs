@@ -2,11 +2,16 @@ using System.Data.Common;
 
 namespace Aisa.Settlement.Storage.Deposits;
 
-public sealed record DepositAddress(long Id, string Rail, string Address, long AgentId, long DerivationIndex);
+/// <param name="KeyId">Which key derived the address (a hash of the xpub); null for addresses stored before keys were named.</param>
+public sealed record DepositAddress(long Id, string Rail, string Address, long AgentId, long DerivationIndex, string? KeyId);
+
+/// <summary>How many of a rail's addresses one key derived; <see cref="KeyId"/> null for those stored before keys were named.</summary>
+public sealed record DepositAddressKey(string? KeyId, long Addresses, long NewestId);
 
 /// <summary>
 /// The addresses agents pay to. An agent gets one derivation index k, the same on every chain, the first time it
-/// needs an address; each chain then watches the address its xpub derives at k.
+/// needs an address; each chain then watches the address its xpub derives at k — and keeps watching every address it
+/// ever handed out, also those of a key it no longer has.
 /// </summary>
 public sealed class DepositAddressStore(SqlDatabase database, TimeProvider clock)
 {
@@ -58,35 +63,64 @@ public sealed class DepositAddressStore(SqlDatabase database, TimeProvider clock
         return missing;
     }
 
-    /// <summary>Stores addresses (lower-case); one already there stays as it is.</summary>
-    public async Task AddAsync(IReadOnlyList<DepositAddress> addresses, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores addresses (lower-case); one already there stays as it is. Returns the agent each address belongs to as
+    /// stored, so a caller never hands out an address that fills another agent's wallet.
+    /// </summary>
+    public async Task<IReadOnlyList<long>> AddAsync(IReadOnlyList<DepositAddress> addresses, CancellationToken cancellationToken)
     {
         if (addresses.Count == 0)
         {
-            return;
+            return [];
         }
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
-        await using var command = connection.CreateCommand(transaction,
+        // Taken before any id is drawn and held until commit: new addresses become visible in the order of their ids, so a
+        // watcher that loads "after the last id it saw" cannot miss one. (On PostgreSQL ids are otherwise visible in commit order.)
+        await database.LockUntilCommitAsync(connection, transaction, SqlDatabase.Locks.DepositAddresses, cancellationToken);
+        await using var insert = connection.CreateCommand(transaction,
             """
-            INSERT INTO deposit_addresses (rail, address, agent_id, derivation_index, created_at)
-            VALUES (@rail, @address, @agent, @index, @now) ON CONFLICT DO NOTHING
+            INSERT INTO deposit_addresses (rail, address, agent_id, derivation_index, key_id, created_at)
+            VALUES (@rail, @address, @agent, @index, @key, @now) ON CONFLICT DO NOTHING
             """,
-            ("rail", ""), ("address", ""), ("agent", 0L), ("index", 0L), ("now", now));
+            ("rail", ""), ("address", ""), ("agent", 0L), ("index", 0L), ("key", null), ("now", now));
+        await using var owner = connection.CreateCommand(transaction, "SELECT agent_id FROM deposit_addresses WHERE rail = @rail AND address = @address",
+            ("rail", ""), ("address", ""));
+        var owners = new List<long>(addresses.Count);
         foreach (var address in addresses)
         {
-            command.Parameters["rail"].Value = address.Rail;
-            command.Parameters["address"].Value = address.Address;
-            command.Parameters["agent"].Value = address.AgentId;
-            command.Parameters["index"].Value = address.DerivationIndex;
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            insert.Parameters["rail"].Value = address.Rail;
+            insert.Parameters["address"].Value = address.Address;
+            insert.Parameters["agent"].Value = address.AgentId;
+            insert.Parameters["index"].Value = address.DerivationIndex;
+            insert.Parameters["key"].Value = (object?)address.KeyId ?? DBNull.Value;
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+            owner.Parameters["rail"].Value = address.Rail;
+            owner.Parameters["address"].Value = address.Address;
+            owners.Add(Convert.ToInt64(await owner.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture));
         }
         await transaction.CommitAsync(cancellationToken);
+        return owners;
     }
 
-    public async Task<DepositAddress?> FindAsync(string rail, long agentId, CancellationToken cancellationToken) =>
-        (await ListAsync("rail = @rail AND agent_id = @agent ORDER BY id", cancellationToken, ("rail", rail), ("agent", agentId))).FirstOrDefault();
+    /// <summary>The keys that derived the rail's addresses, with how many each derived.</summary>
+    public async Task<IReadOnlyList<DepositAddressKey>> KeysAsync(string rail, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null,
+            "SELECT key_id, COUNT(*), MAX(id) FROM deposit_addresses WHERE rail = @rail GROUP BY key_id ORDER BY MAX(id)", ("rail", rail));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var keys = new List<DepositAddressKey>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            keys.Add(new DepositAddressKey(reader.GetNullableString(0), Convert.ToInt64(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture), reader.GetInt64(2)));
+        }
+        return keys;
+    }
+
+    public async Task<DepositAddress?> FindAsync(long id, CancellationToken cancellationToken) =>
+        (await ListAsync("id = @id", cancellationToken, ("id", id))).FirstOrDefault();
 
     /// <summary>Up to <paramref name="limit"/> of the rail's addresses stored after <paramref name="afterId"/>: a watcher loads only what is new.</summary>
     public Task<IReadOnlyList<DepositAddress>> AfterAsync(string rail, long afterId, int limit, CancellationToken cancellationToken) =>
@@ -95,12 +129,12 @@ public sealed class DepositAddressStore(SqlDatabase database, TimeProvider clock
     private async Task<IReadOnlyList<DepositAddress>> ListAsync(string condition, CancellationToken cancellationToken, params (string, object?)[] parameters)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand(null, $"SELECT id, rail, address, agent_id, derivation_index FROM deposit_addresses WHERE {condition}", parameters);
+        await using var command = connection.CreateCommand(null, $"SELECT id, rail, address, agent_id, derivation_index, key_id FROM deposit_addresses WHERE {condition}", parameters);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var addresses = new List<DepositAddress>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            addresses.Add(new DepositAddress(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
+            addresses.Add(new DepositAddress(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetNullableString(5)));
         }
         return addresses;
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Numerics;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
@@ -44,6 +45,53 @@ public sealed class EvmDepositTests : IAsyncLifetime
         var factory = new SettlementFactory(store, EvmWatch.Settings(rpc ?? _node.Url, token ?? _token, decimals));
         _owned.Add(factory);
         return new AisaClient(factory.CreateClient());
+    }
+
+    /// <summary>Account 1 (m/44'/60'/1') of the same test mnemonic: another key for the same chain.</summary>
+    private const string OtherXpub = "xpub6Ce9NcJvTk372KjsGfWqbcex5DumjpNquQLApoeQUavSCjEc823BV1tb4rXUuPuht8h2hSxkg2EXUaKUJmniJvRZAELxypsCzBFdtosmV76";
+
+    [Theory]
+    [InlineData(StorageOptions.Sqlite, false)]
+    [InlineData(StorageOptions.Postgres, false)]
+    [InlineData(StorageOptions.Sqlite, true)]
+    [InlineData(StorageOptions.Postgres, true)]
+    public async Task After_the_xpub_changes_the_old_address_stays_watched_agents_get_the_new_keys_address_and_the_log_says_so(string provider, bool storedBeforeKeysWereNamed)
+    {
+        var store = await TestStore.CreateAsync(provider);
+        _owned.Add(store);
+        var before = new SettlementFactory(store, EvmWatch.Settings(_node.Url, _token));
+        var client = new AisaClient(before.CreateClient());
+        var agent = await client.RegisterAgentAsync();
+        var oldAddress = await EvmWatch.AddressAsync(client, agent.SessionToken);
+        await before.DisposeAsync();
+        if (storedBeforeKeysWereNamed)
+        {
+            // As an address stored by a build before keys were named: the change is found by deriving it again.
+            await using var database = store.Provider == StorageOptions.Postgres ? (SqlDatabase)new PostgresDatabase(store.ConnectionString) : new SqliteDatabase(store.ConnectionString);
+            await using var connection = await database.OpenAsync(CancellationToken.None);
+            await connection.ExecuteAsync(null, "UPDATE deposit_addresses SET key_id = NULL", CancellationToken.None);
+        }
+
+        var settings = EvmWatch.Settings(_node.Url, _token);
+        settings["Rails:Evm:Chains:base:Xpub"] = OtherXpub;
+        var logs = new Observability.CapturedLogs();
+        var after = new SettlementFactory(store, settings, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+        _owned.Add(after);
+        client = new AisaClient(after.CreateClient());
+        var newAddress = await EvmWatch.AddressAsync(client, agent.SessionToken);
+        var session = await client.PostAsync("/api/agent/topup/create-session", new { amount = 2m, rail = "base" }, AisaClient.Bearer(agent.SessionToken));
+
+        Assert.NotEqual(oldAddress, newAddress);
+        Assert.Equal(newAddress, session.Body.GetProperty("address").GetString());
+        Assert.Contains(logs.Entries, e => e.Message.Contains("Rail base: its key (xpub) changed: 1 deposit addresses derived from 1 earlier key(s) stay watched", StringComparison.Ordinal));
+        // Paid to the address handed out before the change, and to the new one: both credit the agent, once each.
+        await _node.TransferAsync(_token, oldAddress, 1_000_000);
+        await _node.TransferAsync(_token, newAddress, 2_000_000);
+        await _node.MineAsync(EvmWatch.Confirmations);
+        await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited") && d.GetProperty("amount").GetDecimal() == 1m, "the old address's payment credited");
+        await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited") && d.GetProperty("amount").GetDecimal() == 2m, "the new address's payment credited");
+        Assert.Equal(3m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Equal(2, (await EvmWatch.DepositEntriesAsync(client, agent.SessionToken)).Length);
     }
 
     [Theory]
