@@ -38,6 +38,9 @@ public sealed class EvmChainOptions
     /// <summary>Blocks per <c>eth_getLogs</c>; halved for a range the node refuses.</summary>
     public int MaxBlockRange { get; set; } = 500;
 
+    /// <summary>The most blocks one pass reads: a longer catch-up takes several passes, each stored range by range.</summary>
+    public int MaxBlocksPerPass { get; set; } = 10_000;
+
     /// <summary>Account-level extended public key (<c>m/44'/60'/0'</c>); agent k pays to its child <c>0/k</c>.</summary>
     public string? Xpub { get; set; }
 
@@ -84,6 +87,10 @@ public sealed class EvmChainOptions
         if (MaxBlockRange is < 1 or > 100_000)
         {
             yield return $"{at}:MaxBlockRange must be from 1 to 100000.";
+        }
+        if (MaxBlocksPerPass is < 1 or > 1_000_000)
+        {
+            yield return $"{at}:MaxBlocksPerPass must be from 1 to 1000000.";
         }
         if (RpcTimeoutSeconds is < 1 or > 300)
         {

@@ -60,7 +60,7 @@ public sealed class EvmRail : IAddressDepositRail
     public DepositInstructions Instructions(string address, long derivationIndex) =>
         new(Rail, _options.ChainId, EvmAddress.Parse(address).ToString(), derivationIndex, _tokens.Values.ToList());
 
-    public async Task<PollResult> PollAsync(PollContext context, CancellationToken cancellationToken)
+    public async IAsyncEnumerable<PollResult> PollAsync(PollContext context, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var callsBefore = _rpc.Calls;
         await EnsureChainIdAsync(cancellationToken);
@@ -69,60 +69,101 @@ public sealed class EvmRail : IAddressDepositRail
             ? _options.StartBlock ?? head
             : long.Parse(context.Cursor, NumberStyles.None, CultureInfo.InvariantCulture);
         // The unconfirmed window is read again every pass: a transfer reorganised out of a block may be mined
-        // again below the cursor, and only a new scan finds it there.
+        // again below the cursor, and only a new scan finds it there. A pass reads at most MaxBlocksPerPass blocks:
+        // after downtime the catch-up takes several passes, each one applied and stored range by range.
         var from = Math.Max(0, Math.Min(next, head - ConfirmationsRequired + 1));
-        var seen = new Dictionary<string, (TransferLog Log, long Agent)>(StringComparer.Ordinal);
-        var logsRead = from <= head
-            ? await ScanAsync(from, head, log =>
+        var to = Math.Min(head, from + _options.MaxBlocksPerPass - 1);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var (logsRead, logsMatched) = (0L, 0L);
+        Dictionary<string, long> Summary(long scannedTo) => new()
+        {
+            ["head"] = head,
+            ["fromBlock"] = from,
+            ["toBlock"] = scannedTo,
+            ["blocksScanned"] = Math.Max(0, scannedTo - from + 1),
+            ["logsRead"] = logsRead,
+            ["logsMatched"] = logsMatched,
+            ["rpcCalls"] = _rpc.Calls - callsBefore,
+        };
+
+        var range = (long)_options.MaxBlockRange;
+        var start = from;
+        while (start <= to)
+        {
+            var end = Math.Min(to, start + range - 1);
+            IReadOnlyList<TransferLog> logs;
+            try
             {
-                if (context.OwnerOf(log.To) is { } agent)
-                {
-                    seen[ExternalId(log)] = (log, agent);
-                }
-            }, cancellationToken)
-            : 0;
-        var blocks = seen.Values.Select(s => s.Log.BlockNumber)
-            .Concat(context.Open.Where(o => !seen.ContainsKey(o.ExternalId)).Select(o => o.BlockNumber))
-            .Distinct()
-            .ToList();
+                logs = await _rpc.TransferLogsAsync(_tokens.Keys, start, end, cancellationToken);
+            }
+            catch (EvmRpcErrorException) when (range > 1)
+            {
+                // "query returned more than 10000 results", "block range too large": a smaller range answers.
+                range = Math.Max(1, range / 2);
+                continue;
+            }
+            logsRead += logs.Count;
+            var ours = logs.Select(log => (Log: log, Agent: context.OwnerOf(log.To))).Where(m => m.Agent is not null).Select(m => (m.Log, Agent: m.Agent!.Value)).ToList();
+            logsMatched += ours.Count;
+            var observations = await ObserveAsync(ours, head, cancellationToken);
+            seen.UnionWith(observations.Select(o => o.ExternalId));
+            yield return new PollResult((end + 1).ToString(CultureInfo.InvariantCulture), head, observations, Summary(end));
+            start = end + 1;
+        }
+
+        // Every open deposit this pass did not scan again: is its block still on the chain, and how deep?
+        var open = context.Open.Where(o => !seen.Contains(o.ExternalId)).ToList();
+        var hashes = await BlockHashesAsync(open.Select(o => o.BlockNumber), cancellationToken);
+        var reread = open.Select(deposit =>
+        {
+            var hash = hashes.GetValueOrDefault(deposit.BlockNumber);
+            return hash == deposit.BlockHash
+                ? new DepositObservation(ObservationKind.Seen, deposit.ExternalId, deposit.BlockNumber, deposit.BlockHash, Confirmations(head, deposit.BlockNumber))
+                : new DepositObservation(ObservationKind.Gone, deposit.ExternalId, deposit.BlockNumber, deposit.BlockHash, 0, Note: hash is null
+                    ? $"block {deposit.BlockNumber} is not on the chain (head {head})"
+                    : $"block {deposit.BlockNumber} now has hash {hash}");
+        }).ToList();
+        yield return new PollResult((to + 1).ToString(CultureInfo.InvariantCulture), head, reread, Summary(to));
+    }
+
+    /// <summary>
+    /// Payments to watched addresses in one scanned range, each named by its transaction and its place among that
+    /// transaction's logs (read from the receipt), with its block hash read again. A block that changed while it was
+    /// being read fails the step: the cursor stays before it and the next pass reads it again.
+    /// </summary>
+    private async Task<List<DepositObservation>> ObserveAsync(List<(TransferLog Log, long Agent)> ours, long head, CancellationToken cancellationToken)
+    {
+        if (ours.Count == 0)
+        {
+            return [];
+        }
+        var receipts = await _rpc.ReceiptsAsync(ours.Select(m => m.Log.TransactionHash).ToList(), cancellationToken);
+        var hashes = await BlockHashesAsync(ours.Select(m => m.Log.BlockNumber), cancellationToken);
+        var observations = new List<DepositObservation>(ours.Count);
+        foreach (var (log, agent) in ours)
+        {
+            var position = receipts.GetValueOrDefault(log.TransactionHash) is { } receipt ? log.PositionIn(receipt) : null;
+            if (position is null || hashes.GetValueOrDefault(log.BlockNumber) != log.BlockHash)
+            {
+                throw new EvmRpcException($"Block {log.BlockNumber} of {Rail} changed while it was read (transaction {log.TransactionHash}): it is read again next pass.");
+            }
+            observations.Add(new DepositObservation(ObservationKind.Seen, ExternalId(log.TransactionHash, position.Value), log.BlockNumber, log.BlockHash,
+                Confirmations(head, log.BlockNumber), Payment(log, agent, position.Value)));
+        }
+        return observations;
+    }
+
+    private async Task<Dictionary<long, string?>> BlockHashesAsync(IEnumerable<long> blocks, CancellationToken cancellationToken)
+    {
         var hashes = new Dictionary<long, string?>();
-        foreach (var chunk in blocks.Chunk(HashesPerBatch))
+        foreach (var chunk in blocks.Distinct().Chunk(HashesPerBatch))
         {
             foreach (var (number, hash) in await _rpc.BlockHashesAsync(chunk, cancellationToken))
             {
                 hashes[number] = hash?.ToLowerInvariant();
             }
         }
-
-        var observations = new List<DepositObservation>();
-        foreach (var (externalId, (log, agent)) in seen)
-        {
-            // A block replaced between the scan and the re-read: decided on the next pass, from fresh logs.
-            if (hashes.GetValueOrDefault(log.BlockNumber) == log.BlockHash)
-            {
-                observations.Add(new DepositObservation(ObservationKind.Seen, externalId, log.BlockNumber, log.BlockHash, Confirmations(head, log.BlockNumber), Payment(log, agent)));
-            }
-        }
-        foreach (var open in context.Open.Where(o => !seen.ContainsKey(o.ExternalId)))
-        {
-            var hash = hashes.GetValueOrDefault(open.BlockNumber);
-            observations.Add(hash == open.BlockHash
-                ? new DepositObservation(ObservationKind.Seen, open.ExternalId, open.BlockNumber, open.BlockHash, Confirmations(head, open.BlockNumber))
-                : new DepositObservation(ObservationKind.Gone, open.ExternalId, open.BlockNumber, open.BlockHash, 0, Note: hash is null
-                    ? $"block {open.BlockNumber} is not on the chain (head {head})"
-                    : $"block {open.BlockNumber} now has hash {hash}"));
-        }
-
-        var summary = new Dictionary<string, long>
-        {
-            ["head"] = head,
-            ["fromBlock"] = from,
-            ["blocksScanned"] = Math.Max(0, head - from + 1),
-            ["logsRead"] = logsRead,
-            ["logsMatched"] = seen.Count,
-            ["rpcCalls"] = _rpc.Calls - callsBefore,
-        };
-        return new PollResult((head + 1).ToString(CultureInfo.InvariantCulture), head, observations, summary);
+        return hashes;
     }
 
     private async Task EnsureChainIdAsync(CancellationToken cancellationToken)
@@ -139,37 +180,7 @@ public sealed class EvmRail : IAddressDepositRail
         _chainIdChecked = true;
     }
 
-    /// <summary>
-    /// Hands each log of [from, to] to <paramref name="match"/>, reading ranges of at most MaxBlockRange and halving
-    /// a range the node refuses; only one range's logs are held at a time. Returns how many logs were read.
-    /// </summary>
-    private async Task<long> ScanAsync(long from, long to, Action<TransferLog> match, CancellationToken cancellationToken)
-    {
-        var read = 0L;
-        var range = (long)_options.MaxBlockRange;
-        var start = from;
-        while (start <= to)
-        {
-            var end = Math.Min(to, start + range - 1);
-            try
-            {
-                foreach (var log in await _rpc.TransferLogsAsync(_tokens.Keys, start, end, cancellationToken))
-                {
-                    match(log);
-                    read++;
-                }
-                start = end + 1;
-            }
-            catch (EvmRpcErrorException) when (range > 1)
-            {
-                // "query returned more than 10000 results", "block range too large": a smaller range answers.
-                range = Math.Max(1, range / 2);
-            }
-        }
-        return read;
-    }
-
-    private SeenPayment Payment(TransferLog log, long agent)
+    private SeenPayment Payment(TransferLog log, long agent, int position)
     {
         var token = _tokens[log.Token];
         var convertible = TokenUnits.TryToMicros(log.Value, token.Decimals, out var conversion);
@@ -177,10 +188,15 @@ public sealed class EvmRail : IAddressDepositRail
             agent, log.To, log.Token, log.Value.ToString(CultureInfo.InvariantCulture),
             convertible ? conversion.Micros : Micros.Zero,
             convertible ? conversion.Remainder.ToString(CultureInfo.InvariantCulture) : "0",
-            log.TransactionHash, log.LogIndex, convertible);
+            log.TransactionHash, log.LogIndex, position, convertible);
     }
 
     private static int Confirmations(long head, long block) => (int)Math.Clamp(head - block + 1, 0, int.MaxValue);
 
-    public static string ExternalId(TransferLog log) => string.Create(CultureInfo.InvariantCulture, $"{log.TransactionHash}:{log.LogIndex}");
+    /// <summary>
+    /// A payment's name: its transaction and its place among that transaction's logs, which stay the same when a
+    /// reorganisation mines the transaction again in another block (its block-wide log index does not).
+    /// </summary>
+    public static string ExternalId(string transactionHash, int positionInTransaction) =>
+        string.Create(CultureInfo.InvariantCulture, $"{transactionHash}#{positionInTransaction}");
 }

@@ -33,15 +33,16 @@ public sealed class Eip3009Chain(EvmRpcClient rpc)
     /// The <c>Transfer</c> log a settlement made to <paramref name="payTo"/>, from its receipt: what the EVM watcher
     /// follows to its confirmations. Null when the transaction has no such log (or no receipt yet).
     /// </summary>
-    public async Task<TransferLog?> TransferAsync(string transaction, string asset, string payTo, CancellationToken cancellationToken)
+    public async Task<(TransferLog Log, int Position)?> TransferAsync(string transaction, string asset, string payTo, CancellationToken cancellationToken)
     {
         var receipt = await rpc.CallAsync("eth_getTransactionReceipt", [transaction], cancellationToken);
         if (receipt is not System.Text.Json.Nodes.JsonObject found || found["logs"] is not System.Text.Json.Nodes.JsonArray logs)
         {
             return null;
         }
-        return logs.OfType<System.Text.Json.Nodes.JsonObject>().Select(TransferLog.Parse)
+        var log = logs.OfType<System.Text.Json.Nodes.JsonObject>().Select(TransferLog.Parse)
             .FirstOrDefault(log => log is not null && log.Token == asset.ToLowerInvariant() && log.To == payTo.ToLowerInvariant());
+        return log is not null && log.PositionIn(found) is { } position ? (log, position) : null;
     }
 
     private static string Word(string address) => address[2..].ToLowerInvariant().PadLeft(64, '0');

@@ -22,7 +22,7 @@ public sealed class X402Facilitator : IAsyncDisposable
 
     public Uri Url { get; }
 
-    public static async Task<X402Facilitator> StartAsync(Ganache node)
+    public static async Task<X402Facilitator> StartAsync(EvmNode node)
     {
         int port;
         using (var probe = new TcpListener(IPAddress.Loopback, 0))

@@ -59,6 +59,21 @@ public sealed class EvmRpcClient(HttpClient http, EvmRpcOptions options)
     }
 
     /// <summary>The answer of a read-only contract call at the head.</summary>
+    /// <summary>The receipts of transactions, in batches of 100; null for one the node does not have.</summary>
+    public async Task<IReadOnlyDictionary<string, JsonObject?>> ReceiptsAsync(IReadOnlyCollection<string> transactions, CancellationToken cancellationToken)
+    {
+        var receipts = new Dictionary<string, JsonObject?>(StringComparer.Ordinal);
+        foreach (var chunk in transactions.Distinct(StringComparer.Ordinal).Chunk(100))
+        {
+            var results = await BatchAsync(chunk.Select(tx => ("eth_getTransactionReceipt", new JsonArray(tx))).ToList(), cancellationToken);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                receipts[chunk[i]] = results[i] as JsonObject;
+            }
+        }
+        return receipts;
+    }
+
     public async Task<string> EthCallAsync(string to, string data, CancellationToken cancellationToken) =>
         (await CallAsync("eth_call", [new JsonObject { ["to"] = to, ["data"] = data }, "latest"], cancellationToken)).GetValue<string>();
 
@@ -207,6 +222,27 @@ public sealed record TransferLog(string Token, string From, string To, BigIntege
             log["blockHash"]!.GetValue<string>().ToLowerInvariant(),
             log["transactionHash"]!.GetValue<string>().ToLowerInvariant(),
             EvmRpcClient.ParseQuantity(log["logIndex"]!.GetValue<string>()));
+    }
+
+    /// <summary>
+    /// Where this log stands among its transaction's logs (0 for the first), read from the transaction's receipt: what
+    /// stays the same when the transaction is mined again in another block, where its block-wide log index changes.
+    /// Null when the receipt is of another block (it was mined again meanwhile) or does not hold the log.
+    /// </summary>
+    public int? PositionIn(JsonObject receipt)
+    {
+        if (!string.Equals(receipt["blockHash"]?.GetValue<string>(), BlockHash, StringComparison.OrdinalIgnoreCase) || receipt["logs"] is not JsonArray logs)
+        {
+            return null;
+        }
+        for (var i = 0; i < logs.Count; i++)
+        {
+            if (logs[i]?["logIndex"]?.GetValue<string>() is { } index && EvmRpcClient.ParseQuantity(index) == LogIndex)
+            {
+                return i;
+            }
+        }
+        return null;
     }
 
     private static string TopicAddress(string topic) => "0x" + topic[^40..].ToLowerInvariant();

@@ -6,8 +6,12 @@ using Aisa.Settlement.Money;
 using Aisa.Settlement.Rails;
 using Aisa.Settlement.Storage.Agents;
 using Aisa.Settlement.Storage.Deposits;
+using Aisa.Settlement.Storage.Jobs;
 
 namespace Aisa.Settlement.Api.Rails;
+
+/// <summary>A pass lost its watcher's lease to another pass (it outlived the lease): it stops, having stored what it applied.</summary>
+public sealed class LeaseLostException(string message) : Exception(message);
 
 /// <summary>A movement back of a credited deposit's money; <see cref="TransferKinds"/> says which way it goes.</summary>
 public sealed record TakeBack(string Key, string Kind, Micros Amount, string Reference);
@@ -38,8 +42,11 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
 
     public const string StripeRail = "stripe";
 
-    /// <summary>One watcher pass over a rail: read, apply every observation, then move the cursor on.</summary>
-    public async Task<JsonObject> PassAsync(IRailAdapter rail, CancellationToken cancellationToken)
+    /// <summary>
+    /// One watcher pass over a rail, a step at a time: each step's observations are applied, then the cursor is moved past
+    /// them — only while <paramref name="lease"/> holds the watcher's lease, so a pass that lost it stops there.
+    /// </summary>
+    public async Task<JsonObject> PassAsync(IRailAdapter rail, LeaseFence lease, CancellationToken cancellationToken)
     {
         var allocatedBefore = GC.GetTotalAllocatedBytes();
         var book = _books.GetOrAdd(rail.Rail, name => new DepositAddressBook(name, addresses));
@@ -48,23 +55,30 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         var followed = await deposits.FollowedAsync(rail.Rail, cancellationToken);
         var open = followed.Select(d => new OpenDeposit(d.Id, d.ExternalId!, d.BlockNumber!.Value, d.BlockHash!)).ToList();
 
-        var result = await rail.PollAsync(new PollContext(cursor, open, book.OwnerOf), cancellationToken);
-
         var known = followed.ToDictionary(d => d.ExternalId!, StringComparer.Ordinal);
+        var renamed = new HashSet<long>();
         var counts = new Dictionary<DepositState, int>();
-        foreach (var observation in result.Observations)
+        IReadOnlyDictionary<string, long> figures = new Dictionary<string, long>();
+        await foreach (var step in rail.PollAsync(new PollContext(cursor, open, book.OwnerOf), cancellationToken))
         {
-            if (await ApplyAsync(rail, observation, known.GetValueOrDefault(observation.ExternalId), cancellationToken) is { } moved)
+            foreach (var observation in step.Observations)
             {
-                counts[moved] = counts.GetValueOrDefault(moved) + 1;
+                if (await ApplyAsync(rail, observation, known.GetValueOrDefault(observation.ExternalId), renamed, cancellationToken) is { } moved)
+                {
+                    counts[moved] = counts.GetValueOrDefault(moved) + 1;
+                }
             }
+            // Only now: a pass that dies before this line is read again from the old cursor, and applies the same.
+            if (!await deposits.SaveCursorAsync(rail.Rail, step.Cursor, step.Head, lease, cancellationToken))
+            {
+                throw new LeaseLostException($"The lease of {lease.Job} was taken by another pass: this one stops before block cursor {step.Cursor}.");
+            }
+            figures = step.Summary;
         }
         var expired = await deposits.ExpirePendingAsync(rail.Rail, cancellationToken);
-        // Only now: a pass that dies before this line is read again from the old cursor, and applies the same.
-        await deposits.SaveCursorAsync(rail.Rail, result.Cursor, result.Head, cancellationToken);
 
         var summary = new JsonObject { ["watchedAddresses"] = book.Count, ["followed"] = open.Count };
-        foreach (var (name, value) in result.Summary)
+        foreach (var (name, value) in figures)
         {
             summary[name] = value;
         }
@@ -80,11 +94,32 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
 
     /// <summary>Applies one observation; returns the state the deposit moved to, or null if nothing changed.</summary>
     /// <param name="followed">The deposit as this pass loaded it, when it is one the watcher follows; otherwise it is looked up.</param>
-    private async Task<DepositState?> ApplyAsync(IRailAdapter rail, DepositObservation seen, Deposit? followed, CancellationToken cancellationToken)
+    /// <param name="renamed">Deposits this pass adopted under a new name: their earlier name's observations are stale.</param>
+    private async Task<DepositState?> ApplyAsync(IRailAdapter rail, DepositObservation seen, Deposit? followed, HashSet<long> renamed, CancellationToken cancellationToken)
     {
         var required = rail.ConfirmationsRequired;
+        if (followed is not null && renamed.Contains(followed.Id))
+        {
+            return null;
+        }
         var deposit = followed ?? await deposits.FindByExternalIdAsync(rail.Rail, seen.ExternalId, cancellationToken);
         var evidence = EvidenceOf(seen, required);
+        if (deposit is null && seen.Payment is { } named)
+        {
+            // Recorded by an earlier build under the block-wide log index: adopted under this name before anything else.
+            var (adopted, ambiguous) = await deposits.AdoptEarlierNamedAsync(rail.Rail, PaymentOf(seen, named), cancellationToken);
+            if (ambiguous)
+            {
+                logger.LogError("Payment {Payment} on {Rail} may be one of several deposits recorded before payments were named by their place in the transaction: nothing recorded, resolve it by hand.",
+                    seen.ExternalId, rail.Rail);
+                return null;
+            }
+            if (adopted is not null)
+            {
+                renamed.Add(adopted.Id);
+                deposit = adopted;
+            }
+        }
 
         if (seen.Kind == ObservationKind.Gone)
         {
@@ -107,16 +142,14 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
                 : !payment.Amount.IsPositive ? "the amount is below one micro-dollar"
                 : null;
             var state = refused is null ? onChain : DepositState.Failed;
-            deposit = await deposits.RecordPaymentAsync(rail.Rail,
-                new DepositPayment(payment.AgentId, seen.ExternalId, payment.TransactionHash, payment.LogIndex, payment.Address, payment.Token,
-                    payment.TokenAmount, payment.Amount, seen.BlockNumber, seen.BlockHash),
+            deposit = await deposits.RecordPaymentAsync(rail.Rail, PaymentOf(seen, payment),
                 state, seen.Confirmations, required, (refused is null ? evidence : With(evidence, "refused", refused)).ToJsonString(), cancellationToken);
             moved = deposit.State;
         }
         else if (deposit.State == DepositState.Reorged || (deposit.State.IsOpen() && deposit.BlockHash != seen.BlockHash))
         {
             // Mined again after a reorganisation, in this block.
-            if (await deposits.MoveAsync(deposit, onChain, seen.Confirmations, With(evidence, "minedAgain", true).ToJsonString(), cancellationToken, (seen.BlockNumber, seen.BlockHash)))
+            if (await deposits.MoveAsync(deposit, onChain, seen.Confirmations, With(evidence, "minedAgain", true).ToJsonString(), cancellationToken, (seen.BlockNumber, seen.BlockHash, seen.Payment?.LogIndex)))
             {
                 moved = onChain;
             }
@@ -282,6 +315,10 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         return account;
     }
 
+    private static DepositPayment PaymentOf(DepositObservation seen, SeenPayment payment) =>
+        new(payment.AgentId, seen.ExternalId, payment.TransactionHash, payment.LogIndex, payment.Address, payment.Token,
+            payment.TokenAmount, payment.Amount, seen.BlockNumber, seen.BlockHash, payment.LogPosition);
+
     private static JsonObject EvidenceOf(DepositObservation seen, int required)
     {
         var evidence = new JsonObject
@@ -296,6 +333,7 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         {
             evidence["txHash"] = payment.TransactionHash;
             evidence["logIndex"] = payment.LogIndex;
+            evidence["logPosition"] = payment.LogPosition;
             evidence["token"] = payment.Token;
             evidence["tokenAmount"] = payment.TokenAmount;
             evidence["belowOneMicro"] = payment.Remainder;

@@ -281,5 +281,5 @@ public sealed class StripeWatchJob(StripeTopUps topUps, LeasedRuns runs) : Quart
     public const string Name = "watch:stripe";
 
     public async ValueTask Execute(Quartz.IJobExecutionContext context, CancellationToken cancellationToken) =>
-        await runs.RunAsync(Name, topUps.PassAsync, cancellationToken);
+        await runs.RunAsync(Name, (_, token) => topUps.PassAsync(token), cancellationToken);
 }

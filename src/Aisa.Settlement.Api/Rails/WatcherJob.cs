@@ -21,11 +21,14 @@ public sealed class LeasedRuns(JobStore jobs, ServiceInstance instance, Scheduli
 {
     /// <summary>
     /// One run if this instance holds (or takes) the job's lease; false when another instance holds it, or the job is
-    /// paused and no run of it was asked for (a run asked for is taken by the lease holder, once, paused or not).
+    /// paused and no run of it was asked for (a run asked for is taken by the lease holder, once, paused or not). The
+    /// lease is renewed while the run goes on, however long it takes; should another run take it meanwhile (this one
+    /// stalled past the lease), this run is stopped, and its fenced writes are refused.
     /// </summary>
-    public async Task<bool> RunAsync(string name, Func<CancellationToken, Task<System.Text.Json.Nodes.JsonObject>> pass, CancellationToken cancellationToken)
+    public async Task<bool> RunAsync(string name, Func<LeaseFence, CancellationToken, Task<System.Text.Json.Nodes.JsonObject>> pass, CancellationToken cancellationToken)
     {
-        if (!await jobs.TryHoldAsync(name, instance.Id, TimeSpan.FromSeconds(scheduling.LeaseSeconds), cancellationToken))
+        var duration = TimeSpan.FromSeconds(scheduling.LeaseSeconds);
+        if (await jobs.TryHoldAsync(name, instance.Id, duration, cancellationToken) is not { } lease)
         {
             return false;
         }
@@ -39,17 +42,20 @@ public sealed class LeasedRuns(JobStore jobs, ServiceInstance instance, Scheduli
         await jobs.AbandonOthersAsync(name, instance.Id, cancellationToken);
         var run = await jobs.StartAsync(name, instance.Id, cancellationToken);
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = $"job-run-{run.Id}", ["JobRunId"] = run.Id, ["Job"] = name });
+        using var held = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var renewing = RenewWhileRunningAsync(lease, duration, held);
         try
         {
-            var summary = (await pass(cancellationToken)).ToJsonString();
+            var summary = (await pass(lease, held.Token)).ToJsonString();
             await jobs.FinishAsync(run, JobOutcome.Succeeded, null, summary, CancellationToken.None);
             metrics.JobRan(name, JobOutcome.Succeeded);
             logger.LogDebug("Job {Job} run {JobRunId} succeeded: {Summary}", name, run.Id, summary);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            logger.LogWarning("Job {Job} failed (attempt {Attempt}): {Error}", name, run.Attempt, e.Message);
-            await jobs.FinishAsync(run, JobOutcome.Failed, $"{e.GetType().Name}: {e.Message}", null, CancellationToken.None);
+            var error = held.IsCancellationRequested ? "The run lost its lease to another run (it outlived the lease): it stopped." : $"{e.GetType().Name}: {e.Message}";
+            logger.LogWarning("Job {Job} failed (attempt {Attempt}): {Error}", name, run.Attempt, error);
+            await jobs.FinishAsync(run, JobOutcome.Failed, error, null, CancellationToken.None);
             metrics.JobRan(name, JobOutcome.Failed);
         }
         catch (OperationCanceledException)
@@ -57,7 +63,42 @@ public sealed class LeasedRuns(JobStore jobs, ServiceInstance instance, Scheduli
             await jobs.FinishAsync(run, JobOutcome.Failed, "Stopped with the service.", null, CancellationToken.None);
             throw;
         }
+        finally
+        {
+            await held.CancelAsync();
+            await renewing;
+        }
         return true;
+    }
+
+    /// <summary>Renews the lease every third of its length until the run ends; cancels the run when another run has taken it.</summary>
+    private async Task RenewWhileRunningAsync(LeaseFence lease, TimeSpan duration, CancellationTokenSource run)
+    {
+        while (!run.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(duration / 3, run.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            try
+            {
+                if (!await jobs.RenewAsync(lease, duration, CancellationToken.None))
+                {
+                    logger.LogWarning("Job {Job} lost its lease to another run: this run stops.", lease.Job);
+                    await run.CancelAsync();
+                    return;
+                }
+            }
+            catch (Exception e) when (e is Storage.StorageUnavailableException or System.Data.Common.DbException)
+            {
+                // The database is away: the run fails on its own writes; the lease is tried again a third later.
+                logger.LogWarning("Job {Job}'s lease was not renewed: {Error}", lease.Job, e.Message);
+            }
+        }
     }
 }
 
@@ -72,7 +113,7 @@ public sealed class WatcherJob(RailRegistry rails, DepositProcessor processor, L
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         var rail = rails.Find(context.MergedJobDataMap.GetString(RailKey)!)!;
-        await runs.RunAsync(JobName(rail.Rail), token => processor.PassAsync(rail, token), cancellationToken);
+        await runs.RunAsync(JobName(rail.Rail), (lease, token) => processor.PassAsync(rail, lease, token), cancellationToken);
     }
 }
 
@@ -83,7 +124,7 @@ public sealed class X402ReconcileJob(X402Reconciler reconciler, LeasedRuns runs)
     public const string Name = "reconcile:x402";
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
-        await runs.RunAsync(Name, reconciler.PassAsync, cancellationToken);
+        await runs.RunAsync(Name, (_, token) => reconciler.PassAsync(token), cancellationToken);
 }
 
 /// <summary>
@@ -97,7 +138,7 @@ public sealed class PruneRunsJob(JobStore jobs, Storage.Operations.OperationsSto
     public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
-        await runs.RunAsync(Name, async token =>
+        await runs.RunAsync(Name, async (_, token) =>
         {
             var before = clock.GetUtcNow() - TimeSpan.FromDays(scheduling.RunHistoryDays);
             return new System.Text.Json.Nodes.JsonObject

@@ -25,11 +25,12 @@ public sealed class X402Credits(X402Options options, Eip3009Chain chain, RailReg
                 evidence, cancellationToken);
         }
         var rail = rails.All.OfType<Adapters.Evm.EvmRail>().First(r => r.ChainId == options.ChainId);
-        var log = await chain.TransferAsync(transaction, asset, payTo, cancellationToken)
+        var (log, position) = await chain.TransferAsync(transaction, asset, payTo, cancellationToken)
             ?? throw new InvalidOperationException($"The settlement {transaction} has no Transfer of {asset} to {payTo} in its receipt.");
         evidence["confirmedBy"] = rail.Rail;
         return await deposits.RecordPaymentAsync(rail.Rail,
-            new DepositPayment(agentId, Adapters.Evm.EvmRail.ExternalId(log), transaction, log.LogIndex, payTo, asset, tokenAmount, amount, log.BlockNumber, log.BlockHash),
+            new DepositPayment(agentId, Adapters.Evm.EvmRail.ExternalId(log.TransactionHash, position), transaction, log.LogIndex, payTo, asset, tokenAmount, amount,
+                log.BlockNumber, log.BlockHash, position),
             DepositState.Detected, 1, rail.ConfirmationsRequired, evidence.ToJsonString(), cancellationToken);
     }
 }

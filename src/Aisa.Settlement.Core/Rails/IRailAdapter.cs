@@ -18,10 +18,12 @@ public interface IRailAdapter
     TimeSpan PollInterval { get; }
 
     /// <summary>
-    /// One pass from <see cref="PollContext.Cursor"/>: new payments to watched addresses, and where every open
-    /// deposit now stands. Throws when the outside world cannot be read; the pass is then retried whole.
+    /// One bounded pass from <see cref="PollContext.Cursor"/>, a step at a time: new payments to watched addresses, and
+    /// where every open deposit now stands. Each step's observations are applied and its cursor stored before the next
+    /// is read, so a failure late in a long catch-up keeps what came before it; a step's cursor never passes what it
+    /// observed. Throws when the outside world cannot be read; the pass goes on from the last stored cursor next time.
     /// </summary>
-    Task<PollResult> PollAsync(PollContext context, CancellationToken cancellationToken);
+    IAsyncEnumerable<PollResult> PollAsync(PollContext context, CancellationToken cancellationToken);
 }
 
 /// <summary>A rail whose agents pay to an address of their own, derived from the agent's derivation index.</summary>
@@ -59,7 +61,7 @@ public enum ObservationKind
 }
 
 /// <summary>Where one payment stands now, with the evidence: its block as re-read in this pass.</summary>
-/// <param name="ExternalId">The rail's unique name of the payment ("&lt;tx&gt;:&lt;log index&gt;"): the credit's key.</param>
+/// <param name="ExternalId">The rail's unique name of the payment ("&lt;tx&gt;#&lt;place among its logs&gt;" on EVM chains): the credit's key.</param>
 /// <param name="Payment">What was paid, to whom; null when the pass only re-confirmed a deposit the store knows.</param>
 /// <param name="Note">Why, in words, for a payment gone or refused.</param>
 public sealed record DepositObservation(
@@ -72,6 +74,8 @@ public sealed record DepositObservation(
     string? Note = null);
 
 /// <param name="Remainder">Atomic units below one micro, kept as evidence and never credited.</param>
+/// <param name="LogIndex">The log's index in its block (evidence; it changes when the transaction is mined again).</param>
+/// <param name="LogPosition">The log's place among its transaction's logs: with the transaction hash, the payment's name.</param>
 /// <param name="Convertible">False when the amount is beyond what micros hold: the deposit fails rather than credit a wrong amount.</param>
 public sealed record SeenPayment(
     long AgentId,
@@ -82,8 +86,10 @@ public sealed record SeenPayment(
     string Remainder,
     string TransactionHash,
     long LogIndex,
+    int LogPosition,
     bool Convertible = true);
 
-/// <param name="Cursor">Where the next pass starts; stored only after the observations are applied.</param>
-/// <param name="Summary">Figures of the pass for the job history (blocks scanned, logs read, RPC calls).</param>
+/// <summary>One step of a pass.</summary>
+/// <param name="Cursor">Where the next step (or pass) starts; stored only after the observations are applied.</param>
+/// <param name="Summary">Figures of the pass so far for the job history (blocks scanned, logs read, RPC calls): the last step's are the pass's.</param>
 public sealed record PollResult(string Cursor, long Head, IReadOnlyList<DepositObservation> Observations, IReadOnlyDictionary<string, long> Summary);

@@ -25,7 +25,8 @@ public sealed record Deposit(
     string? LedgerKey,
     DateTimeOffset? ExpiresAt,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    long? LogPosition = null);
 
 public sealed record DepositTransition(long Id, long DepositId, DepositState? From, DepositState To, int Confirmations, string Evidence, DateTimeOffset CreatedAt);
 
@@ -40,7 +41,8 @@ public sealed record DepositPayment(
     string TokenAmount,
     Micros Amount,
     long? BlockNumber,
-    string? BlockHash);
+    string? BlockHash,
+    long? LogPosition = null);
 
 public sealed record DepositFilter(string? Rail = null, DepositState? State = null, long? AgentId = null, long? BeforeId = null, int Limit = 50);
 
@@ -52,7 +54,7 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
 {
     private const string Columns =
         "id, rail, agent_id, state, requested_amount, amount, external_id, tx_hash, log_index, address, token, token_amount, " +
-        "block_number, block_hash, confirmations, confirmations_required, ledger_key, expires_at, created_at, updated_at";
+        "block_number, block_hash, confirmations, confirmations_required, ledger_key, expires_at, created_at, updated_at, log_position";
 
     public async Task<Deposit> CreatePendingAsync(string rail, long agentId, Micros requested, string? address, int confirmationsRequired, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
@@ -151,7 +153,7 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
             ("rail", rail), ("agent", payment.AgentId), ("state", state.ToWire()), ("amount", payment.Amount.Value), ("external", payment.ExternalId),
             ("tx", payment.TransactionHash), ("logIndex", payment.LogIndex), ("address", payment.Address), ("token", payment.Token),
             ("tokenAmount", payment.TokenAmount), ("blockNumber", payment.BlockNumber), ("blockHash", payment.BlockHash),
-            ("confirmations", confirmations), ("required", required), ("now", now),
+            ("confirmations", confirmations), ("required", required), ("now", now), ("position", payment.LogPosition),
         };
         if (pending is not null)
         {
@@ -159,14 +161,14 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
         }
         await using var command = connection.CreateCommand(transaction, pending is null
             ? $"""
-              INSERT INTO deposits (rail, agent_id, state, amount, external_id, tx_hash, log_index, address, token, token_amount, block_number, block_hash,
+              INSERT INTO deposits (rail, agent_id, state, amount, external_id, tx_hash, log_index, log_position, address, token, token_amount, block_number, block_hash,
                                     confirmations, confirmations_required, created_at, updated_at)
-              VALUES (@rail, @agent, @state, @amount, @external, @tx, @logIndex, @address, @token, @tokenAmount, @blockNumber, @blockHash,
+              VALUES (@rail, @agent, @state, @amount, @external, @tx, @logIndex, @position, @address, @token, @tokenAmount, @blockNumber, @blockHash,
                       @confirmations, @required, @now, @now)
               RETURNING {Columns}
               """
             : $"""
-              UPDATE deposits SET state = @state, amount = @amount, external_id = @external, tx_hash = @tx, log_index = @logIndex, address = @address,
+              UPDATE deposits SET state = @state, amount = @amount, external_id = @external, tx_hash = @tx, log_index = @logIndex, log_position = @position, address = @address,
                                   token = @token, token_amount = @tokenAmount, block_number = @blockNumber, block_hash = @blockHash,
                                   confirmations = @confirmations, confirmations_required = @required, updated_at = @now
               WHERE id = @pending AND state = 'pending'
@@ -179,11 +181,42 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
     }
 
     /// <summary>
+    /// A deposit recorded before payments were named by their place in their transaction (it has a log index and no
+    /// position), for the payment just seen: the same log (same block and index), else the one deposit of that
+    /// transaction to the same address, token and amount (the transaction mined again elsewhere). Found, it is renamed
+    /// <paramref name="payment"/>'s external id and returned, so it is never recorded, nor credited, a second time.
+    /// Ambiguous (several could be it) when no single one can be told: the caller records nothing and says so.
+    /// </summary>
+    public async Task<(Deposit? Adopted, bool Ambiguous)> AdoptEarlierNamedAsync(string rail, DepositPayment payment, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
+        var candidates = await ListWhereAsync(connection, transaction,
+            "rail = @rail AND tx_hash = @tx AND log_index IS NOT NULL AND log_position IS NULL AND external_id IS NOT NULL ORDER BY id", cancellationToken,
+            ("rail", rail), ("tx", payment.TransactionHash));
+        var exact = candidates.Where(d => d.LogIndex == payment.LogIndex && d.BlockHash == payment.BlockHash).ToList();
+        var same = exact.Count == 1 ? exact : candidates.Where(d => d.Address == payment.Address && d.Token == payment.Token && d.TokenAmount == payment.TokenAmount).ToList();
+        if (same.Count != 1)
+        {
+            return (null, same.Count > 1);
+        }
+        var adopted = same[0];
+        await connection.ExecuteAsync(transaction,
+            "UPDATE deposits SET external_id = @external, log_position = @position, updated_at = @now WHERE id = @id AND log_position IS NULL",
+            cancellationToken, ("external", payment.ExternalId), ("position", payment.LogPosition), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()), ("id", adopted.Id));
+        await InsertTransitionAsync(connection, transaction, adopted.Id, adopted.State, adopted.State, adopted.Confirmations,
+            Evidence.Of(("renamed", adopted.ExternalId), ("to", payment.ExternalId), ("why", "payments are named by their transaction and place among its logs")),
+            clock.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return (adopted with { ExternalId = payment.ExternalId, LogPosition = payment.LogPosition }, false);
+    }
+
+    /// <summary>
     /// Moves a deposit from the state and confirmations it was read with; false (and nothing written) when another
-    /// pass moved it first. A block given replaces the deposit's block (a transfer mined again elsewhere).
+    /// pass moved it first. A block given replaces the deposit's block and log index (a transfer mined again elsewhere).
     /// </summary>
     public async Task<bool> MoveAsync(Deposit deposit, DepositState to, int confirmations, string evidence, CancellationToken cancellationToken,
-        (long Number, string Hash)? block = null, string? ledgerKey = null, Micros? amount = null)
+        (long Number, string Hash, long? LogIndex)? block = null, string? ledgerKey = null, Micros? amount = null)
     {
         if (!DepositStates.CanMove(deposit.State, to))
         {
@@ -195,11 +228,11 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
         var moved = await connection.ExecuteAsync(transaction,
             """
             UPDATE deposits SET state = @to, confirmations = @confirmations, block_number = COALESCE(@blockNumber, block_number),
-                                block_hash = COALESCE(@blockHash, block_hash), ledger_key = COALESCE(@ledgerKey, ledger_key),
+                                block_hash = COALESCE(@blockHash, block_hash), log_index = COALESCE(@logIndex, log_index), ledger_key = COALESCE(@ledgerKey, ledger_key),
                                 amount = COALESCE(@amount, amount), updated_at = @now
             WHERE id = @id AND state = @from AND confirmations = @fromConfirmations
             """,
-            cancellationToken, ("to", to.ToWire()), ("confirmations", confirmations), ("blockNumber", block?.Number), ("blockHash", block?.Hash),
+            cancellationToken, ("to", to.ToWire()), ("confirmations", confirmations), ("blockNumber", block?.Number), ("blockHash", block?.Hash), ("logIndex", block?.LogIndex),
             ("ledgerKey", ledgerKey), ("amount", amount?.Value), ("now", now), ("id", deposit.Id), ("from", deposit.State.ToWire()), ("fromConfirmations", deposit.Confirmations));
         if (moved == 0)
         {
@@ -290,15 +323,21 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
         return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
-    public async Task SaveCursorAsync(string rail, string position, long head, CancellationToken cancellationToken)
+    /// <summary>
+    /// Moves the rail's cursor, if <paramref name="fence"/> still holds the watcher's lease; false (and nothing written)
+    /// when another pass has taken it since: only the current holder moves a cursor, so it never goes backwards.
+    /// </summary>
+    public async Task<bool> SaveCursorAsync(string rail, string position, long head, Jobs.LeaseFence fence, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(null,
+        return await connection.ExecuteAsync(null,
             """
-            INSERT INTO rail_cursors (rail, position, head, updated_at) VALUES (@rail, @position, @head, @now)
+            INSERT INTO rail_cursors (rail, position, head, updated_at)
+            SELECT @rail, @position, @head, @now WHERE EXISTS (SELECT 1 FROM job_leases WHERE job = @job AND owner = @owner AND token = @token)
             ON CONFLICT (rail) DO UPDATE SET position = excluded.position, head = excluded.head, updated_at = excluded.updated_at
             """,
-            cancellationToken, ("rail", rail), ("position", position), ("head", head), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()));
+            cancellationToken, ("rail", rail), ("position", position), ("head", head), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()),
+            ("job", fence.Job), ("owner", fence.Owner), ("token", fence.Token)) == 1;
     }
 
     private async Task InsertTransitionAsync(DbConnection connection, DbTransaction transaction, long depositId, DepositState? from, DepositState to, int confirmations, string evidence, long now, CancellationToken cancellationToken) =>
@@ -347,7 +386,8 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
                 reader.GetNullableString(16),
                 reader.GetNullableInt64(17) is { } expires ? DateTimeOffset.FromUnixTimeMilliseconds(expires) : null,
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(18)),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(19))));
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(19)),
+                reader.GetNullableInt64(20)));
         }
         return deposits;
     }

@@ -20,29 +20,46 @@ public sealed record ServiceInstanceBeat(string Id, string Host, DateTimeOffset 
 public sealed record JobLease(string Job, string Owner, DateTimeOffset AcquiredAt, DateTimeOffset ExpiresAt);
 
 /// <summary>
+/// One run's hold on its job's lease: the writes only the holder may make (a watcher's cursor) name it, and are refused
+/// once another run has taken the lease.
+/// </summary>
+public sealed record LeaseFence(string Job, string Owner, long Token);
+
+/// <summary>
 /// Which instance runs each recurring job (a lease in the shared database, renewed by its holder and taken over
 /// once it expires), and the history of every run: start, end, outcome, error, attempt.
 /// </summary>
 public sealed class JobStore(SqlDatabase database, TimeProvider clock)
 {
     /// <summary>
-    /// Takes or renews the job's lease for <paramref name="duration"/>; false while another instance holds an
-    /// unexpired one. One statement, so two instances asking at once cannot both win.
+    /// Takes the job's lease for one run, for <paramref name="duration"/>: the fence of this run (a new token), or null
+    /// while another instance holds an unexpired one. One statement, so two instances asking at once cannot both win.
     /// </summary>
-    public async Task<bool> TryHoldAsync(string job, string owner, TimeSpan duration, CancellationToken cancellationToken)
+    public async Task<LeaseFence?> TryHoldAsync(string job, string owner, TimeSpan duration, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand(null,
             """
-            INSERT INTO job_leases (job, owner, acquired_at, expires_at) VALUES (@job, @owner, @now, @expires)
-            ON CONFLICT (job) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
+            INSERT INTO job_leases (job, owner, acquired_at, expires_at, token) VALUES (@job, @owner, @now, @expires, 1)
+            ON CONFLICT (job) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, token = job_leases.token + 1,
                 acquired_at = CASE WHEN job_leases.owner = excluded.owner THEN job_leases.acquired_at ELSE excluded.acquired_at END
             WHERE job_leases.owner = excluded.owner OR job_leases.expires_at <= @now
-            RETURNING owner
+            RETURNING owner, token
             """,
             ("job", job), ("owner", owner), ("now", now), ("expires", now + (long)duration.TotalMilliseconds));
-        return await command.ExecuteScalarAsync(cancellationToken) is string holder && holder == owner;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) && reader.GetString(0) == owner ? new LeaseFence(job, owner, reader.GetInt64(1)) : null;
+    }
+
+    /// <summary>Extends the lease of a run still going; false when another run has taken the lease since (the run must stop).</summary>
+    public async Task<bool> RenewAsync(LeaseFence fence, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(null,
+            "UPDATE job_leases SET expires_at = @expires WHERE job = @job AND owner = @owner AND token = @token",
+            cancellationToken, ("expires", clock.GetUtcNow().ToUnixTimeMilliseconds() + (long)duration.TotalMilliseconds),
+            ("job", fence.Job), ("owner", fence.Owner), ("token", fence.Token)) == 1;
     }
 
     /// <summary>Gives the lease up (on a clean stop), so another instance takes the job over at once.</summary>

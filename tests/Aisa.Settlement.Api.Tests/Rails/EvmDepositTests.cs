@@ -177,6 +177,185 @@ public sealed class EvmDepositTests : IAsyncLifetime
         Assert.Equal(secondBlock, last.GetProperty("evidence").GetProperty("blockHash").GetString());
     }
 
+    [Theory]
+    [InlineData(StorageOptions.Sqlite)]
+    [InlineData(StorageOptions.Postgres)]
+    public async Task A_credited_transfer_mined_again_after_a_deep_reorganisation_at_another_log_index_is_not_credited_twice(string provider)
+    {
+        // anvil numbers a block's logs across its transactions (ganache numbers each transaction's from 0).
+        var node = await Anvil.StartAsync(EvmWatch.ChainId);
+        _owned.Add(node);
+        var token = await node.DeployTokenAsync(decimals: 6);
+        var client = await StartServiceAsync(provider, node.Url, token);
+        var agent = await client.RegisterAgentAsync();
+        var address = await EvmWatch.AddressAsync(client, agent.SessionToken);
+        var signed = await node.SignTransferAsync(token, address, 5_000_000);
+        var beforeTransfer = await node.SnapshotAsync();
+        var hash = await node.SendRawAsync(signed);
+        Assert.Equal("0x0", (await node.ReceiptAsync(hash))["logs"]![0]!["logIndex"]!.GetValue<string>());
+        await node.MineAsync(EvmWatch.Confirmations);
+        await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited");
+
+        // Deeper than the confirmations: the credited block is replaced, and the same transaction is mined again behind
+        // another transfer, so its log has another index in its new block.
+        var beforeReorganisation = await EvmWatch.LastRunIdAsync(client);
+        await node.RevertAsync(beforeTransfer);
+        var block = await node.MineBehindAMintAsync(token, "0x000000000000000000000000000000000000dead", 1, signed);
+        Assert.Equal("0x1", (await node.ReceiptAsync(hash))["logs"]![0]!["logIndex"]!.GetValue<string>());
+        // A pass has read the new block (it matched the transfer) before it is buried deeper than the watcher rescans.
+        await EvmWatch.WaitForRunsAsync(client, beforeReorganisation, runs => runs.Any(r => r.GetProperty("outcome").GetString() == "succeeded"
+            && r.GetProperty("summary").GetProperty("toBlock").GetInt64() >= block && r.GetProperty("summary").GetProperty("logsMatched").GetInt64() >= 1
+            && r.GetProperty("summary").GetProperty("fromBlock").GetInt64() <= block), "a pass that read the block again");
+        await node.MineAsync(EvmWatch.Confirmations + 1);
+        await EvmWatch.WaitForRunsAsync(client, await EvmWatch.LastRunIdAsync(client), runs => runs.Length >= 2, "two more passes");
+
+        Assert.Equal(5m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+        var deposit = Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken));
+        Assert.Equal($"{hash}#0", deposit.GetProperty("reference").GetString());
+    }
+
+    [Theory]
+    [InlineData(StorageOptions.Sqlite)]
+    [InlineData(StorageOptions.Postgres)]
+    public async Task A_deposit_recorded_by_an_earlier_build_under_its_log_index_is_adopted_under_the_new_name_and_credited_once(string provider)
+    {
+        var client = await StartServiceAsync(provider);
+        var store = (TestStore)_owned[^2];
+        var agent = await client.RegisterAgentAsync();
+        var address = await EvmWatch.AddressAsync(client, agent.SessionToken);
+        var hash = await _node.TransferAsync(_token, address, 2_500_000);
+        await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("detected"), "detected");
+        // As an earlier build recorded it: named "<tx>:<block-wide log index>", no place in the transaction.
+        await using (var database = store.Provider == StorageOptions.Postgres ? (SqlDatabase)new PostgresDatabase(store.ConnectionString) : new SqliteDatabase(store.ConnectionString))
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
+        {
+            Assert.Equal(1, await connection.ExecuteAsync(null, "UPDATE deposits SET external_id = tx_hash || ':' || log_index, log_position = NULL", CancellationToken.None));
+        }
+        var block = Convert.ToInt64((await _node.ReceiptAsync(hash))["blockNumber"]!.GetValue<string>(), 16);
+        var renamedAt = await EvmWatch.LastRunIdAsync(client);
+        await EvmWatch.WaitForRunsAsync(client, renamedAt, runs => runs.Any(r => r.GetProperty("outcome").GetString() == "succeeded"
+            && r.GetProperty("summary").GetProperty("fromBlock").GetInt64() <= block), "a pass that read the block again");
+        var adopted = Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken));
+        Assert.Equal($"{hash}#0", adopted.GetProperty("reference").GetString());
+
+        await _node.MineAsync(EvmWatch.Confirmations);
+        var credited = await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited");
+        await EvmWatch.WaitForRunsAsync(client, await EvmWatch.LastRunIdAsync(client), runs => runs.Length >= 2, "two more passes");
+
+        Assert.Equal(2.5m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken));
+        Assert.Equal($"{hash}#0", credited.GetProperty("reference").GetString());
+        var history = await client.SendAsync(HttpMethod.Get, $"/api/operator/deposits/{credited.GetProperty("id").GetInt64()}", headers: AisaClient.Operator());
+        Assert.Equal($"deposit:base:{hash}#0", history.Body.GetProperty("ledgerKey").GetString());
+        Assert.Contains(history.Body.GetProperty("transitions").EnumerateArray(), t => t.GetProperty("evidence").TryGetProperty("renamed", out var from) && from.GetString() == $"{hash}:0");
+    }
+
+    [Fact]
+    public async Task A_catch_up_longer_than_a_pass_is_read_in_bounded_passes_and_credits_every_deposit_once()
+    {
+        var store = await TestStore.CreateAsync(StorageOptions.Sqlite);
+        _owned.Add(store);
+        var settings = EvmWatch.Settings(_node.Url, _token);
+        settings["Rails:Evm:Chains:base:MaxBlocksPerPass"] = "6";
+        var first = new SettlementFactory(store, settings);
+        var client = new AisaClient(first.CreateClient());
+        var agent = await client.RegisterAgentAsync();
+        var address = await EvmWatch.AddressAsync(client, agent.SessionToken);
+        await EvmWatch.WaitForRunsAsync(client, 0, runs => runs.Length >= 1, "a first pass");
+        await first.DisposeAsync();
+
+        // Down while 30 blocks were mined, with a payment early and one late in them.
+        var from = await _node.BlockNumberAsync();
+        await _node.TransferAsync(_token, address, 1_000_000);
+        await _node.MineAsync(25);
+        await _node.TransferAsync(_token, address, 2_000_000);
+        await _node.MineAsync(EvmWatch.Confirmations);
+        var head = await _node.BlockNumberAsync();
+        var restarted = new SettlementFactory(store, settings);
+        _owned.Add(restarted);
+        client = new AisaClient(restarted.CreateClient());
+
+        await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited") && d.GetProperty("amount").GetDecimal() == 2m, "the late payment credited");
+        var runs = await EvmWatch.WaitForRunsAsync(client, 0, r => r.Length >= 1, "the passes");
+
+        var passes = runs.Where(r => r.GetProperty("outcome").GetString() == "succeeded").Select(r => r.GetProperty("summary")).ToList();
+        Assert.All(passes, summary => Assert.InRange(summary.GetProperty("blocksScanned").GetInt64(), 0, 6));
+        Assert.True(passes.Count(summary => summary.GetProperty("fromBlock").GetInt64() > from) >= (head - from) / 6, string.Join(" ", passes));
+        Assert.Equal(3m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Equal(2, (await EvmWatch.DepositEntriesAsync(client, agent.SessionToken)).Length);
+    }
+
+    [Fact]
+    public async Task A_failure_late_in_a_pass_keeps_what_the_pass_read_before_it()
+    {
+        using var proxy = new RpcFaultProxy(_node.Url);
+        var client = await StartServiceAsync(StorageOptions.Sqlite, proxy.Url);
+        var agent = await client.RegisterAgentAsync();
+        var address = await EvmWatch.AddressAsync(client, agent.SessionToken);
+        await EvmWatch.WaitForRunsAsync(client, 0, runs => runs.Length >= 1, "a first pass");
+        // Every eth_getLogs of blocks from here on fails: a pass reads the payment's range, then fails further on.
+        var failFrom = await _node.BlockNumberAsync() + 12;
+        proxy.FaultWhen = body => LogsFrom(body) >= failFrom;
+        proxy.Fault = RpcFault.Http500;
+        await _node.TransferAsync(_token, address, 4_000_000);
+        await _node.MineAsync(20);
+
+        var credited = await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited by passes that fail later on");
+        var failing = await EvmWatch.WaitForRunsAsync(client, 0, runs => runs.Count(r => r.GetProperty("outcome").GetString() == "failed") >= 2, "failing passes");
+
+        Assert.Equal(4m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Contains("500", failing.Last(r => r.GetProperty("outcome").GetString() == "failed").GetProperty("error").GetString(), StringComparison.Ordinal);
+        proxy.Fault = RpcFault.None;
+        await EvmWatch.WaitForRunsAsync(client, await EvmWatch.LastRunIdAsync(client), runs => runs.Count(r => r.GetProperty("outcome").GetString() == "succeeded") >= 2, "passes after the recovery");
+        Assert.Equal(4m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+        Assert.Equal(credited.GetProperty("id").GetInt64(), Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken)).GetProperty("id").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_pass_longer_than_the_lease_keeps_it_and_no_other_instance_runs_the_watcher_meanwhile()
+    {
+        // A slow node and one block per eth_getLogs: the first pass reads 40 blocks at 250 ms each, longer than the 6 s lease.
+        using var slow = new RpcFaultProxy(_node.Url) { Delay = TimeSpan.FromMilliseconds(250) };
+        await _node.MineAsync(40);
+        var store = await TestStore.CreateAsync(StorageOptions.Postgres);
+        _owned.Add(store);
+        var settings = EvmWatch.Settings(slow.Url, _token, leaseSeconds: 6);
+        settings["Rails:Evm:Chains:base:MaxBlockRange"] = "1";
+        settings["Rails:Evm:Chains:base:RpcTimeoutSeconds"] = "5";
+        var one = new SettlementFactory(store, settings);
+        _owned.Add(one);
+        var two = new SettlementFactory(store, settings);
+        _owned.Add(two);
+        var client = new AisaClient(one.CreateClient());
+
+        var runs = await EvmWatch.WaitForRunsAsync(client, 0, r => r.Any(run => Duration(run) > TimeSpan.FromSeconds(6)) && r.Length >= 4, "a pass longer than the lease, and more");
+
+        var ordered = runs.OrderBy(r => r.GetProperty("startedAt").GetDateTimeOffset()).ToList();
+        Assert.All(ordered, r => Assert.Equal("succeeded", r.GetProperty("outcome").GetString()));
+        for (var i = 1; i < ordered.Count; i++)
+        {
+            // Never two passes at once: each starts after the one before it ended, on whichever instance.
+            Assert.True(ordered[i].GetProperty("startedAt").GetDateTimeOffset() >= ordered[i - 1].GetProperty("endedAt").GetDateTimeOffset(),
+                $"run {ordered[i].GetProperty("id")} started during run {ordered[i - 1].GetProperty("id")}");
+        }
+    }
+
+    private static TimeSpan Duration(System.Text.Json.JsonElement run) =>
+        run.GetProperty("endedAt").GetDateTimeOffset() - run.GetProperty("startedAt").GetDateTimeOffset();
+
+    /// <summary>The first block of the eth_getLogs calls in a JSON-RPC request body (a single call or a batch); -1 for none.</summary>
+    private static long LogsFrom(string body)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(body);
+        var calls = node is System.Text.Json.Nodes.JsonArray batch ? batch.ToList() : [node];
+        return calls.Where(c => c?["method"]?.GetValue<string>() == "eth_getLogs")
+            .Select(c => Convert.ToInt64(c!["params"]![0]!["fromBlock"]!.GetValue<string>(), 16))
+            .DefaultIfEmpty(-1).Max();
+    }
+
     [Fact]
     public async Task A_top_up_session_on_a_chain_gives_the_address_and_the_payment_fills_that_pending_deposit()
     {

@@ -64,7 +64,8 @@ public static class EvmWatch
             }
             await Task.Delay(200);
         }
-        throw new Xunit.Sdk.XunitException($"No deposit {what} within {Patience.TotalSeconds} s; last seen: {JsonSerializer.Serialize(last)}");
+        var runs = await client.SendAsync(HttpMethod.Get, "/api/operator/jobs?limit=5", headers: AisaClient.Operator());
+        throw new Xunit.Sdk.XunitException($"No deposit {what} within {Patience.TotalSeconds} s; last seen: {JsonSerializer.Serialize(last)}; last runs: {runs.Raw}");
     }
 
     public static bool Is(this JsonElement deposit, string state, int? confirmations = null) =>

@@ -42,6 +42,12 @@ public sealed class RpcFaultProxy : IDisposable
     /// <summary>Only requests whose path ends with this fail; the others pass. Null: every request.</summary>
     public string? FaultPath { get; set; }
 
+    /// <summary>Only requests whose body this says yes to fail; the others pass. Null: every request.</summary>
+    public Func<string, bool>? FaultWhen { get; set; }
+
+    /// <summary>How long every request waits before it is passed on: a slow but working node.</summary>
+    public TimeSpan Delay { get; set; }
+
     public RpcFault Fault
     {
         get => _fault;
@@ -88,7 +94,13 @@ public sealed class RpcFaultProxy : IDisposable
     {
         try
         {
-            var fault = FaultPath is null || context.Request.Url!.AbsolutePath.EndsWith(FaultPath, StringComparison.Ordinal) ? _fault : RpcFault.None;
+            var body = context.Request.HasEntityBody ? await new StreamReader(context.Request.InputStream).ReadToEndAsync() : null;
+            var fault = (FaultPath is null || context.Request.Url!.AbsolutePath.EndsWith(FaultPath, StringComparison.Ordinal))
+                && (FaultWhen is not { } when || (body is not null && when(body))) ? _fault : RpcFault.None;
+            if (Delay > TimeSpan.Zero)
+            {
+                await Task.Delay(Delay);
+            }
             switch (fault)
             {
                 case RpcFault.Http500:
@@ -107,10 +119,9 @@ public sealed class RpcFaultProxy : IDisposable
                     }
                     using (var forward = new HttpRequestMessage(new HttpMethod(context.Request.HttpMethod), new Uri(_node, context.Request.Url!.PathAndQuery)))
                     {
-                        if (context.Request.HasEntityBody)
+                        if (body is not null)
                         {
-                            forward.Content = new StreamContent(context.Request.InputStream);
-                            forward.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+                            forward.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
                         }
                         using var answer = await _http.SendAsync(forward);
                         if (fault == RpcFault.LoseAnswer)

@@ -31,25 +31,54 @@ public abstract class JobStoreTests : IAsyncLifetime
     [Fact]
     public async Task A_lease_stays_with_its_holder_while_renewed_and_moves_once_it_expires_or_is_given_up()
     {
-        Assert.True(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
-        Assert.False(await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None));
-        Assert.True(await _jobs.TryHoldAsync("watch:polygon", "b", Lease, CancellationToken.None));
+        Assert.NotNull(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
+        Assert.Null(await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None));
+        Assert.NotNull(await _jobs.TryHoldAsync("watch:polygon", "b", Lease, CancellationToken.None));
 
         _clock.Advance(TimeSpan.FromSeconds(9));
-        Assert.True(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
+        Assert.NotNull(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
         _clock.Advance(TimeSpan.FromSeconds(9));
         // Renewed at 9 s, so still a's at 18 s.
-        Assert.False(await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None));
+        Assert.Null(await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None));
 
         _clock.Advance(TimeSpan.FromSeconds(2));
-        Assert.True(await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None));
-        Assert.False(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
+        Assert.NotNull(await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None));
+        Assert.Null(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
 
         await _jobs.ReleaseAsync("watch:base", "a", CancellationToken.None);
-        Assert.False(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
+        Assert.Null(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
         await _jobs.ReleaseAsync("watch:base", "b", CancellationToken.None);
-        Assert.True(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
+        Assert.NotNull(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
         Assert.Equal(["a", "b"], (await _jobs.LeasesAsync(CancellationToken.None)).Select(l => l.Owner));
+    }
+
+    [Fact]
+    public async Task Only_the_run_holding_the_lease_moves_the_cursor_and_a_renewal_keeps_it_past_its_length()
+    {
+        var deposits = new Deposits.DepositStore(_database, _clock);
+        var first = (await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None))!;
+        Assert.True(await deposits.SaveCursorAsync("base", "100", 99, first, CancellationToken.None));
+
+        // Renewed while it runs, the lease outlives its length.
+        _clock.Advance(TimeSpan.FromSeconds(8));
+        Assert.True(await _jobs.RenewAsync(first, Lease, CancellationToken.None));
+        _clock.Advance(TimeSpan.FromSeconds(8));
+        Assert.Null(await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None));
+        Assert.True(await deposits.SaveCursorAsync("base", "200", 199, first, CancellationToken.None));
+
+        // Unrenewed, it lapses; another run takes it, and the stalled one can neither renew nor move the cursor back.
+        _clock.Advance(TimeSpan.FromSeconds(11));
+        var second = (await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None))!;
+        Assert.True(await deposits.SaveCursorAsync("base", "300", 299, second, CancellationToken.None));
+        Assert.False(await _jobs.RenewAsync(first, Lease, CancellationToken.None));
+        Assert.False(await deposits.SaveCursorAsync("base", "150", 149, first, CancellationToken.None));
+        // A new run of the same instance has a new token: the fence is the run, not the instance.
+        _clock.Advance(TimeSpan.FromSeconds(11));
+        var third = (await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None))!;
+        Assert.NotEqual(second.Token, third.Token);
+        Assert.False(await deposits.SaveCursorAsync("base", "250", 249, second, CancellationToken.None));
+
+        Assert.Equal("300", await deposits.CursorAsync("base", CancellationToken.None));
     }
 
     [Fact]
@@ -58,7 +87,7 @@ public abstract class JobStoreTests : IAsyncLifetime
         var winners = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
             Task.Run(() => _jobs.TryHoldAsync("watch:bnb", $"instance-{i}", Lease, CancellationToken.None))));
 
-        Assert.Single(winners, won => won);
+        Assert.Single(winners, won => won is not null);
     }
 
     [Fact]
