@@ -1,11 +1,32 @@
+using System.Text.Json.Nodes;
 using Aisa.Settlement.Adapters.Evm;
 using Aisa.Settlement.Adapters.Evm.Rpc;
 
 namespace Aisa.Settlement.Adapters.X402;
 
+/// <summary>The <c>Transfer</c> an EIP-3009 authorization made, and its place among its transaction's logs.</summary>
+public sealed record AuthorizedTransfer(TransferLog Transfer, int Position);
+
+public enum SettlementStatus
+{
+    /// <summary>The node has no receipt for the transaction (not mined, or not seen by this node yet).</summary>
+    NotMined,
+    /// <summary>The transaction is mined and failed: it moved nothing.</summary>
+    Reverted,
+    /// <summary>The transaction is mined and did not use this authorization.</summary>
+    NotThisAuthorization,
+    /// <summary>The transaction used this authorization: <see cref="SettlementReading.Transfer"/> is what it moved.</summary>
+    Used,
+}
+
+public sealed record SettlementReading(SettlementStatus Status, AuthorizedTransfer? Transfer);
+
 /// <summary>
-/// What the chain says of an EIP-3009 authorization, for a settlement whose answer was lost: whether it was used
-/// (<c>authorizationState</c>), and by which transaction (its <c>AuthorizationUsed</c> event).
+/// What the chain says of an EIP-3009 authorization: whether it was used (<c>authorizationState</c>), by which transaction
+/// (its <c>AuthorizationUsed</c> event), and what that transaction moved for it — the token's <c>Transfer</c> emitted right
+/// after the <c>AuthorizationUsed(payer, nonce)</c> it belongs to, as USDC's <c>transferWithAuthorization</c> emits them.
+/// Only that transfer tells who paid whom how much; a facilitator's word, or another transfer in the same transaction,
+/// does not.
 /// </summary>
 public sealed class Eip3009Chain(EvmRpcClient rpc)
 {
@@ -29,20 +50,41 @@ public sealed class Eip3009Chain(EvmRpcClient rpc)
         return logs.Count == 0 ? null : logs[0]!["transactionHash"]!.GetValue<string>().ToLowerInvariant();
     }
 
-    /// <summary>
-    /// The <c>Transfer</c> log a settlement made to <paramref name="payTo"/>, from its receipt: what the EVM watcher
-    /// follows to its confirmations. Null when the transaction has no such log (or no receipt yet).
-    /// </summary>
-    public async Task<(TransferLog Log, int Position)?> TransferAsync(string transaction, string asset, string payTo, CancellationToken cancellationToken)
+    /// <summary>What <paramref name="transaction"/> did with the authorization <c>(payer, nonce)</c> of <paramref name="asset"/>.</summary>
+    public async Task<SettlementReading> ReadAsync(string transaction, string asset, string payer, string nonce, CancellationToken cancellationToken)
     {
-        var receipt = await rpc.CallAsync("eth_getTransactionReceipt", [transaction], cancellationToken);
-        if (receipt is not System.Text.Json.Nodes.JsonObject found || found["logs"] is not System.Text.Json.Nodes.JsonArray logs)
+        var receipt = (await rpc.ReceiptsAsync([transaction], cancellationToken)).GetValueOrDefault(transaction);
+        if (receipt is null)
         {
-            return null;
+            return new SettlementReading(SettlementStatus.NotMined, null);
         }
-        var log = logs.OfType<System.Text.Json.Nodes.JsonObject>().Select(TransferLog.Parse)
-            .FirstOrDefault(log => log is not null && log.Token == asset.ToLowerInvariant() && log.To == payTo.ToLowerInvariant());
-        return log is not null && log.PositionIn(found) is { } position ? (log, position) : null;
+        if (receipt["status"]?.GetValue<string>() != "0x1" || receipt["logs"] is not JsonArray logs)
+        {
+            return new SettlementReading(SettlementStatus.Reverted, null);
+        }
+        var token = asset.ToLowerInvariant();
+        var (payerTopic, nonceTopic) = ("0x" + Word(payer), "0x" + nonce[2..].PadLeft(64, '0').ToLowerInvariant());
+        for (var i = 0; i < logs.Count; i++)
+        {
+            if (logs[i] is not JsonObject log || !string.Equals(log["address"]?.GetValue<string>(), token, StringComparison.OrdinalIgnoreCase)
+                || log["topics"] is not JsonArray { Count: 3 } topics
+                || !string.Equals(topics[0]?.GetValue<string>(), AuthorizationUsed, StringComparison.OrdinalIgnoreCase)
+                || !string.Equals(topics[1]?.GetValue<string>(), payerTopic, StringComparison.OrdinalIgnoreCase)
+                || !string.Equals(topics[2]?.GetValue<string>(), nonceTopic, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            // The authorization's own transfer is the token's next Transfer log.
+            for (var j = i + 1; j < logs.Count; j++)
+            {
+                if (logs[j] is JsonObject next && TransferLog.Parse(next) is { } transfer && transfer.Token == token)
+                {
+                    return new SettlementReading(SettlementStatus.Used, new AuthorizedTransfer(transfer, j));
+                }
+            }
+            return new SettlementReading(SettlementStatus.Used, null);
+        }
+        return new SettlementReading(SettlementStatus.NotThisAuthorization, null);
     }
 
     private static string Word(string address) => address[2..].ToLowerInvariant().PadLeft(64, '0');

@@ -116,17 +116,51 @@ public static class X402Protocol
             var nonce = authorization["nonce"]?.GetValue<string>();
             var value = authorization["value"]?.GetValue<string>();
             var to = authorization["to"]?.GetValue<string>();
+            const System.Globalization.NumberStyles digits = System.Globalization.NumberStyles.None;
             if (from is null || to is null || nonce is null || value is null
-                || !long.TryParse(authorization["validBefore"]?.GetValue<string>(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var validBefore))
+                || !long.TryParse(authorization["validBefore"]?.GetValue<string>(), digits, System.Globalization.CultureInfo.InvariantCulture, out var validBefore)
+                || !long.TryParse(authorization["validAfter"]?.GetValue<string>() ?? "0", digits, System.Globalization.CultureInfo.InvariantCulture, out var validAfter))
             {
-                return (null, "the authorization lacks from, to, value, validBefore or nonce");
+                return (null, "the authorization lacks from, to, value, validAfter, validBefore or nonce");
             }
-            return (new PaymentPayload(json, version, accepted, from.ToLowerInvariant(), to.ToLowerInvariant(), nonce.ToLowerInvariant(), value, validBefore), null);
+            return (new PaymentPayload(json, version, accepted, from.ToLowerInvariant(), to.ToLowerInvariant(), nonce.ToLowerInvariant(), value, validAfter, validBefore), null);
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)
         {
             return (null, "a field of the payment has the wrong type");
         }
+    }
+
+    /// <summary>The least time left before <c>validBefore</c> that a settlement needs, as the reference facilitator requires.</summary>
+    public const int MinimumSecondsLeft = 6;
+
+    /// <summary>
+    /// Checks the signed authorization itself against what we asked, before any facilitator is asked: paid to our
+    /// <c>payTo</c>, exactly the amount, valid now and long enough to settle. (The client's echo of the requirements
+    /// is checked by <see cref="Matches"/>; the signature, the asset's EIP-712 domain and the balance by the facilitator.)
+    /// </summary>
+    public static AuthorizationProblem? CheckAuthorization(PaymentPayload payment, JsonObject requirements, DateTimeOffset now)
+    {
+        var payTo = requirements["payTo"]?.ToString();
+        var amount = (payment.Version == Version ? requirements["amount"] : requirements["maxAmountRequired"])?.ToString();
+        var seconds = now.ToUnixTimeSeconds();
+        if (!string.Equals(payment.To, payTo, StringComparison.OrdinalIgnoreCase))
+        {
+            return new("invalid_exact_evm_recipient_mismatch", $"The authorization pays {payment.To}, not {payTo}.");
+        }
+        if (payment.Value != amount)
+        {
+            return new("invalid_exact_evm_payload_authorization_value_mismatch", $"The authorization is for {payment.Value} units, not {amount}.");
+        }
+        if (payment.ValidAfter > seconds)
+        {
+            return new("invalid_exact_evm_payload_authorization_valid_after", "The authorization is not valid yet (validAfter is in the future).");
+        }
+        if (payment.ValidBefore < seconds + MinimumSecondsLeft)
+        {
+            return new("invalid_exact_evm_payload_authorization_valid_before", $"The authorization expires in less than {MinimumSecondsLeft} s: too late to settle.");
+        }
+        return null;
     }
 
     /// <summary>
@@ -145,7 +179,11 @@ public static class X402Protocol
     }
 }
 
+/// <summary>Why a signed authorization cannot pay these requirements: the protocol's error and a sentence.</summary>
+public sealed record AuthorizationProblem(string Error, string Message);
+
 /// <param name="Json">The whole payload, as the facilitator gets it.</param>
 /// <param name="Version">The x402 version of the payload, and of the facilitator calls that settle it.</param>
+/// <param name="ValidAfter">The start of the authorization's validity, unix seconds (0 from version 2 clients).</param>
 /// <param name="ValidBefore">The end of the authorization's validity, unix seconds: after it, it can never settle.</param>
-public sealed record PaymentPayload(JsonObject Json, int Version, JsonObject Accepted, string Payer, string To, string Nonce, string Value, long ValidBefore);
+public sealed record PaymentPayload(JsonObject Json, int Version, JsonObject Accepted, string Payer, string To, string Nonce, string Value, long ValidAfter, long ValidBefore);

@@ -59,6 +59,14 @@ public sealed class X402Facilitator : IAsyncDisposable
     public static async Task<string> SignAsync(JsonNode paymentRequired, string network) =>
         (await NodePeers.RunAsync("x402-sign.mjs", paymentRequired.ToJsonString(), Ganache.PayerKey, network)).Trim();
 
+    /// <summary>
+    /// The payer itself uses an authorization nonce on chain, with viem and no facilitator: a transfer of <paramref name="value"/>
+    /// units to <paramref name="to"/>. Returns the transaction hash.
+    /// </summary>
+    public static async Task<string> AuthorizeOnChainAsync(EvmNode node, string token, string to, string value, string nonce, long validBefore) =>
+        (await NodePeers.RunAsync("eip3009-authorize.mjs", node.Url.ToString(), node.ChainId.ToString(CultureInfo.InvariantCulture), token, Ganache.PayerKey, to, value, nonce,
+            validBefore.ToString(CultureInfo.InvariantCulture))).Trim();
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

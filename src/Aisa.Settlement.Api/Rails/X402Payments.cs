@@ -24,8 +24,21 @@ public abstract record X402Outcome
     /// <summary>The facilitator could not be asked (502): <see cref="Retryable"/> when the same payment may be sent again.</summary>
     public sealed record Unavailable(string Error, string Message, bool Retryable) : X402Outcome;
 
-    /// <summary>Settled on chain, as the facilitator reports it: credit once, keyed by the transaction.</summary>
-    public sealed record Settled(PaymentPayload Payment, string Transaction, JsonObject Settlement) : X402Outcome;
+    /// <summary>Settled on chain, and the chain shows the authorization moved exactly what was asked: credit once, keyed by that transfer.</summary>
+    public sealed record Settled(PaymentPayload Payment, string Transaction, JsonObject Settlement, AuthorizedTransfer Transfer) : X402Outcome;
+}
+
+/// <summary>What a settlement's transaction did for one claim, read from the chain.</summary>
+public abstract record SettlementCheck
+{
+    /// <summary>The authorization moved exactly the claim: from the payer, to our treasury, the units claimed, in our asset.</summary>
+    public sealed record Matches(AuthorizedTransfer Transfer) : SettlementCheck;
+
+    /// <summary>The authorization moved something else: the claim is closed with the evidence, and nothing is credited for it.</summary>
+    public sealed record Mismatched(JsonObject Evidence) : SettlementCheck;
+
+    /// <summary>The chain cannot tell yet (not mined here, or not this authorization): the claim stays for the reconciler.</summary>
+    public sealed record Unknown(string Why) : SettlementCheck;
 }
 
 /// <summary>
@@ -33,7 +46,8 @@ public abstract record X402Outcome
 /// its authorization claimed (so it never pays twice, on any instance), verified and settled by the facilitator.
 /// A claim is given back when the payment certainly did not settle, and kept when that is unknown.
 /// </summary>
-public sealed class X402Payments(X402Options options, FacilitatorClient facilitator, X402AuthorizationStore authorizations)
+public sealed class X402Payments(X402Options options, FacilitatorClient facilitator, X402AuthorizationStore authorizations, Eip3009Chain chain,
+    DepositProcessor processor, TimeProvider clock, ILogger<X402Payments> logger)
 {
     public X402Options Options => options;
 
@@ -66,6 +80,11 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
         {
             return new X402Outcome.Refused("invalid_payment_requirements", "The payment does not match these requirements (scheme, network, amount, asset, payTo).");
         }
+        // What the client says it accepted is its word; what it signed is what can move money: checked before anyone is asked.
+        if (X402Protocol.CheckAuthorization(payment, requirements, clock.GetUtcNow()) is { } refusal)
+        {
+            return new X402Outcome.Refused(refusal.Error, refusal.Message + " Nothing was charged.");
+        }
         var network = requirements["network"]!.ToString();
         try
         {
@@ -78,7 +97,7 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
         {
             return new X402Outcome.Unavailable("facilitator_unavailable", e.Message + " Nothing was charged; retry the same payment.", Retryable: true);
         }
-        var claim = new X402Claim(options.Network, payment.Payer, payment.Nonce, agentId, options.Asset!.ToLowerInvariant(), payment.Value, payment.ValidBefore, amount, "settling", default);
+        var claim = new X402Claim(options.Network, payment.Payer, payment.Nonce, agentId, options.Asset!.ToLowerInvariant(), payment.Value, payment.ValidBefore, amount, "settling", clock.GetUtcNow());
         if (!await authorizations.TryClaimAsync(claim, cancellationToken))
         {
             return new X402Outcome.Refused("invalid_exact_evm_nonce_already_used", "This authorization was used already: sign a new payment.");
@@ -118,9 +137,80 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
             var reason = settled.ErrorReason ?? "settlement_failed";
             return new X402Outcome.Refused(reason, $"The facilitator could not settle the payment: {reason}.", settled.Json);
         }
-        // The claim stays "settling" until the caller has booked the money (BookedAsync): should booking fail, the
-        // reconciler finds the settlement on chain and books it under the same key.
-        return new X402Outcome.Settled(payment, settled.Transaction.ToLowerInvariant(), settled.Json);
+        // The facilitator's word is not money: the transaction it names must show this authorization moving exactly what
+        // was claimed (not another payment batched into the same transaction, not a front-run with the same nonce).
+        var transaction = settled.Transaction.ToLowerInvariant();
+        var check = await CheckSettlementAsync(claim, transaction, CancellationToken.None);
+        for (var attempt = 1; check is SettlementCheck.Unknown && attempt < 3; attempt++)
+        {
+            // The facilitator answers once its node has the receipt; ours may be a moment behind.
+            await Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None);
+            check = await CheckSettlementAsync(claim, transaction, CancellationToken.None);
+        }
+        switch (check)
+        {
+            case SettlementCheck.Matches matches:
+                // The claim stays "settling" until the caller has booked the money (BookedAsync): should booking fail, the
+                // reconciler finds the settlement on chain and books it under the same key.
+                return new X402Outcome.Settled(payment, transaction, settled.Json, matches.Transfer);
+            case SettlementCheck.Mismatched:
+                return new X402Outcome.Refused("invalid_exact_evm_transfer_event_mismatch",
+                    $"The settlement {transaction} did not move what this payment authorized: nothing was credited.", settled.Json);
+            default:
+                return new X402Outcome.Unavailable("settlement_unknown",
+                    $"The facilitator reports {transaction}, which does not (yet) show this payment on chain: it is kept for reconciliation and cannot be used again.", Retryable: false);
+        }
+    }
+
+    /// <summary>
+    /// Reads what <paramref name="transaction"/> did with the claim's authorization. A transfer that is not exactly the claim
+    /// (from the payer, to our payTo, the units claimed, in our asset) closes the claim with its evidence; whatever of it
+    /// reached our treasury is held in suspense for an operator, never credited to the claimant.
+    /// </summary>
+    public async Task<SettlementCheck> CheckSettlementAsync(X402Claim claim, string transaction, CancellationToken cancellationToken)
+    {
+        var reading = await chain.ReadAsync(transaction, claim.Asset, claim.Payer, claim.Nonce, cancellationToken);
+        if (reading.Status != SettlementStatus.Used)
+        {
+            return new SettlementCheck.Unknown($"transaction {transaction}: {reading.Status}");
+        }
+        var payTo = options.PayTo!.ToLowerInvariant();
+        var transfer = reading.Transfer?.Transfer;
+        if (transfer is not null && transfer.From == claim.Payer && transfer.To == payTo && transfer.Token == claim.Asset
+            && transfer.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) == claim.Value)
+        {
+            return new SettlementCheck.Matches(reading.Transfer!);
+        }
+        var evidence = new JsonObject
+        {
+            ["network"] = claim.Network,
+            ["txHash"] = transaction,
+            ["payer"] = claim.Payer,
+            ["nonce"] = claim.Nonce,
+            ["claimed"] = new JsonObject { ["to"] = payTo, ["tokenAmount"] = claim.Value, ["asset"] = claim.Asset },
+            ["moved"] = transfer is null ? null : new JsonObject
+            {
+                ["from"] = transfer.From,
+                ["to"] = transfer.To,
+                ["tokenAmount"] = transfer.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["logPosition"] = reading.Transfer!.Position,
+            },
+        };
+        if (transfer is not null && transfer.To == payTo)
+        {
+            if (TokenUnits.TryToMicros(transfer.Value, options.AssetDecimals, out var reached) && reached.Micros.IsPositive)
+            {
+                await processor.HoldUnattributedAsync(X402TopUpApi.Rail, $"{claim.Network}:{transaction}#{reading.Transfer!.Position}", reached.Micros, evidence.DeepClone().AsObject(), cancellationToken);
+            }
+            else
+            {
+                logger.LogError("x402 settlement {Transaction} moved {Units} units to the treasury that the ledger cannot hold: resolve it by hand.", transaction, transfer.Value);
+            }
+        }
+        await authorizations.MismatchedAsync(claim, transaction, evidence.ToJsonString(), cancellationToken);
+        logger.LogWarning("x402 authorization {Payer}/{Nonce} was used by {Transaction} for something else than claimed: closed, nothing credited ({Evidence}).",
+            claim.Payer, claim.Nonce, transaction, evidence.ToJsonString());
+        return new SettlementCheck.Mismatched(evidence);
     }
 
     /// <summary>The settlement is in the ledger: its claim is closed for good.</summary>
@@ -135,6 +225,7 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
         ["payer"] = settled.Payment.Payer,
         ["nonce"] = settled.Payment.Nonce,
         ["tokenAmount"] = settled.Payment.Value,
+        ["logPosition"] = settled.Transfer.Position,
         ["facilitator"] = new Uri(options.FacilitatorUrl!).Host,
     };
 }

@@ -8,10 +8,12 @@ namespace Aisa.Settlement.Api.Rails;
 
 /// <summary>
 /// x402 settlements whose answer never came back (the facilitator timed out or failed after sending the
-/// transaction), or whose booking failed after it did: the chain decides. A used authorization is found by its <c>AuthorizationUsed</c> event and
-/// credited like any settlement (a top-up to its agent; one request paid without an account, whose content was
+/// transaction), or whose booking failed after it did: the chain decides. A used authorization is found by its
+/// <c>AuthorizationUsed</c> event, and what that transaction moved for it is compared with the claim: exactly the claim
+/// is credited like any settlement (a top-up to its agent; one request paid without an account, whose content was
 /// never served, to suspense for an operator), under the same key, so it is credited once whichever path is first.
-/// An unused one whose validity ended can never settle: it is closed, and nothing was taken.
+/// Anything else (a front-run with the same nonce for another amount or payee) closes the claim with its evidence and
+/// credits nothing. An unused authorization whose validity ended can never settle: it is closed, and nothing was taken.
 /// </summary>
 public sealed class X402Reconciler(X402Payments x402, Eip3009Chain chain, X402AuthorizationStore authorizations, X402Credits credits, ILedger ledger,
     SystemAccounts accounts, TimeProvider clock, ILogger<X402Reconciler> logger)
@@ -21,9 +23,8 @@ public sealed class X402Reconciler(X402Payments x402, Eip3009Chain chain, X402Au
 
     public async Task<JsonObject> PassAsync(CancellationToken cancellationToken)
     {
-        var options = x402.Options;
         var now = clock.GetUtcNow();
-        var (credited, expired, waiting) = (0, 0, 0);
+        var (credited, expired, mismatched, waiting) = (0, 0, 0, 0);
         foreach (var claim in await authorizations.UnresolvedAsync(now - Grace, cancellationToken))
         {
             if (!await chain.IsUsedAsync(claim.Asset, claim.Payer, claim.Nonce, cancellationToken))
@@ -48,29 +49,49 @@ public sealed class X402Reconciler(X402Payments x402, Eip3009Chain chain, X402Au
                 waiting++;
                 continue;
             }
-            var evidence = new JsonObject
+            switch (await x402.CheckSettlementAsync(claim, transaction, cancellationToken))
             {
-                ["network"] = claim.Network,
-                ["txHash"] = transaction,
-                ["payer"] = claim.Payer,
-                ["nonce"] = claim.Nonce,
-                ["tokenAmount"] = claim.Value,
-                ["reconciled"] = true,
-            };
-            if (claim.AgentId is { } agent)
-            {
-                await credits.TopUpAsync(agent, transaction, claim.Value, claim.Amount, evidence, cancellationToken);
+                case SettlementCheck.Matches matches:
+                    await BookAsync(claim, transaction, matches.Transfer, cancellationToken);
+                    await authorizations.SettledAsync(claim.Network, claim.Payer, claim.Nonce, transaction, cancellationToken);
+                    credited++;
+                    break;
+                case SettlementCheck.Mismatched:
+                    mismatched++;
+                    break;
+                default:
+                    waiting++;
+                    break;
             }
-            else
-            {
-                var clearing = await ledger.OpenAccountAsync(AccountCodes.RailClearing(X402TopUpApi.Rail), AccountKind.RailClearing, cancellationToken);
-                // The request's own booking (to the publisher) uses this key too: whichever came first stands.
-                await ledger.PostAsync(new TransferRequest(X402TopUpApi.RequestKey(claim.Network, transaction), clearing.Id, accounts.Suspense, claim.Amount,
-                    TransferKinds.Deposit, $"x402 payment {transaction} by {claim.Payer}, settled after its request failed"), cancellationToken);
-            }
-            await authorizations.SettledAsync(claim.Network, claim.Payer, claim.Nonce, transaction, cancellationToken);
-            credited++;
         }
-        return new JsonObject { ["credited"] = credited, ["expired"] = expired, ["waiting"] = waiting };
+        return new JsonObject { ["credited"] = credited, ["expired"] = expired, ["mismatched"] = mismatched, ["waiting"] = waiting };
+    }
+
+    private async Task BookAsync(X402Claim claim, string transaction, AuthorizedTransfer transfer, CancellationToken cancellationToken)
+    {
+        var evidence = new JsonObject
+        {
+            ["network"] = claim.Network,
+            ["txHash"] = transaction,
+            ["payer"] = claim.Payer,
+            ["nonce"] = claim.Nonce,
+            ["tokenAmount"] = claim.Value,
+            ["logPosition"] = transfer.Position,
+            ["reconciled"] = true,
+        };
+        if (claim.AgentId is { } agent)
+        {
+            await credits.TopUpAsync(agent, transfer, claim.Amount, evidence, cancellationToken);
+            return;
+        }
+        // Booked by a build that keyed a request by its transaction alone: it stands.
+        if (await ledger.FindTransferAsync(X402TopUpApi.LegacyRequestKey(claim.Network, transaction), cancellationToken) is not null)
+        {
+            return;
+        }
+        var clearing = await ledger.OpenAccountAsync(AccountCodes.RailClearing(X402TopUpApi.Rail), AccountKind.RailClearing, cancellationToken);
+        // The request's own booking (to the publisher) uses this key too: whichever came first stands.
+        await ledger.PostAsync(new TransferRequest(X402TopUpApi.RequestKey(claim.Network, transaction, transfer.Position), clearing.Id, accounts.Suspense, claim.Amount,
+            TransferKinds.Deposit, $"x402 payment {transaction} by {claim.Payer}, settled after its request failed"), cancellationToken);
     }
 }

@@ -24,8 +24,14 @@ public static class X402TopUpApi
 {
     public const string Rail = "x402";
 
-    /// <summary>The ledger key of one request paid with x402: the publisher's charge, or suspense if the request failed.</summary>
-    public static string RequestKey(string network, string transaction) => $"x402:{network}:{transaction}";
+    /// <summary>
+    /// The ledger key of one request paid with x402 (the publisher's charge, or suspense if the request failed): the
+    /// settlement's transfer, so two payments a facilitator settles in one transaction are two bookings.
+    /// </summary>
+    public static string RequestKey(string network, string transaction, int position) => $"x402:{network}:{transaction}#{position}";
+
+    /// <summary>What an earlier build keyed a request by: its transaction alone.</summary>
+    public static string LegacyRequestKey(string network, string transaction) => $"x402:{network}:{transaction}";
 
     public static IEndpointRouteBuilder MapX402TopUpApi(this IEndpointRouteBuilder endpoints)
     {
@@ -67,7 +73,7 @@ public static class X402TopUpApi
             case X402Outcome.Unavailable unavailable:
                 return ApiResponses.Error(502, unavailable.Error, unavailable.Message).ToResult();
             case X402Outcome.Settled settled:
-                var deposit = await credits.TopUpAsync(agent.Id, settled.Transaction, settled.Payment.Value, amount, x402.Evidence(settled), CancellationToken.None);
+                var deposit = await credits.TopUpAsync(agent.Id, settled.Transfer, amount, x402.Evidence(settled), CancellationToken.None);
                 await x402.BookedAsync(settled);
                 var balance = await ledger.GetBalanceAsync(agent.Wallet, CancellationToken.None);
                 return new PaidResult(settled.Settlement, settled.Payment.Version, new

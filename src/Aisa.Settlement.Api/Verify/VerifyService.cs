@@ -294,7 +294,7 @@ public sealed class VerifyService(
                 return Respond(502, new VerifyBody(false, 502) { Error = unavailable.Error, Message = unavailable.Message, Rule = ruleView, CrawlerIdentification = identification });
             case X402Outcome.Settled settled:
                 _x402Clearing ??= (await ledger.OpenAccountAsync(AccountCodes.RailClearing(CrawlerHeaders.X402Rail), AccountKind.RailClearing, CancellationToken.None)).Id;
-                var key = X402TopUpApi.RequestKey(x402.Options.Network, settled.Transaction);
+                var key = X402TopUpApi.RequestKey(x402.Options.Network, settled.Transaction, settled.Transfer.Position);
                 var result = await ledger.PostAsync(
                     ChargeTransfers(key, _x402Clearing.Value, publisher.Payable, price, $"{publisher.Domain}{verify.Resource.PathAndQuery}"), CancellationToken.None);
                 if (!result.Succeeded)

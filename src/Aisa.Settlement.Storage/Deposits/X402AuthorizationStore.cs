@@ -50,6 +50,19 @@ public sealed class X402AuthorizationStore(SqlDatabase database, TimeProvider cl
             cancellationToken, ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()), ("network", claim.Network), ("payer", claim.Payer), ("nonce", claim.Nonce));
     }
 
+    /// <summary>
+    /// A claim whose authorization the chain shows moved something else than claimed (another amount, to someone else):
+    /// closed for good with what the chain showed; nothing is ever credited for it.
+    /// </summary>
+    public async Task MismatchedAsync(X402Claim claim, string transaction, string evidence, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(null,
+            "UPDATE x402_authorizations SET state = 'mismatched', tx_hash = @tx, evidence = @evidence, updated_at = @now WHERE network = @network AND payer = @payer AND nonce = @nonce AND state = 'settling'",
+            cancellationToken, ("tx", transaction), ("evidence", evidence), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()),
+            ("network", claim.Network), ("payer", claim.Payer), ("nonce", claim.Nonce));
+    }
+
     public async Task ReleaseAsync(string network, string payer, string nonce, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

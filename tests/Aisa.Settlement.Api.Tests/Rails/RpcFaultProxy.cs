@@ -14,6 +14,8 @@ public enum RpcFault
     Slow,
     /// <summary>Passes the request on, then loses the answer (HTTP 500): the peer did the work, the caller cannot know.</summary>
     LoseAnswer,
+    /// <summary>Passes the request on and answers what <see cref="RpcFaultProxy.Rewrite"/> makes of the peer's answer: a peer that lies.</summary>
+    Rewrite,
 }
 
 /// <summary>An HTTP proxy in front of a real peer (a node, a facilitator) that can fail the way such services fail.</summary>
@@ -47,6 +49,12 @@ public sealed class RpcFaultProxy : IDisposable
 
     /// <summary>How long every request waits before it is passed on: a slow but working node.</summary>
     public TimeSpan Delay { get; set; }
+
+    /// <summary>With <see cref="RpcFault.Rewrite"/>: the answer the caller gets instead of the peer's.</summary>
+    public Func<string, string>? Rewrite { get; set; }
+
+    /// <summary>The path of every request that reached the proxy, in order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Paths { get; } = new();
 
     public RpcFault Fault
     {
@@ -94,6 +102,7 @@ public sealed class RpcFaultProxy : IDisposable
     {
         try
         {
+            Paths.Enqueue(context.Request.Url!.AbsolutePath);
             var body = context.Request.HasEntityBody ? await new StreamReader(context.Request.InputStream).ReadToEndAsync() : null;
             var fault = (FaultPath is null || context.Request.Url!.AbsolutePath.EndsWith(FaultPath, StringComparison.Ordinal))
                 && (FaultWhen is not { } when || (body is not null && when(body))) ? _fault : RpcFault.None;
@@ -131,7 +140,12 @@ public sealed class RpcFaultProxy : IDisposable
                         }
                         context.Response.StatusCode = (int)answer.StatusCode;
                         context.Response.ContentType = "application/json";
-                        await context.Response.OutputStream.WriteAsync(await answer.Content.ReadAsByteArrayAsync());
+                        var bytes = await answer.Content.ReadAsByteArrayAsync();
+                        if (fault == RpcFault.Rewrite && Rewrite is { } rewrite)
+                        {
+                            bytes = System.Text.Encoding.UTF8.GetBytes(rewrite(System.Text.Encoding.UTF8.GetString(bytes)));
+                        }
+                        await context.Response.OutputStream.WriteAsync(bytes);
                     }
                     break;
             }

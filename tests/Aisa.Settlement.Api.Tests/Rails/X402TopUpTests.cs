@@ -297,6 +297,131 @@ public sealed class X402TopUpTests : IAsyncLifetime
         Assert.True(history.Body.GetProperty("transitions")[0].GetProperty("evidence").GetProperty("reconciled").GetBoolean());
     }
 
+    [Theory]
+    [InlineData("itself")]
+    [InlineData("the treasury")]
+    public async Task A_front_run_of_the_nonce_for_one_unit_credits_nothing_when_the_settlement_then_fails(string frontRunTo)
+    {
+        // /settle never reaches the facilitator: the claim stays for the reconciler, the authorization unused on chain.
+        using var proxy = new RpcFaultProxy(_facilitator.Url) { FaultPath = "/settle", Fault = RpcFault.Http500 };
+        var client = await StartServiceAsync(proxy.Url, facilitatorTimeoutSeconds: 3);
+        var agent = await client.RegisterAgentAsync();
+        var failed = await PayAsync(client, "/api/agent/topup/x402?amount=5.00", agent);
+        Assert.Equal(502, failed["status"]!.GetValue<int>());
+        Assert.Contains("settlement_unknown", failed["body"]!.GetValue<string>(), StringComparison.Ordinal);
+        var authorization = JsonNode.Parse(Convert.FromBase64String(failed["paymentSignature"]!.GetValue<string>()))!["payload"]!["authorization"]!;
+
+        // The payer uses the same nonce first, for 1 unit, with a second authorization of its own.
+        var to = frontRunTo == "itself" ? Ganache.Payer : Treasury;
+        await X402Facilitator.AuthorizeOnChainAsync(_node, _usdc, to, "1", authorization["nonce"]!.GetValue<string>(),
+            long.Parse(authorization["validBefore"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture));
+        // Resolved either way (closed as mismatched, or — wrongly — credited): the balance says which.
+        var closedBy = await WaitForReconcileAsync(client, summary => (summary.TryGetProperty("mismatched", out var closed) && closed.GetInt32() >= 1)
+            || summary.GetProperty("credited").GetInt32() >= 1, "the claim resolved");
+        await WaitForReconcileAsync(client, summary => summary.GetProperty("credited").GetInt32() == 0, "a later pass", after: closedBy);
+
+        Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Empty(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+        var held = await client.SendAsync(HttpMethod.Get, "/api/operator/deposits?rail=x402&state=unattributed", headers: AisaClient.Operator());
+        if (frontRunTo == "itself")
+        {
+            Assert.Equal(BigInteger.Zero, await _node.BalanceOfAsync(_usdc, Treasury));
+            Assert.Empty(held.Body.GetProperty("deposits").EnumerateArray());
+        }
+        else
+        {
+            // The unit that did reach the treasury is held for an operator, never credited to the claimant.
+            Assert.Equal(BigInteger.One, await _node.BalanceOfAsync(_usdc, Treasury));
+            var deposit = Assert.Single(held.Body.GetProperty("deposits").EnumerateArray()).GetProperty("deposit");
+            Assert.Equal(0.000001m, deposit.GetProperty("amount").GetDecimal());
+        }
+        var audit = await client.AuditAsync();
+        Assert.True(audit.GetProperty("balanced").GetBoolean(), audit.ToString());
+    }
+
+    [Theory]
+    [InlineData("payTo", "invalid_exact_evm_recipient_mismatch")]
+    [InlineData("amount", "invalid_exact_evm_payload_authorization_value_mismatch")]
+    public async Task A_version_2_payment_whose_signed_authorization_differs_from_its_echo_is_refused_before_the_facilitator_is_asked(string signedFor, string error)
+    {
+        using var proxy = new RpcFaultProxy(_facilitator.Url);
+        var client = await StartServiceAsync(proxy.Url);
+        var agent = await client.RegisterAgentAsync();
+        const string path = "/api/agent/topup/x402?amount=1.00";
+        var unpaid = await client.SendAsync(HttpMethod.Post, path, headers: new Dictionary<string, string> { ["X-AISA-Crawler-Token"] = agent.CrawlerToken });
+        var required = JsonNode.Parse(Convert.FromBase64String(unpaid.Header("PAYMENT-REQUIRED")!))!;
+        var asked = required["accepts"]![0]!.DeepClone();
+        // Signed for other terms, then the echo of the requirements put back as we asked them.
+        if (signedFor == "payTo")
+        {
+            required["accepts"]![0]!["payTo"] = "0x3333333333333333333333333333333333333333";
+        }
+        else
+        {
+            required["accepts"]![0]!["amount"] = "10000";
+        }
+        var payload = JsonNode.Parse(Convert.FromBase64String(await X402Facilitator.SignAsync(required, $"eip155:{EvmWatch.ChainId}")))!;
+        payload["accepted"] = asked;
+        var forged = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(payload.ToJsonString()));
+        var asksBefore = proxy.Paths.Count(p => p.EndsWith("/verify", StringComparison.Ordinal) || p.EndsWith("/settle", StringComparison.Ordinal));
+
+        var refused = await ReplayAsync(client, path, agent, forged);
+
+        Assert.Equal((402, error), (refused.Code, refused.Error));
+        Assert.Equal(asksBefore, proxy.Paths.Count(p => p.EndsWith("/verify", StringComparison.Ordinal) || p.EndsWith("/settle", StringComparison.Ordinal)));
+        Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Equal(BigInteger.Zero, await _node.BalanceOfAsync(_usdc, Treasury));
+    }
+
+    [Fact]
+    public async Task A_settlement_the_facilitator_names_by_another_transaction_is_not_credited_from_it_and_the_real_one_credits_once()
+    {
+        // Another payment of the same amount to the treasury, not made by this authorization.
+        var decoy = await _node.TransferAsync(_usdc, Treasury, 2_000_000);
+        using var proxy = new RpcFaultProxy(_facilitator.Url) { FaultPath = "/settle", Fault = RpcFault.Rewrite };
+        proxy.Rewrite = answer =>
+        {
+            var settled = JsonNode.Parse(answer)!;
+            settled["transaction"] = decoy;
+            return settled.ToJsonString();
+        };
+        var client = await StartServiceAsync(proxy.Url, facilitatorTimeoutSeconds: 3);
+        var agent = await client.RegisterAgentAsync();
+
+        var paid = await PayAsync(client, "/api/agent/topup/x402?amount=2.00", agent);
+
+        Assert.Equal(502, paid["status"]!.GetValue<int>());
+        Assert.Contains("settlement_unknown", paid["body"]!.GetValue<string>(), StringComparison.Ordinal);
+        var credited = await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited by the reconciler from the real settlement");
+        var creditedBy = await WaitForReconcileAsync(client, summary => summary.GetProperty("credited").GetInt32() == 1, "the pass that credited it");
+        await WaitForReconcileAsync(client, summary => summary.GetProperty("waiting").GetInt32() == 0, "a later pass with nothing left", after: creditedBy);
+        Assert.NotEqual(decoy, credited.GetProperty("txHash").GetString());
+        Assert.Equal(2m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+        Assert.Equal(new BigInteger(4_000_000), await _node.BalanceOfAsync(_usdc, Treasury));
+    }
+
+    /// <summary>Waits for a reconcile:x402 run after <paramref name="after"/> whose summary says so; returns its id.</summary>
+    private static async Task<long> WaitForReconcileAsync(AisaClient client, Func<System.Text.Json.JsonElement, bool> done, string what, long after = 0)
+    {
+        var deadline = DateTime.UtcNow + EvmWatch.Patience;
+        string last = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            var reply = await client.SendAsync(HttpMethod.Get, "/api/operator/jobs?job=reconcile:x402&limit=50", headers: AisaClient.Operator());
+            last = reply.Raw;
+            // A run still going has no summary yet.
+            var run = reply.Body.GetProperty("runs").EnumerateArray().Reverse().FirstOrDefault(r => r.GetProperty("id").GetInt64() > after
+                && r.TryGetProperty("summary", out var summary) && summary.ValueKind == System.Text.Json.JsonValueKind.Object && done(summary));
+            if (run.ValueKind == System.Text.Json.JsonValueKind.Object)
+            {
+                return run.GetProperty("id").GetInt64();
+            }
+            await Task.Delay(200);
+        }
+        throw new Xunit.Sdk.XunitException($"No reconcile run {what} within {EvmWatch.Patience.TotalSeconds} s: {last}");
+    }
+
     [Fact]
     public async Task A_facilitator_that_does_not_settle_our_network_is_not_asked_to_and_nothing_is_claimed()
     {
