@@ -214,7 +214,7 @@ public static class PublishersApi
         {
             return (null, ApiResponses.Error(400, "invalid_rule", "crawlerType is a bot name: letters, digits, '-', '_' and '.', at most 64."));
         }
-        return (new RuleDraft(input.UrlPattern!, mode, mode == AccessMode.Pay ? price : Micros.Zero, billing, crawlerType), null);
+        return (new RuleDraft(PricingRule.NormalizePattern(input.UrlPattern!), mode, mode == AccessMode.Pay ? price : Micros.Zero, billing, crawlerType), null);
     }
 
     private static async Task<(StoredResponse? Refusal, Publisher? Publisher)> AuthenticatedAsync(HttpRequest request, PublisherStore publishers, SessionAuthentication sessions, CancellationToken cancellationToken)

@@ -141,6 +141,14 @@ public sealed record PricingRule(
         {
             return "urlPattern is a URL path: spaces, quotes, angle brackets and other characters outside RFC 3986 are percent-encoded.";
         }
-        return null;
+        if (pattern.Contains('?', StringComparison.Ordinal) || pattern.Contains('#', StringComparison.Ordinal))
+        {
+            return "urlPattern is a path: rules match the path, never the query or a fragment.";
+        }
+        return ResourcePath.TryNormalizePath(pattern, out _, out var problem) ? null : problem!.Replace("resourceUrl", "urlPattern", StringComparison.Ordinal);
     }
+
+    /// <summary>A valid pattern as it matches: normalised as every resource path is, so both are spelt alike.</summary>
+    public static string NormalizePattern(string pattern) =>
+        ResourcePath.TryNormalizePath(pattern, out var normalized, out _) ? normalized : pattern;
 }

@@ -2,7 +2,8 @@ namespace Aisa.Settlement.Pricing;
 
 /// <summary>
 /// The resource a verify asks about: a path (<c>/article/1?x=1</c>) or an absolute URL, of which only the path
-/// and query count. Rules match the path; a one-time purchase is of the path with its query.
+/// and query count, normalised (<see cref="ResourcePath"/>) so that every spelling of one resource is one resource.
+/// Rules match the path; a one-time purchase is of the path with its query.
 /// </summary>
 public sealed record ResourceUrl(string Path, string PathAndQuery)
 {
@@ -29,7 +30,9 @@ public sealed record ResourceUrl(string Path, string PathAndQuery)
         }
         else if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
         {
-            pathAndQuery = uri.PathAndQuery;
+            // The path as sent, not as Uri rewrites it (it would unescape and collapse some of it but not the rest).
+            var afterAuthority = text.IndexOfAny(['/', '?', '#'], text.IndexOf("//", StringComparison.Ordinal) + 2);
+            pathAndQuery = afterAuthority < 0 ? "/" : text[afterAuthority] == '/' ? text[afterAuthority..] : "/" + text[afterAuthority..];
         }
         else
         {
@@ -42,7 +45,13 @@ public sealed record ResourceUrl(string Path, string PathAndQuery)
             pathAndQuery = pathAndQuery[..fragment];
         }
         var query = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
-        resource = new ResourceUrl(query >= 0 ? pathAndQuery[..query] : pathAndQuery, pathAndQuery);
+        var rawPath = query >= 0 ? pathAndQuery[..query] : pathAndQuery;
+        var rawQuery = query >= 0 ? pathAndQuery[query..] : "";
+        if (!ResourcePath.TryNormalizePath(rawPath, out var path, out problem) || !ResourcePath.TryNormalizeQuery(rawQuery, out var normalizedQuery, out problem))
+        {
+            return false;
+        }
+        resource = new ResourceUrl(path, path + normalizedQuery);
         return true;
     }
 }

@@ -65,7 +65,8 @@ public sealed class RuleStore(SqlDatabase database, TimeProvider clock)
         {
             PricingNames.TryParseAccessMode(reader.GetString(3), out var mode);
             PricingNames.TryParseBillingType(reader.GetString(5), out var billing);
-            rules.Add(new PricingRule(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), mode, new Micros(reader.GetInt64(4)), billing,
+            // Normalised again as it is read: a rule stored before patterns were normalised matches as it would now.
+            rules.Add(new PricingRule(reader.GetInt64(0), reader.GetInt64(1), PricingRule.NormalizePattern(reader.GetString(2)), mode, new Micros(reader.GetInt64(4)), billing,
                 reader.GetNullableString(6), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8))));
         }
         return rules;

@@ -290,6 +290,42 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
         await LedgerTotalsAsync();
     }
 
+    [Theory]
+    [InlineData("/./article/1", "/./private/1")]
+    [InlineData("//article/1", "//private/1")]
+    [InlineData("/%61rticle/1", "/%70rivate/1")]
+    [InlineData("/news/../article/1", "/news/../private/1")]
+    [InlineData("https://any.example/%2e/article//1", "https://any.example/%2e/private//1")]
+    public async Task A_non_canonical_spelling_of_a_priced_or_blocked_path_is_charged_or_blocked_as_the_path_is(string resourceUrl, string blockedUrl)
+    {
+        var (agent, domain, session) = await MarketAsync();
+        await Client.CreateRuleAsync(session, new { urlPattern = "/private/", accessMode = "block" });
+
+        var paid = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl, crawlerAutoPrice = true }, agent.CrawlerToken);
+        var blocked = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = blockedUrl, crawlerAutoPrice = true }, agent.CrawlerToken);
+
+        AssertShape(paid, HttpStatusCode.OK, null);
+        Assert.Equal("USD 0.01", paid.Header("Crawler-Charged"));
+        Assert.Equal("/article/", paid.Body.GetProperty("rule").GetProperty("urlPattern").GetString());
+        AssertShape(blocked, HttpStatusCode.Forbidden, "blocked");
+        Assert.Equal(0.99m, await Client.BalanceAsync(agent.SessionToken));
+    }
+
+    [Theory]
+    [InlineData("/article%2F1")]
+    [InlineData("/../article/1")]
+    [InlineData("/article/%00")]
+    [InlineData("/article\\1")]
+    public async Task A_path_that_cannot_be_normalised_safely_is_refused_and_charges_nothing(string resourceUrl)
+    {
+        var (agent, domain, _) = await MarketAsync();
+
+        var reply = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl, crawlerAutoPrice = true }, agent.CrawlerToken);
+
+        AssertShape(reply, HttpStatusCode.BadRequest, "invalid_request");
+        Assert.Equal(1m, await Client.BalanceAsync(agent.SessionToken));
+    }
+
     [Fact]
     public async Task An_Idempotency_Key_reused_after_the_retention_is_a_new_charge_not_an_old_answer()
     {
