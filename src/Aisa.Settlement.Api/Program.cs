@@ -2,6 +2,7 @@ using Aisa.Settlement.Api;
 using Aisa.Settlement.Api.Agents;
 using Aisa.Settlement.Api.Configuration;
 using Aisa.Settlement.Api.Dashboard;
+using Aisa.Settlement.Api.Http;
 using Aisa.Settlement.Api.Observability;
 using Aisa.Settlement.Api.Operator;
 using Aisa.Settlement.Api.Publishers;
@@ -22,6 +23,8 @@ if (problems.Count > 0)
 builder.Services.AddSettlement(settings);
 
 var app = builder.Build();
+// First: the client's address (the rate limiter's key) and scheme come from a configured proxy's headers, or from nothing.
+app.UseConfiguredForwardedHeaders(settings.ForwardedHeaders);
 app.UseCorrelationIds();
 app.UseRateLimiter();
 app.UseAuthentication();

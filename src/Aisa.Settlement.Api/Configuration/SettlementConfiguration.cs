@@ -6,7 +6,8 @@ using Microsoft.Extensions.Options;
 namespace Aisa.Settlement.Api.Configuration;
 
 /// <summary>Every options section, bound and validated.</summary>
-public sealed record SettlementSettings(StorageOptions Storage, PlatformOptions Platform, OperatorOptions Operator, RateLimitOptions RateLimits, RailSettings Rails);
+public sealed record SettlementSettings(StorageOptions Storage, PlatformOptions Platform, OperatorOptions Operator, RateLimitOptions RateLimits, RailSettings Rails,
+    ForwardedHeadersSettings ForwardedHeaders);
 
 /// <summary>Binds and validates every options section before anything starts, so a bad value stops start-up with one clear line.</summary>
 public static class SettlementConfiguration
@@ -18,6 +19,8 @@ public static class SettlementConfiguration
         var platform = Bind<PlatformOptions>(configuration, PlatformOptions.Section, problems);
         var @operator = Bind<OperatorOptions>(configuration, OperatorOptions.Section, problems);
         var rateLimits = Bind<RateLimitOptions>(configuration, RateLimitOptions.Section, problems);
+        var forwarded = Bind<ForwardedHeadersSettings>(configuration, ForwardedHeadersSettings.Section, problems);
+        problems.AddRange(forwarded.Validate());
         problems.AddRange(storage.Validate());
         problems.AddRange(platform.Validate());
         problems.AddRange(@operator.Validate());
@@ -28,7 +31,7 @@ public static class SettlementConfiguration
         services.AddSingleton(Options.Create(platform));
         services.AddSingleton(Options.Create(@operator));
         services.AddSingleton(Options.Create(rateLimits));
-        settings = new SettlementSettings(storage, platform, @operator, rateLimits, rails);
+        settings = new SettlementSettings(storage, platform, @operator, rateLimits, rails, forwarded);
         return problems;
     }
 

@@ -14,6 +14,9 @@ public sealed class PlatformOptions
 
     public Micros MinTopUpMicros => Micros.FromUsd(MinTopUp);
 
+    /// <summary>The base of every URL the service hands out (<c>https://pay.example.com</c>); unset, the request's own.</summary>
+    public string? PublicUrl { get; set; }
+
     public IEnumerable<string> Validate()
     {
         if (RevenueShareBps is < 0 or > 10_000)
@@ -23,6 +26,11 @@ public sealed class PlatformOptions
         if (MinTopUp <= 0 || !Micros.TryFromUsd(MinTopUp, out _))
         {
             yield return $"Platform:MinTopUp must be a positive USD amount with at most six decimals, not {MinTopUp}.";
+        }
+        if (PublicUrl is not null && (!Uri.TryCreate(PublicUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https")
+            || url.Query.Length > 0 || url.Fragment.Length > 0 || url.UserInfo.Length > 0))
+        {
+            yield return "Platform:PublicUrl must be the service's absolute http(s) base URL, without query, fragment or credentials (https://pay.example.com).";
         }
     }
 }

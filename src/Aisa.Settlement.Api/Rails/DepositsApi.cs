@@ -102,7 +102,7 @@ public static class DepositsApi
         if (railName == X402TopUpApi.Rail && x402 is not null)
         {
             // x402 pays at the request itself: the instructions are where to send it, and what it will ask.
-            var payUrl = $"{request.Scheme}://{request.Host}/api/agent/topup/x402?amount={amount.ToAmountString()}";
+            var payUrl = PublicUrls.For(request, platform.Value, $"/api/agent/topup/x402?amount={amount.ToAmountString()}");
             return ApiResponses.Json(200, new
             {
                 rail = X402TopUpApi.Rail,

@@ -58,7 +58,7 @@ public static class X402TopUpApi
             return ApiResponses.Error(400, "invalid_amount", $"amount is a USD amount from {minimum.ToAmountString()} to {PricingLimits.MaxAdjustment.ToAmountString()}, e.g. ?amount=1.00.").ToResult();
         }
         var options = x402.Options;
-        var resource = $"{request.Scheme}://{request.Host}{request.Path}{request.QueryString}";
+        var resource = PublicUrls.For(request, platform.Value, $"{request.Path}{request.QueryString}");
         var offer = x402.Offer(amount, resource, $"Top up the AISA wallet with {amount.ToAmountString()} USD");
         if (X402Payments.PaymentHeader(request.Headers) is not { } sent)
         {

@@ -58,7 +58,7 @@ public static class VerifyApi
             Header(request, CrawlerHeaders.ExactPrice),
             Header(request, CrawlerHeaders.MaxPrice),
             Header(request, "User-Agent"),
-            $"{request.Scheme}://{request.Host}/api/agent/topup/create-session");
+            PublicUrls.For(request, context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Configuration.PlatformOptions>>().Value, "/api/agent/topup/create-session"));
         var (checkedCall, refusal) = VerifyService.Check(call);
         if (checkedCall is null)
         {

@@ -38,6 +38,8 @@ public sealed class ConfigurationTests
     [InlineData("Rails:X402:PayTo", "treasury", "Rails:X402:PayTo must be the treasury's 20-byte hex address")]
     [InlineData("Scheduling:LeaseSeconds", "20", "Scheduling:LeaseSeconds must be at least twice the longest poll interval")]
     [InlineData("Scheduling:RunHistoryDays", "0", "Scheduling:RunHistoryDays must be from 1 to 3650")]
+    [InlineData("Platform:PublicUrl", "pay.example.com/secret-key", "Platform:PublicUrl must be the service's absolute http(s) base URL")]
+    [InlineData("ForwardedHeaders:KnownProxies:0", "proxy.secret-key", "ForwardedHeaders:KnownProxies[0] is not an IP address")]
     public void A_bad_rail_setting_is_named_and_its_secrets_are_not(string key, string value, string expected)
     {
         var configuration = new ConfigurationBuilder()
