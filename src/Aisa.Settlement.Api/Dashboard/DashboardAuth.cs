@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Aisa.Settlement.Api.Configuration;
 using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,12 @@ public static class DashboardAuth
 
     public static IServiceCollection AddDashboardAuth(this IServiceCollection services)
     {
+        // The keys that sign the login cookie and the antiforgery tokens live in the database: every instance accepts what
+        // another made, and a restart logs nobody out. The application name, not the install path, makes them one ring.
+        services.AddSingleton<Storage.Security.DataProtectionKeyStore>();
+        services.AddDataProtection().SetApplicationName("Aisa.Settlement");
+        services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
+            .Configure<Storage.Security.DataProtectionKeyStore>((options, keys) => options.XmlRepository = keys);
         services.AddAuthentication().AddCookie(Scheme, options =>
         {
             options.Cookie.Name = "aisa_operator";
@@ -51,6 +58,8 @@ public static class DashboardAuth
             options.Cookie.Name = "aisa_csrf";
             options.Cookie.Path = "/dashboard";
             options.Cookie.SameSite = SameSiteMode.Strict;
+            // Secure whenever the operator's own request was HTTPS (behind a configured proxy, as it forwarded it).
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             options.FormFieldName = CsrfField;
         });
         return services;

@@ -21,7 +21,7 @@ public static partial class OperatorLogin
     /// <summary>The antiforgery token of the forms on a page.</summary>
     public static async Task<string> CsrfAsync(HttpClient client, string page)
     {
-        var html = await client.GetStringAsync(new Uri(page, UriKind.Relative));
+        var html = await client.GetStringAsync(new Uri(page, UriKind.RelativeOrAbsolute));
         return CsrfField().Match(html) is { Success: true } match ? WebUtility.HtmlDecode(match.Groups[1].Value) : throw new Xunit.Sdk.XunitException($"{page} has no antiforgery field.");
     }
 
@@ -32,7 +32,7 @@ public static partial class OperatorLogin
         {
             all.Add(new("__csrf", csrf));
         }
-        return await client.PostAsync(new Uri(path, UriKind.Relative), new FormUrlEncodedContent(all));
+        return await client.PostAsync(new Uri(path, UriKind.RelativeOrAbsolute), new FormUrlEncodedContent(all));
     }
 
     [GeneratedRegex("name=\"__csrf\" value=\"([^\"]+)\"")]

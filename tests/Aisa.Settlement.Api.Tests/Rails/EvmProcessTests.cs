@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
 
@@ -9,7 +8,7 @@ namespace Aisa.Settlement.Api.Tests.Rails;
 /// The built service as real processes (killed with SIGKILL: no shutdown, no lease given up) watching a real local
 /// node: a restart between detection and confirmation, and two instances on one PostgreSQL taking over from each other.
 /// </summary>
-public sealed partial class EvmProcessTests : IAsyncLifetime
+public sealed class EvmProcessTests : IAsyncLifetime
 {
     private Ganache _node = null!;
     private string _token = null!;
@@ -37,25 +36,11 @@ public sealed partial class EvmProcessTests : IAsyncLifetime
         Directory.Delete(_directory, recursive: true);
     }
 
-    [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningOn();
-
     private (ChildProcess Process, AisaClient Client) Start()
     {
-        var environment = EvmWatch.Settings(_node.Url, _token).ToDictionary(p => p.Key.Replace(":", "__", StringComparison.Ordinal), p => p.Value);
-        environment["Storage__Provider"] = _store.Provider;
-        environment["Storage__ConnectionString"] = _store.ConnectionString;
-        environment["Operator__ApiKey"] = SettlementFactory.OperatorKey;
-        environment["RateLimits__AuthPerMinute"] = "100000";
-        var service = ChildProcess.StartDotnet(RepositoryPaths.ProjectAssembly("src", "Aisa.Settlement.Api"), _directory, environment, "--urls", "http://127.0.0.1:0");
+        var (service, url) = ServiceProcess.Start(_store, _directory, EvmWatch.Settings(_node.Url, _token));
         _services.Add(service);
-        string? address = null;
-        while (address is null && service.ReadLine(TimeSpan.FromSeconds(60)) is { } line)
-        {
-            address = ListeningOn().Match(line) is { Success: true } match ? match.Groups[1].Value : null;
-        }
-        Assert.True(address is not null, "The service did not start: " + string.Join(" | ", service.StandardError));
-        return (service, new AisaClient(new HttpClient { BaseAddress = new Uri(address) }));
+        return (service, new AisaClient(new HttpClient { BaseAddress = url }));
     }
 
     [Theory]
