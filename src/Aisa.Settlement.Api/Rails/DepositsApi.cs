@@ -8,6 +8,7 @@ using Aisa.Settlement.Api.Operator;
 using Aisa.Settlement.Rails;
 using Aisa.Settlement.Storage.Agents;
 using Aisa.Settlement.Storage.Deposits;
+using Aisa.Settlement.Storage.Idempotency;
 using Microsoft.Extensions.Options;
 
 namespace Aisa.Settlement.Api.Rails;
@@ -47,7 +48,7 @@ public static class DepositsApi
     {
         var group = endpoints.MapGroup("/api/agent").WithTags("Agent");
         group.MapGet("/deposit-addresses", AddressesAsync);
-        group.MapPost("/topup/create-session", CreateSessionAsync);
+        group.MapPost("/topup/create-session", CreateSessionAsync).RequireRateLimiting(RateLimits.TopUpPolicy);
         group.MapGet("/deposits", DepositsAsync);
         return endpoints;
     }
@@ -64,7 +65,7 @@ public static class DepositsApi
     }
 
     private static async Task<IResult> CreateSessionAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, DepositAddressService addresses,
-        RailRegistry rails, DepositStore deposits, IOptions<PlatformOptions> platform, TimeProvider clock, CancellationToken cancellationToken)
+        RailRegistry rails, DepositStore deposits, IOptions<PlatformOptions> platform, IdempotentRequests idempotency, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (refusal, agent) = await AgentsApi.AuthenticatedAgentAsync(request, agents, sessions, cancellationToken);
         if (agent is null)
@@ -76,10 +77,25 @@ public static class DepositsApi
         {
             return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
         }
-        var minimum = platform.Value.MinTopUpMicros;
+        var (key, keyProblem) = IdempotentRequests.ReadKey(request);
+        if (keyProblem is not null)
+        {
+            return ApiResponses.Error(400, "invalid_request", keyProblem).ToResult();
+        }
+        Task<StoredResponse> Create(string _) => CreateTopUpAsync(request, agent, input, addresses, rails, deposits, platform.Value, clock, cancellationToken);
+        // A retry with the same key gets the same session and deposit: one top-up, however often it is asked for.
+        return key is null
+            ? (await Create("")).ToResult()
+            : (await idempotency.RunAsync($"agent:{agent.Id}", key, IdempotentRequests.Fingerprint(request.Method, request.Path, body.Raw), Create, ApiResponses.Error, cancellationToken)).ToResult();
+    }
+
+    private static async Task<StoredResponse> CreateTopUpAsync(HttpRequest request, Agent agent, CreateSessionRequest input, DepositAddressService addresses,
+        RailRegistry rails, DepositStore deposits, PlatformOptions platform, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var minimum = platform.MinTopUpMicros;
         if (input.Amount is not { } amount || amount < minimum || amount > PricingLimits.MaxAdjustment)
         {
-            return ApiResponses.Error(400, "invalid_amount", $"amount is a USD amount from {minimum.ToAmountString()} to {PricingLimits.MaxAdjustment.ToAmountString()}.").ToResult();
+            return ApiResponses.Error(400, "invalid_amount", $"amount is a USD amount from {minimum.ToAmountString()} to {PricingLimits.MaxAdjustment.ToAmountString()}.");
         }
         var railName = input.Rail ?? DefaultRail;
         var x402 = request.HttpContext.RequestServices.GetService<X402Payments>();
@@ -87,22 +103,22 @@ public static class DepositsApi
         {
             if (amount.Value % Micros.PerCent != 0)
             {
-                return ApiResponses.Error(400, "invalid_amount", "A card top-up is a whole number of cents, e.g. 5.00.").ToResult();
+                return ApiResponses.Error(400, "invalid_amount", "A card top-up is a whole number of cents, e.g. 5.00.");
             }
             try
             {
                 var (topUp, session) = await stripe.CreateAsync(agent.Id, amount, cancellationToken);
-                return ApiResponses.Json(200, new { sessionId = session.Id, url = session.Url, depositId = topUp.Id }).ToResult();
+                return ApiResponses.Json(200, new { sessionId = session.Id, url = session.Url, depositId = topUp.Id });
             }
             catch (Adapters.Stripe.StripeException e)
             {
-                return ApiResponses.Error(502, "stripe_unavailable", e.Message + " Nothing was charged; try again.").ToResult();
+                return ApiResponses.Error(502, "stripe_unavailable", e.Message + " Nothing was charged; try again.");
             }
         }
         if (railName == X402TopUpApi.Rail && x402 is not null)
         {
             // x402 pays at the request itself: the instructions are where to send it, and what it will ask.
-            var payUrl = PublicUrls.For(request, platform.Value, $"/api/agent/topup/x402?amount={amount.ToAmountString()}");
+            var payUrl = PublicUrls.For(request, platform, $"/api/agent/topup/x402?amount={amount.ToAmountString()}");
             return ApiResponses.Json(200, new
             {
                 rail = X402TopUpApi.Rail,
@@ -112,7 +128,7 @@ public static class DepositsApi
                 amount,
                 url = payUrl,
                 message = $"POST {payUrl} with your crawler token or session: it answers 402 with the x402 requirements; pay them and send the request again.",
-            }).ToResult();
+            });
         }
         if (rails.Find(railName) is not IAddressDepositRail rail)
         {
@@ -120,7 +136,7 @@ public static class DepositsApi
                 .Concat(x402 is null ? [] : [X402TopUpApi.Rail])
                 .Concat(request.HttpContext.RequestServices.GetService<StripeTopUps>() is null ? [] : [StripeTopUps.Rail]).ToList();
             return ApiResponses.Error(400, "rail_not_enabled",
-                $"The {railName} rail is not enabled here; enabled: {(enabled.Count == 0 ? "none" : string.Join(", ", enabled))}.").ToResult();
+                $"The {railName} rail is not enabled here; enabled: {(enabled.Count == 0 ? "none" : string.Join(", ", enabled))}.");
         }
         var instructions = (await addresses.ForAgentAsync(agent.Id, cancellationToken)).Single(i => i.Rail == rail.Rail);
         var deposit = await deposits.CreatePendingAsync(rail.Rail, agent.Id, amount, instructions.Address.ToLowerInvariant(), rail.ConfirmationsRequired,
@@ -136,7 +152,7 @@ public static class DepositsApi
             amount,
             confirmationsRequired = rail.ConfirmationsRequired,
             expiresAt = deposit.ExpiresAt,
-        }).ToResult();
+        });
     }
 
     private static async Task<IResult> DepositsAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, DepositStore deposits, CancellationToken cancellationToken)

@@ -164,13 +164,31 @@ public sealed class StripeTopUps(StripeOptions options, StripeClient stripe, Dep
         }
     }
 
-    /// <summary>The watcher's pass: every pending session read from Stripe; paid ones credited, expired ones closed.</summary>
+    /// <summary>
+    /// The watcher's pass: every pending session read from Stripe; paid ones credited, expired ones closed. A session that
+    /// cannot be read is noted on its deposit and the pass goes on to the others; only when none could be read (Stripe
+    /// itself is away) does the pass fail.
+    /// </summary>
     public async Task<JsonObject> PassAsync(CancellationToken cancellationToken)
     {
-        var (credited, expired, open) = (0, 0, 0);
-        foreach (var deposit in await deposits.PendingAsync(Rail, cancellationToken))
+        var (credited, expired, open, unread) = (0, 0, 0, 0);
+        string? firstError = null;
+        var pending = await deposits.PendingAsync(Rail, cancellationToken);
+        foreach (var deposit in pending)
         {
-            var session = await stripe.GetCheckoutSessionAsync(deposit.ExternalId!, cancellationToken);
+            CheckoutSession session;
+            try
+            {
+                session = await stripe.GetCheckoutSessionAsync(deposit.ExternalId!, cancellationToken);
+            }
+            catch (StripeException e)
+            {
+                unread++;
+                firstError ??= e.Message;
+                await deposits.NoteAsync(deposit, Evidence.Of(("sessionId", deposit.ExternalId), ("unread", e.Message), ("source", "watcher")), cancellationToken);
+                logger.LogWarning("Stripe session {Session} of deposit {Deposit} could not be read: {Error}", deposit.ExternalId, deposit.Id, e.Message);
+                continue;
+            }
             if (session.Paid)
             {
                 if ((await CreditPaidAsync(session, "watcher", cancellationToken))?.State == DepositState.Credited)
@@ -188,7 +206,11 @@ public sealed class StripeTopUps(StripeOptions options, StripeClient stripe, Dep
                 open++;
             }
         }
-        return new JsonObject { ["credited"] = credited, ["expired"] = expired, ["open"] = open };
+        if (unread > 0 && unread == pending.Count)
+        {
+            throw new StripeException($"No pending Checkout Session could be read from Stripe ({unread}): {firstError}", transient: true);
+        }
+        return new JsonObject { ["credited"] = credited, ["expired"] = expired, ["open"] = open, ["unread"] = unread };
     }
 }
 
@@ -203,19 +225,37 @@ public static class StripeWebhookApi
         return endpoints;
     }
 
+    /// <summary>The body, or null as soon as it proves longer than <paramref name="limit"/> bytes (the rest is never read).</summary>
+    private static async Task<byte[]?> ReadAtMostAsync(Stream body, int limit, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[Math.Min(limit + 1, 64 * 1024)];
+        using var kept = new MemoryStream();
+        while (true)
+        {
+            var read = await body.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, limit + 1 - kept.Length)), cancellationToken);
+            if (read == 0)
+            {
+                return kept.ToArray();
+            }
+            kept.Write(buffer, 0, read);
+            if (kept.Length > limit)
+            {
+                return null;
+            }
+        }
+    }
+
     private static async Task<IResult> ReceiveAsync(HttpRequest request, IServiceProvider services, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (services.GetService<StripeTopUps>() is not { } topUps)
         {
             return ApiResponses.Error(404, "rail_not_enabled", "The stripe rail is not enabled here.").ToResult();
         }
-        using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, cancellationToken);
-        if (buffer.Length > MaxBody)
+        // The limit holds while reading: nothing past it is read, whatever the sender says its length is.
+        if (request.ContentLength > MaxBody || await ReadAtMostAsync(request.Body, MaxBody, cancellationToken) is not { } body)
         {
             return ApiResponses.Error(400, "invalid_request", "A Stripe event is at most 1 MB.").ToResult();
         }
-        var body = buffer.ToArray();
         var check = StripeSignature.Check(request.Headers["Stripe-Signature"].ToString(), body, topUps.Options.Secrets, clock.GetUtcNow(), StripeSignature.DefaultTolerance);
         if (check != SignatureCheck.Valid)
         {

@@ -35,7 +35,7 @@ public static class X402TopUpApi
 
     public static IEndpointRouteBuilder MapX402TopUpApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost("/api/agent/topup/x402", TopUpAsync).WithTags("Agent");
+        endpoints.MapPost("/api/agent/topup/x402", TopUpAsync).WithTags("Agent").RequireRateLimiting(RateLimits.TopUpPolicy);
         return endpoints;
     }
 

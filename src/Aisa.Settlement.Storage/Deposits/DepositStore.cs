@@ -243,6 +243,15 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
         return true;
     }
 
+    /// <summary>Keeps something learned about a deposit that does not move it (a failed look-up): a transition to the state it is in.</summary>
+    public async Task NoteAsync(Deposit deposit, string evidence, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
+        await InsertTransitionAsync(connection, transaction, deposit.Id, deposit.State, deposit.State, deposit.Confirmations, evidence, clock.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
     /// <summary>Names a pending request by the rail's id for it (a Checkout Session), once the rail has made it.</summary>
     public async Task AttachAsync(long depositId, string externalId, CancellationToken cancellationToken)
     {

@@ -36,6 +36,9 @@ public sealed class FakeStripe : IAsyncDisposable
     /// <summary>While set, the list and charge endpoints answer 500 as Stripe does in an outage.</summary>
     public bool Failing { get; set; }
 
+    /// <summary>Sessions that Stripe answers 500 for, whatever is asked of them.</summary>
+    public ConcurrentDictionary<string, bool> Unreadable { get; } = new();
+
     public static async Task<FakeStripe> StartAsync()
     {
         FakeStripe? fake = null;
@@ -45,6 +48,7 @@ public sealed class FakeStripe : IAsyncDisposable
             app.MapPost("/v1/checkout/sessions", fake.CreateAsync);
             app.MapGet("/v1/checkout/sessions/{id}", (string id, HttpRequest request) =>
                 !Authorized(request) ? Error(401, "Invalid API Key provided")
+                : fake.Unreadable.ContainsKey(id) ? Error(500, "An unknown error occurred")
                 : fake._sessions.TryGetValue(id, out var session) ? Results.Text(session.ToJsonString(), "application/json")
                 : Error(404, $"No such checkout.session: '{id}'"));
             app.MapGet("/v1/checkout/sessions", (HttpRequest request) =>

@@ -35,7 +35,7 @@ public sealed class StripeTopUpTests : IAsyncLifetime
         Directory.Delete(_directory, recursive: true);
     }
 
-    private async Task<AisaClient> StartServiceAsync(int pollSeconds)
+    private async Task<AisaClient> StartServiceAsync(int pollSeconds, IReadOnlyDictionary<string, string>? more = null)
     {
         var store = await TestStore.CreateAsync(StorageOptions.Postgres);
         _owned.Add(store);
@@ -49,7 +49,7 @@ public sealed class StripeTopUpTests : IAsyncLifetime
             ["Rails:Stripe:CancelUrl"] = "https://agent.example/cancel",
             ["Rails:Stripe:PollIntervalSeconds"] = pollSeconds.ToString(CultureInfo.InvariantCulture),
             ["Scheduling:LeaseSeconds"] = (2 * pollSeconds + 1).ToString(CultureInfo.InvariantCulture),
-        });
+        }.Concat(more ?? new Dictionary<string, string>()).ToDictionary());
         _owned.Add(factory);
         return new AisaClient(factory.CreateClient());
     }
@@ -157,6 +157,96 @@ public sealed class StripeTopUpTests : IAsyncLifetime
         Assert.Equal(200, (await DeliverAsync(client, payload, await SignAsync(payload, WebhookSecret))).Code);
         Assert.Equal(7.25m, await client.BalanceAsync(agent.SessionToken));
         Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
+    }
+
+    [Fact]
+    public async Task A_session_Stripe_cannot_read_is_noted_on_its_deposit_and_the_watcher_credits_the_others()
+    {
+        var client = await StartServiceAsync(pollSeconds: 1);
+        var agent = await client.RegisterAgentAsync();
+        var broken = await CreateSessionAsync(client, agent, 1m);
+        var paid = await CreateSessionAsync(client, agent, 2m);
+        _stripe.Unreadable[broken] = true;
+
+        _stripe.Pay(paid);
+        var credited = await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "the readable session credited");
+
+        Assert.Equal(2m, credited.GetProperty("amount").GetDecimal());
+        Assert.Equal(2m, await client.BalanceAsync(agent.SessionToken));
+        var stuck = (await EvmWatch.DepositsAsync(client, agent.SessionToken)).Single(d => d.GetProperty("reference").GetString() == broken);
+        Assert.True(stuck.Is("pending"));
+        var history = await client.SendAsync(HttpMethod.Get, $"/api/operator/deposits/{stuck.GetProperty("id").GetInt64()}", headers: AisaClient.Operator());
+        Assert.Contains(history.Body.GetProperty("transitions").EnumerateArray(), t => t.GetProperty("evidence").TryGetProperty("unread", out var why) && why.GetString()!.Contains("500", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_top_up_asked_twice_with_one_Idempotency_Key_is_one_session_and_one_deposit()
+    {
+        var client = await StartServiceAsync(pollSeconds: 600);
+        var agent = await client.RegisterAgentAsync();
+        var headers = new Dictionary<string, string>(AisaClient.Bearer(agent.SessionToken)) { ["Idempotency-Key"] = "topup-1" };
+        var createsBefore = _stripe.Creates;
+
+        var first = await client.PostAsync("/api/agent/topup/create-session", new { amount = 5m }, headers);
+        var retry = await client.PostAsync("/api/agent/topup/create-session", new { amount = 5m }, headers);
+        var other = await client.PostAsync("/api/agent/topup/create-session", new { amount = 6m }, headers);
+
+        Assert.Equal(200, first.Code);
+        Assert.Equal(first.Raw, retry.Raw);
+        Assert.Equal((422, "idempotency_key_reused"), (other.Code, other.Error));
+        Assert.Equal(createsBefore + 1, _stripe.Creates);
+        Assert.Single(await EvmWatch.DepositsAsync(client, agent.SessionToken));
+    }
+
+    [Fact]
+    public async Task Starting_top_ups_is_rate_limited_per_caller_with_Retry_After()
+    {
+        var client = await StartServiceAsync(pollSeconds: 600, new Dictionary<string, string> { ["RateLimits:TopUpsPerMinute"] = "2" });
+        var agent = await client.RegisterAgentAsync();
+        var other = await client.RegisterAgentAsync();
+
+        var replies = new List<Reply>();
+        for (var i = 0; i < 3; i++)
+        {
+            replies.Add(await client.PostAsync("/api/agent/topup/create-session", new { amount = 1m }, AisaClient.Bearer(agent.SessionToken)));
+        }
+        var others = await client.PostAsync("/api/agent/topup/create-session", new { amount = 1m }, AisaClient.Bearer(other.SessionToken));
+
+        Assert.Equal([200, 200, 429], replies.Select(r => r.Code));
+        Assert.Equal("rate_limited", replies[2].Error);
+        Assert.True(int.Parse(replies[2].Header("Retry-After")!, CultureInfo.InvariantCulture) > 0);
+        Assert.Equal(200, others.Code);
+        Assert.Equal(2, (await EvmWatch.DepositsAsync(client, agent.SessionToken)).Length);
+    }
+
+    [Fact]
+    public async Task A_webhook_body_over_the_limit_is_refused_without_being_read_to_its_end()
+    {
+        var client = await StartServiceAsync(pollSeconds: 600);
+        // Up to 64 MB sent in chunks with no length announced, while the answer is read: it must come long before the end.
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(client.Http.BaseAddress!.Host, client.Http.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"POST /api/webhooks/stripe HTTP/1.1\r\nHost: {client.Http.BaseAddress.Authority}\r\nContent-Type: application/json\r\nStripe-Signature: t=1,v1=00\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        var answer = new StreamReader(stream, Encoding.ASCII).ReadLineAsync();
+        var chunk = Encoding.ASCII.GetBytes($"{64 * 1024:x}\r\n{new string(' ', 64 * 1024)}\r\n");
+        long sent = 0;
+        try
+        {
+            while (!answer.IsCompleted && sent < 64L << 20)
+            {
+                await stream.WriteAsync(chunk).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+                sent += 64 * 1024;
+            }
+        }
+        catch (Exception e) when (e is IOException or TimeoutException)
+        {
+            // The service closed its side, or stopped reading: either way it read no further.
+        }
+
+        Assert.StartsWith("HTTP/1.1 400", await answer.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.True(sent < 8L << 20, $"{sent} bytes were sent before the answer");
     }
 
     /// <summary>A Checkout top-up paid and its completion webhook delivered: the wallet credited.</summary>
