@@ -7,7 +7,7 @@ namespace Aisa.Settlement.Api.Configuration;
 
 /// <summary>Every options section, bound and validated.</summary>
 public sealed record SettlementSettings(StorageOptions Storage, PlatformOptions Platform, OperatorOptions Operator, RateLimitOptions RateLimits, RailSettings Rails,
-    ForwardedHeadersSettings ForwardedHeaders);
+    ForwardedHeadersSettings ForwardedHeaders, Observability.MetricsOptions Metrics);
 
 /// <summary>Binds and validates every options section before anything starts, so a bad value stops start-up with one clear line.</summary>
 public static class SettlementConfiguration
@@ -21,6 +21,11 @@ public static class SettlementConfiguration
         var rateLimits = Bind<RateLimitOptions>(configuration, RateLimitOptions.Section, problems);
         var forwarded = Bind<ForwardedHeadersSettings>(configuration, ForwardedHeadersSettings.Section, problems);
         problems.AddRange(forwarded.Validate());
+        var metrics = Bind<Observability.MetricsOptions>(configuration, Observability.MetricsOptions.Section, problems);
+        if (metrics.RequireOperatorKey && string.IsNullOrEmpty(@operator.ApiKey))
+        {
+            problems.Add("Metrics:RequireOperatorKey needs Operator:ApiKey: the key /metrics then asks for.");
+        }
         problems.AddRange(storage.Validate());
         problems.AddRange(platform.Validate());
         problems.AddRange(@operator.Validate());
@@ -31,7 +36,8 @@ public static class SettlementConfiguration
         services.AddSingleton(Options.Create(platform));
         services.AddSingleton(Options.Create(@operator));
         services.AddSingleton(Options.Create(rateLimits));
-        settings = new SettlementSettings(storage, platform, @operator, rateLimits, rails, forwarded);
+        services.AddSingleton(metrics);
+        settings = new SettlementSettings(storage, platform, @operator, rateLimits, rails, forwarded, metrics);
         return problems;
     }
 

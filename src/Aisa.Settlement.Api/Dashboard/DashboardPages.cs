@@ -88,8 +88,24 @@ public static class DashboardPages
         }, ApiJson.Options);
     }
 
-    private static async Task<IResult> OverviewAsync(HttpContext context, OperationsStore operations, JobStore jobs, LeasedJobs scheduled, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<IResult> OverviewAsync(HttpContext context, OperationsStore operations, JobStore jobs, LeasedJobs scheduled, Storage.IDatabase database,
+        TimeProvider clock, CancellationToken cancellationToken)
     {
+        // Where the data lives and whether it answers: for the operator only (readiness tells the world just ok or failing).
+        string? storageProblem = null;
+        try
+        {
+            await database.PingAsync(cancellationToken);
+        }
+        catch (Storage.StorageUnavailableException e)
+        {
+            storageProblem = e.Message;
+        }
+        var storage = $"""<div class="card" id="storage"><div class="muted">Storage</div><div class="value {(storageProblem is null ? "ok" : "bad")}">{E(storageProblem is null ? "answering" : "not answering")}</div><div>{E($"{database.Provider} at {database.Target}")}</div>{(storageProblem is null ? "" : $"<div class=\"error\">{E(storageProblem)}</div>")}</div>""";
+        if (storageProblem is not null)
+        {
+            return Page("Overview", "Overview", Csrf(context), $"<div class=\"cards\">{storage}</div><p>Nothing else can be shown until the database answers.</p>");
+        }
         var (now, tallies, creditedCount, creditedAmount, health) = await OverviewFactsAsync(operations, jobs, clock, cancellationToken);
         var failures = health.Values.Sum(h => h.FailuresSince);
         var states = Enum.GetValues<DepositState>().Select(s => s.ToWire()).ToList();
@@ -110,6 +126,7 @@ public static class DashboardPages
               <div class="card"><div class="muted">Open payouts</div><div class="value">0</div><div class="muted">payouts are not built yet</div></div>
               <div class="card"><div class="muted">Failed job runs (24 h)</div><div class="value {(failures > 0 ? "bad" : "ok")}" id="failed-runs">{E(failures)}</div></div>
               <div class="card"><div class="muted">Charges (last hour)</div><div class="value" id="charges-last-hour">…</div></div>
+              {storage}
             </div>
             <h2>Charges per minute (last hour)</h2>
             <svg class="chart" data-live="charges" data-source="/dashboard/api/overview" width="600" height="120" viewBox="0 0 600 120" role="img" aria-label="Charges per minute"></svg>

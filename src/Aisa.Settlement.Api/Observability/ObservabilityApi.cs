@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Aisa.Settlement.Api.Http;
 using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Storage.Jobs;
@@ -28,28 +29,36 @@ public static class ObservabilityApi
             .WithSummary("Liveness: the process answers. It reads nothing, so a slow database never gets a live instance restarted.");
         group.MapGet("/readyz", ReadyAsync)
             .WithSummary("Readiness: the database answers and the scheduler runs (503 otherwise); each job's last success is reported.");
-        group.MapGet("/metrics", async (HttpContext context, SettlementMetrics metrics) =>
+        group.MapGet("/metrics", async (HttpContext context, SettlementMetrics metrics, MetricsOptions options, Microsoft.Extensions.Options.IOptions<Configuration.OperatorOptions> operatorOptions) =>
         {
+            // Business volumes: behind the operator key where the endpoint is reachable from outside.
+            if (options.RequireOperatorKey && !Dashboard.DashboardAuth.IsOperatorKey(operatorOptions.Value.ApiKey, context.Request.Headers[Operator.OperatorApi.KeyHeader].ToString()))
+            {
+                await ApiResponses.Error(401, "unauthorized", $"Send the operator key in {Operator.OperatorApi.KeyHeader}.").ToResult().ExecuteAsync(context);
+                return;
+            }
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
-        }).WithSummary("Metrics in Prometheus text format.");
+        }).WithSummary("Metrics in Prometheus text format (with Metrics:RequireOperatorKey, behind X-AISA-Operator-Key).");
         return endpoints;
     }
 
-    private static async Task<IResult> ReadyAsync(IDatabase database, ISchedulerFactory schedulers, JobStore jobs, LeasedJobs scheduled, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadyAsync(IDatabase database, ISchedulerFactory schedulers, JobStore jobs, LeasedJobs scheduled, TimeProvider clock,
+        ILogger<ReadinessCheck> logger, CancellationToken cancellationToken)
     {
-        object databaseCheck;
+        // Anyone may ask: the answer says whether, never where the database is or what it said. That is in the log and
+        // on the operator's dashboard.
         var ready = true;
         try
         {
             await database.PingAsync(cancellationToken);
-            databaseCheck = new { status = "ok", description = $"{database.Provider} at {database.Target}" };
         }
         catch (StorageUnavailableException e)
         {
             ready = false;
-            databaseCheck = new { status = "failing", description = e.Message };
+            logger.LogWarning("Not ready: {Error}", e.Message);
         }
+        var databaseCheck = new { status = ready ? "ok" : "failing" };
         var scheduler = await schedulers.GetScheduler(cancellationToken);
         var schedulerRunning = scheduler.Status == SchedulerStatus.Running;
         ready &= schedulerRunning;
@@ -100,6 +109,18 @@ public static class ObservabilityApi
                 context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         });
     }
+}
+
+/// <summary>The log category of readiness answers.</summary>
+public sealed class ReadinessCheck;
+
+/// <summary><c>Metrics</c>: who may read <c>/metrics</c>.</summary>
+public sealed class MetricsOptions
+{
+    public const string Section = "Metrics";
+
+    /// <summary>When true, <c>/metrics</c> answers only a caller sending the operator key (Prometheus can send it as a header).</summary>
+    public bool RequireOperatorKey { get; set; }
 }
 
 /// <summary>Writes this instance's heartbeat every 10 s, so the dashboard lists the instances that are alive.</summary>

@@ -20,7 +20,7 @@ public sealed class SettlementMetrics
 
     private readonly ChargeMinutes _minutes;
 
-    public SettlementMetrics(OperationsStore operations, JobStore jobs, LeasedJobs scheduled, ChargeMinutes minutes, TimeProvider clock)
+    public SettlementMetrics(OperationsStore operations, JobStore jobs, LeasedJobs scheduled, ChargeMinutes minutes, TimeProvider clock, ILogger<SettlementMetrics> logger)
     {
         _minutes = minutes;
         Registry = Metrics.NewCustomRegistry();
@@ -43,8 +43,9 @@ public sealed class SettlementMetrics
             }
             catch (Exception e) when (e is Storage.StorageUnavailableException or System.Data.Common.DbException or TimeoutException)
             {
-                // The counters are still worth scraping; the gauges keep their last values and say so.
+                // The counters are still worth scraping; the gauges keep their last values and say so. Why is for the log.
                 databaseUp.Set(0);
+                logger.LogWarning("Metrics: the database could not be read: {Error}", e.Message);
             }
         });
 
