@@ -45,6 +45,8 @@ public static class AgentsApi
         var group = endpoints.MapGroup("/api/agent").WithTags("Agent");
         group.MapPost("/auth/register", RegisterAsync).RequireRateLimiting(RateLimits.AuthPolicy);
         group.MapPost("/auth/login", LoginAsync).RequireRateLimiting(RateLimits.AuthPolicy);
+        group.MapPost("/auth/logout", async (HttpRequest request, SessionAuthentication sessions, CancellationToken cancellationToken) =>
+            await sessions.EndAsync(request, SessionSubject.Agent, cancellationToken)).WithSummary("Ends the session it is sent with (204).");
         group.MapGet("/info", InfoAsync);
         group.MapPost("/token/rotate", RotateTokenAsync);
         group.MapGet("/transactions", TransactionsAsync);

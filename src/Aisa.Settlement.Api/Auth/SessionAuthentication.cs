@@ -15,6 +15,18 @@ public sealed class SessionAuthentication(SessionStore sessions)
         return token;
     }
 
+    /// <summary>Ends the session the request carries (a logout): 204, or the 401 when it carries none that is valid.</summary>
+    public async Task<IResult> EndAsync(HttpRequest request, SessionSubject subject, CancellationToken cancellationToken)
+    {
+        var (id, refusal) = await AuthenticateAsync(request, subject, cancellationToken);
+        if (id is null)
+        {
+            return refusal!.ToResult();
+        }
+        await sessions.EndAsync(Secrets.Hash(request.Headers.Authorization.ToString()["Bearer ".Length..].Trim()), subject, cancellationToken);
+        return Results.NoContent();
+    }
+
     /// <summary>The subject id, or the 401 to send.</summary>
     public async Task<(long? Id, StoredResponse? Refusal)> AuthenticateAsync(HttpRequest request, SessionSubject subject, CancellationToken cancellationToken)
     {

@@ -40,6 +40,9 @@ public sealed class OperatorOptions
     public const string Section = "Operator";
     public const int MinimumKeyLength = 16;
 
+    /// <summary>How the example settings spell a value to replace; such a key is refused.</summary>
+    public const string PlaceholderPrefix = "replace-with";
+
     /// <summary>The key operators send as X-AISA-Operator-Key. Without one the operator API is disabled.</summary>
     public string? ApiKey { get; set; }
 
@@ -48,6 +51,11 @@ public sealed class OperatorOptions
         if (ApiKey is not null && ApiKey.Trim().Length < MinimumKeyLength)
         {
             yield return $"Operator:ApiKey must be at least {MinimumKeyLength} characters (or absent to disable the operator API).";
+        }
+        else if (ApiKey is not null && ApiKey.Trim().StartsWith(PlaceholderPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            // The example file's value: anyone who read it would hold the operator's key.
+            yield return $"Operator:ApiKey is the example's placeholder: set a long random key of your own (e.g. openssl rand -hex 32).";
         }
     }
 }

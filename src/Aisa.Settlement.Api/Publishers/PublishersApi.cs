@@ -42,6 +42,8 @@ public static class PublishersApi
         var group = endpoints.MapGroup("/api/publisher").WithTags("Publisher");
         group.MapPost("/auth/register", RegisterAsync).RequireRateLimiting(RateLimits.AuthPolicy);
         group.MapPost("/auth/login", LoginAsync).RequireRateLimiting(RateLimits.AuthPolicy);
+        group.MapPost("/auth/logout", async (HttpRequest request, SessionAuthentication sessions, CancellationToken cancellationToken) =>
+            await sessions.EndAsync(request, SessionSubject.Publisher, cancellationToken)).WithSummary("Ends the session it is sent with (204).");
         group.MapPost("/rules", CreateRuleAsync);
         group.MapGet("/rules", ListRulesAsync);
         group.MapPut("/rules/{id:long}", UpdateRuleAsync);

@@ -128,26 +128,33 @@ public sealed class X402ReconcileJob(X402Reconciler reconciler, LeasedRuns runs)
 }
 
 /// <summary>
-/// Keeps <c>job_runs</c> (a watcher polling every second adds 86,400 runs a day) and the chart's <c>charge_minutes</c> to
-/// <c>Scheduling:RunHistoryDays</c>.
+/// Deletes what is kept only for a while: job runs (a watcher polling every second adds 86,400 a day) and the chart's
+/// charges per minute past <c>Scheduling:RunHistoryDays</c>, sessions past their expiry, and Idempotency-Key records past
+/// their 24 hours (a key after that is a new request anyway).
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed class PruneRunsJob(JobStore jobs, Storage.Operations.OperationsStore operations, SchedulingOptions scheduling, TimeProvider clock, LeasedRuns runs) : IJob
+public sealed class PruneJob(JobStore jobs, Storage.Operations.OperationsStore operations, Storage.Agents.SessionStore sessions,
+    Storage.Idempotency.IdempotencyStore idempotency, SchedulingOptions scheduling, TimeProvider clock, LeasedRuns runs) : IJob
 {
-    public const string Name = "prune:job-runs";
+    public const string Name = "prune";
     public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
-        await runs.RunAsync(Name, async (_, token) =>
+        await runs.RunAsync(Name, (_, token) => PassAsync(token), cancellationToken);
+
+    public async Task<System.Text.Json.Nodes.JsonObject> PassAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var before = now - TimeSpan.FromDays(scheduling.RunHistoryDays);
+        return new System.Text.Json.Nodes.JsonObject
         {
-            var before = clock.GetUtcNow() - TimeSpan.FromDays(scheduling.RunHistoryDays);
-            return new System.Text.Json.Nodes.JsonObject
-            {
-                ["deleted"] = await jobs.PruneRunsAsync(before, token),
-                ["chargeMinutesDeleted"] = await operations.PruneChargeMinutesAsync(before, token),
-                ["before"] = before,
-            };
-        }, cancellationToken);
+            ["deleted"] = await jobs.PruneRunsAsync(before, cancellationToken),
+            ["chargeMinutesDeleted"] = await operations.PruneChargeMinutesAsync(before, cancellationToken),
+            ["sessionsDeleted"] = await sessions.PruneAsync(now, cancellationToken),
+            ["idempotencyKeysDeleted"] = await idempotency.PruneAsync(now - Storage.Idempotency.IdempotencyStore.Retention, cancellationToken),
+            ["before"] = before,
+        };
+    }
 }
 
 /// <summary>
@@ -222,13 +229,9 @@ public static class RailServices
             .. settings.Stripe is not { } watch ? Array.Empty<ScheduledJob>()
                 : [new ScheduledJob(StripeWatchJob.Name, TimeSpan.FromSeconds(watch.PollIntervalSeconds), "Reads pending Checkout Sessions from Stripe.")],
         ];
-        // Where nothing is scheduled, no run is recorded, and there is nothing to prune.
-        var pruning = scheduled.Count > 0;
-        if (pruning)
-        {
-            scheduled.Add(new ScheduledJob(PruneRunsJob.Name, PruneRunsJob.Interval, $"Deletes job runs older than {settings.Scheduling.RunHistoryDays} days (each job's last run and last success stay)."));
-            services.AddTransient<PruneRunsJob>();
-        }
+        scheduled.Add(new ScheduledJob(PruneJob.Name, PruneJob.Interval,
+            $"Deletes job runs older than {settings.Scheduling.RunHistoryDays} days (each job's last run and last success stay), expired sessions and Idempotency-Key records past 24 h."));
+        services.AddTransient<PruneJob>();
         services.AddSingleton(new LeasedJobs(scheduled));
         if (settings.Stripe is { } stripe)
         {
@@ -256,12 +259,11 @@ public static class RailServices
                 quartz.AddTrigger(t => t.ForJob(job).StartNow()
                     .WithSimpleSchedule(s => s.WithInterval(TimeSpan.FromSeconds(stripeOptions.PollIntervalSeconds)).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
             }
-            if (pruning)
             {
-                var job = new JobKey(PruneRunsJob.Name);
-                quartz.AddJob<PruneRunsJob>(j => j.WithIdentity(job));
+                var job = new JobKey(PruneJob.Name);
+                quartz.AddJob<PruneJob>(j => j.WithIdentity(job));
                 quartz.AddTrigger(t => t.ForJob(job).StartNow()
-                    .WithSimpleSchedule(s => s.WithInterval(PruneRunsJob.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
+                    .WithSimpleSchedule(s => s.WithInterval(PruneJob.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
             }
             if (settings.X402 is { } x402Options)
             {

@@ -23,6 +23,21 @@ public sealed class SessionStore(SqlDatabase database, TimeProvider clock)
         return expires;
     }
 
+    /// <summary>Ends a session of this kind (a logout): its token is refused from now on. False when there was none.</summary>
+    public async Task<bool> EndAsync(string tokenHash, SessionSubject subject, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(null, "DELETE FROM sessions WHERE token_hash = @hash AND subject_kind = @kind",
+            cancellationToken, ("hash", tokenHash), ("kind", subject.ToString())) == 1;
+    }
+
+    /// <summary>Deletes the sessions that expired before <paramref name="before"/>, in batches; returns how many.</summary>
+    public async Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.DeleteInBatchesAsync("sessions", "token_hash", "expires_at < @before", cancellationToken, ("before", before.ToUnixTimeMilliseconds()));
+    }
+
     /// <summary>The subject of an unexpired session of this kind, or null.</summary>
     public async Task<long?> FindSubjectAsync(string tokenHash, SessionSubject subject, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Text.RegularExpressions;
 using Aisa.Settlement.Storage;
@@ -138,6 +139,47 @@ public abstract partial class AgentApiTests(string provider) : ServiceTests(prov
         Assert.Equal("0.300000", info.Body.GetProperty("crawler").GetProperty("totalSpent").GetString());
     }
 
+
+    [Fact]
+    public async Task Logging_out_ends_the_session_at_once_for_agents_and_publishers()
+    {
+        var agent = await Client.RegisterAgentAsync();
+        var (_, publisher) = await Client.RegisterPublisherAsync();
+
+        var agentOut = await Client.SendAsync(HttpMethod.Post, "/api/agent/auth/logout", headers: AisaClient.Bearer(agent.SessionToken));
+        var publisherOut = await Client.SendAsync(HttpMethod.Post, "/api/publisher/auth/logout", headers: AisaClient.Bearer(publisher));
+        var agentAfter = await Client.SendAsync(HttpMethod.Get, "/api/agent/info", headers: AisaClient.Bearer(agent.SessionToken));
+        var publisherAfter = await Client.SendAsync(HttpMethod.Get, "/api/publisher/rules", headers: AisaClient.Bearer(publisher));
+        var again = await Client.SendAsync(HttpMethod.Post, "/api/agent/auth/logout", headers: AisaClient.Bearer(agent.SessionToken));
+        // A publisher's session does not end an agent's, and the other way round.
+        var crossed = await Client.SendAsync(HttpMethod.Post, "/api/agent/auth/logout", headers: AisaClient.Bearer((await Client.RegisterPublisherAsync()).SessionToken));
+
+        Assert.Equal(HttpStatusCode.NoContent, agentOut.Status);
+        Assert.Equal(HttpStatusCode.NoContent, publisherOut.Status);
+        Assert.Equal((HttpStatusCode.Unauthorized, "unauthorized"), (agentAfter.Status, agentAfter.Error));
+        Assert.Equal(HttpStatusCode.Unauthorized, publisherAfter.Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, again.Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, crossed.Status);
+    }
+
+    [Fact]
+    public async Task Expired_sessions_and_idempotency_records_past_their_retention_are_pruned()
+    {
+        var agent = await Client.RegisterAgentAsync();
+        var (domain, _) = await Client.RegisterPublisherAsync();
+        await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/a" }, agent.CrawlerToken, new Dictionary<string, string> { ["Idempotency-Key"] = "k-1" });
+        Clock.Advance(TimeSpan.FromHours(25));
+        var fresh = await Client.RegisterAgentAsync();
+
+        var summary = await Factory.Services.GetRequiredService<Aisa.Settlement.Api.Rails.PruneJob>().PassAsync(CancellationToken.None);
+
+        Assert.True(summary["sessionsDeleted"]!.GetValue<int>() >= 2, summary.ToJsonString());
+        Assert.Equal(1, summary["idempotencyKeysDeleted"]!.GetValue<int>());
+        Assert.Equal(HttpStatusCode.OK, (await Client.SendAsync(HttpMethod.Get, "/api/agent/info", headers: AisaClient.Bearer(fresh.SessionToken))).Status);
+        await using var connection = await Factory.Services.GetRequiredService<Storage.SqlDatabase>().OpenAsync(CancellationToken.None);
+        await using var count = connection.CreateCommand(null, "SELECT COUNT(*) FROM sessions");
+        Assert.Equal(1L, Convert.ToInt64(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture));
+    }
 }
 
 public sealed class SqliteAgentApiTests() : AgentApiTests(StorageOptions.Sqlite);

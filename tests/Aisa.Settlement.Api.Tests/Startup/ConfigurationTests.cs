@@ -16,7 +16,8 @@ public sealed class ConfigurationTests
 
         var problems = SettlementConfiguration.BindAndValidate(configuration, new ServiceCollection(), out var settings);
 
-        Assert.Empty(problems);
+        // A template: its one placeholder, the operator key, must be replaced before it runs anywhere.
+        Assert.Equal(["Operator:ApiKey is the example's placeholder: set a long random key of your own (e.g. openssl rand -hex 32)."], problems);
         Assert.Equal("sqlite", settings.Storage.Provider);
         Assert.Equal(84532, settings.Rails.EvmChains["base"].ChainId);
     }
@@ -38,6 +39,7 @@ public sealed class ConfigurationTests
     [InlineData("Rails:X402:PayTo", "treasury", "Rails:X402:PayTo must be the treasury's 20-byte hex address")]
     [InlineData("Scheduling:LeaseSeconds", "20", "Scheduling:LeaseSeconds must be at least twice the longest poll interval")]
     [InlineData("Scheduling:RunHistoryDays", "0", "Scheduling:RunHistoryDays must be from 1 to 3650")]
+    [InlineData("Operator:ApiKey", "Replace-With-your-own-key-please", "Operator:ApiKey is the example's placeholder")]
     [InlineData("Platform:PublicUrl", "pay.example.com/secret-key", "Platform:PublicUrl must be the service's absolute http(s) base URL")]
     [InlineData("ForwardedHeaders:KnownProxies:0", "proxy.secret-key", "ForwardedHeaders:KnownProxies[0] is not an IP address")]
     public void A_bad_rail_setting_is_named_and_its_secrets_are_not(string key, string value, string expected)
