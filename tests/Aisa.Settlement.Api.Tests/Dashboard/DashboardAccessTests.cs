@@ -57,6 +57,11 @@ public sealed class DashboardAccessTests : IAsyncLifetime
         (await new AisaClient(_factory.CreateClient()).SendAsync(HttpMethod.Get, "/api/operator/jobs?job=watch:stripe&limit=200", headers: AisaClient.Operator()))
             .Body.GetProperty("runs").EnumerateArray().Count(r => r.GetProperty("outcome").GetString() != "running");
 
+    /// <summary>Runs of the Stripe watcher still going.</summary>
+    private async Task<int> RunningAsync() =>
+        (await new AisaClient(_factory.CreateClient()).SendAsync(HttpMethod.Get, "/api/operator/jobs?job=watch:stripe&outcome=running", headers: AisaClient.Operator()))
+            .Body.GetProperty("runs").GetArrayLength();
+
     private async Task WaitForRunsAsync(int atLeast, string what)
     {
         var deadline = DateTime.UtcNow + EvmWatch.Patience;
@@ -153,7 +158,13 @@ public sealed class DashboardAccessTests : IAsyncLifetime
 
         var paused = await OperatorLogin.PostFormAsync(operatorClient, "/dashboard/jobs/watch:stripe/pause", csrf);
         Assert.Equal(HttpStatusCode.Redirect, paused.StatusCode);
-        await Task.Delay(1500); // a run that had started before the pause ends
+        // A run that had started before the pause ends first.
+        var deadline = DateTime.UtcNow + EvmWatch.Patience;
+        while (await RunningAsync() > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "A run started before the pause never ended.");
+            await Task.Delay(100);
+        }
         var atPause = await RunsAsync();
         await Task.Delay(3000);
         Assert.Equal(atPause, await RunsAsync());

@@ -85,7 +85,6 @@ public sealed class EvmProcessTests : IAsyncLifetime
         var (dying, survivor) = holder.Contains($":{one.Process.Id}:", StringComparison.Ordinal) ? (one, two) : (two, one);
         Assert.Contains($":{dying.Process.Id}:", holder, StringComparison.Ordinal);
 
-        var lastBeforeKill = await EvmWatch.LastRunIdAsync(survivor.Client);
         dying.Process.KillHard();
         var killedAt = Stopwatch.StartNew();
         await _node.TransferAsync(_token, address, 2_000_000);
@@ -93,7 +92,11 @@ public sealed class EvmProcessTests : IAsyncLifetime
 
         await EvmWatch.WaitForDepositAsync(survivor.Client, agent.SessionToken, d => d.Is("credited") && d.GetProperty("amount").GetDecimal() == 2m, "the second transfer credited by the survivor");
         var takenOverIn = killedAt.Elapsed;
-        var after = await EvmWatch.WaitForRunsAsync(survivor.Client, lastBeforeKill, r => r.Length >= 3, "passes after the kill");
+        // The dying instance may have started (and recorded) one more pass in the instant before the kill; once the survivor
+        // has run a pass — after the lease of the dead one expired — nothing but the survivor runs the watcher.
+        var firstOfSurvivor = (await EvmWatch.WaitForRunsAsync(survivor.Client, 0, r => r.Any(run => run.GetProperty("instance").GetString()!.Contains($":{survivor.Process.Id}:", StringComparison.Ordinal)),
+            "a pass of the survivor")).Where(run => run.GetProperty("instance").GetString()!.Contains($":{survivor.Process.Id}:", StringComparison.Ordinal)).Min(run => run.GetProperty("id").GetInt64());
+        var after = await EvmWatch.WaitForRunsAsync(survivor.Client, firstOfSurvivor, r => r.Length >= 3, "passes after the takeover");
         Assert.All(after, r => Assert.DoesNotContain($":{dying.Process.Id}:", r.GetProperty("instance").GetString()!, StringComparison.Ordinal));
         // Lease 3 s + poll 1 s + a pass: well inside the patience of the wait, and reported for the record.
         Console.WriteLine($"takeover: credited {takenOverIn.TotalSeconds:0.0} s after the holder was killed");

@@ -286,10 +286,11 @@ public sealed class X402TopUpTests : IAsyncLifetime
         Assert.Equal((402, "invalid_exact_evm_nonce_already_used"), (replay.Code, replay.Error));
 
         var credited = await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited by the reconciler");
-        var reconciles = await client.SendAsync(HttpMethod.Get, "/api/operator/jobs?job=reconcile:x402&limit=200", headers: AisaClient.Operator());
-        Assert.Contains(reconciles.Body.GetProperty("runs").EnumerateArray(), r => r.GetProperty("summary").ValueKind == System.Text.Json.JsonValueKind.Object
-            && r.GetProperty("summary").GetProperty("credited").GetInt32() == 1);
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        var creditedBy = await WaitForReconcileAsync(client, summary => summary.GetProperty("credited").GetInt32() == 1, "the pass that credited it");
+        // Two more passes credit nothing more.
+        await WaitForReconcileAsync(client, summary => summary.GetProperty("credited").GetInt32() == 0, "a later pass", after: creditedBy);
+        await WaitForReconcileAsync(client, summary => summary.GetProperty("credited").GetInt32() == 0, "a second later pass",
+            after: await WaitForReconcileAsync(client, _ => true, "any later pass", after: creditedBy));
 
         Assert.Equal(4m, await client.BalanceAsync(agent.SessionToken));
         Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
@@ -516,7 +517,10 @@ public sealed class X402TopUpTests : IAsyncLifetime
         await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("detected") || d.Is("confirming"), "booked by the reconciler");
         await _node.MineAsync(EvmWatch.Confirmations);
         await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited at depth");
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // Later passes of the reconciler and the watcher book nothing more.
+        await WaitForReconcileAsync(client, summary => summary.GetProperty("credited").GetInt32() == 0,
+            "a later reconcile pass", after: await WaitForReconcileAsync(client, summary => summary.GetProperty("credited").GetInt32() == 1, "the pass that booked it"));
+        await EvmWatch.WaitForRunsAsync(client, await EvmWatch.LastRunIdAsync(client), runs => runs.Length >= 2, "two more watcher passes");
 
         Assert.Equal(1.5m, await client.BalanceAsync(agent.SessionToken));
         Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
