@@ -1,9 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Net.Sockets;
-using System.Numerics;
 using System.Text.Json.Nodes;
 
 namespace Aisa.Settlement.Testing;
