@@ -189,9 +189,8 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
     /// </summary>
     public async Task<(Deposit? Adopted, bool Ambiguous)> AdoptEarlierNamedAsync(string rail, DepositPayment payment, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
-        var candidates = await ListWhereAsync(connection, transaction,
+        // Read first, outside a write transaction: nearly every new payment has no such deposit, and pays one indexed read.
+        var candidates = await ListWhereAsync(
             "rail = @rail AND tx_hash = @tx AND log_index IS NOT NULL AND log_position IS NULL AND external_id IS NOT NULL ORDER BY id", cancellationToken,
             ("rail", rail), ("tx", payment.TransactionHash));
         var exact = candidates.Where(d => d.LogIndex == payment.LogIndex && d.BlockHash == payment.BlockHash).ToList();
@@ -201,9 +200,16 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
             return (null, same.Count > 1);
         }
         var adopted = same[0];
-        await connection.ExecuteAsync(transaction,
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
+        // Conditional: of two passes adopting it at once, one renames it; the other finds it by its new name next time.
+        if (await connection.ExecuteAsync(transaction,
             "UPDATE deposits SET external_id = @external, log_position = @position, updated_at = @now WHERE id = @id AND log_position IS NULL",
-            cancellationToken, ("external", payment.ExternalId), ("position", payment.LogPosition), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()), ("id", adopted.Id));
+            cancellationToken, ("external", payment.ExternalId), ("position", payment.LogPosition), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()), ("id", adopted.Id)) == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return await FindByExternalIdAsync(rail, payment.ExternalId, cancellationToken) is { } renamedMeanwhile ? (renamedMeanwhile, false) : (null, true);
+        }
         await InsertTransitionAsync(connection, transaction, adopted.Id, adopted.State, adopted.State, adopted.Confirmations,
             Evidence.Of(("renamed", adopted.ExternalId), ("to", payment.ExternalId), ("why", "payments are named by their transaction and place among its logs")),
             clock.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken);
