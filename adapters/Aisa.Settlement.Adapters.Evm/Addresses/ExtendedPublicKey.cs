@@ -1,46 +1,36 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using ECPoint = Org.BouncyCastle.Math.EC.ECPoint;
-using Org.BouncyCastle.Asn1.Sec;
-using Org.BouncyCastle.Asn1.X9;
-using Org.BouncyCastle.Crypto.Digests;
-using Org.BouncyCastle.Math;
-using SimpleBase;
+using NBitcoin;
+using NBitcoin.DataEncoders;
 
 namespace Aisa.Settlement.Adapters.Evm.Addresses;
 
 /// <summary>
-/// A BIP32 extended public key (<c>xpub…</c> or <c>tpub…</c>) and its non-hardened children (CKDpub). Public
-/// derivation only: the server derives deposit addresses and never holds a private key.
+/// A BIP32 extended public key (<c>xpub…</c> or <c>tpub…</c>) and its non-hardened children (CKDpub), derived by
+/// NBitcoin. Public derivation only: the server derives deposit addresses and never holds a private key. The checks of
+/// what an operator configures are ours: NBitcoin says one generic thing for a private key, a testnet key or a typo.
 /// </summary>
 public sealed class ExtendedPublicKey
 {
     private const int SerializedLength = 78;
     private const uint FirstHardenedIndex = 0x8000_0000;
-    private static readonly X9ECParameters Secp256k1 = SecNamedCurves.GetByName("secp256k1");
 
     // Version bytes of public and private extended keys (mainnet xpub/xprv, testnet tpub/tprv).
     private static readonly uint[] PublicVersions = [0x0488B21E, 0x043587CF];
     private static readonly uint[] PrivateVersions = [0x0488ADE4, 0x04358394];
 
     private readonly uint _version;
-    private readonly uint _parentFingerprint;
-    private readonly byte[] _chainCode;
-    private readonly ECPoint _point;
+    private readonly ExtPubKey _key;
 
-    private ExtendedPublicKey(uint version, byte depth, uint parentFingerprint, uint childNumber, byte[] chainCode, ECPoint point)
+    private ExtendedPublicKey(uint version, ExtPubKey key)
     {
         _version = version;
-        Depth = depth;
-        _parentFingerprint = parentFingerprint;
-        ChildNumber = childNumber;
-        _chainCode = chainCode;
-        _point = point.Normalize();
+        _key = key;
     }
 
-    public byte Depth { get; }
+    public byte Depth => _key.Depth;
 
-    public uint ChildNumber { get; }
+    public uint ChildNumber => _key.Child;
 
     /// <summary>Parses a Base58Check extended public key; a clear <see cref="FormatException"/> for anything else.</summary>
     public static ExtendedPublicKey Parse(string text)
@@ -49,9 +39,9 @@ public sealed class ExtendedPublicKey
         byte[] data;
         try
         {
-            data = Base58.Bitcoin.Decode(text.Trim());
+            data = Encoders.Base58.DecodeData(text.Trim());
         }
-        catch (ArgumentException)
+        catch (FormatException)
         {
             throw new FormatException("The extended public key is not Base58.");
         }
@@ -73,22 +63,19 @@ public sealed class ExtendedPublicKey
         {
             throw new FormatException($"Unknown extended key version 0x{version:x8}: expected an xpub or tpub.");
         }
-        var key = payload[45..78].ToArray();
-        if (key[0] is not (0x02 or 0x03))
+        if (payload[45] is not (0x02 or 0x03))
         {
             throw new FormatException("The extended public key does not hold a compressed public key.");
         }
-        ECPoint point;
         try
         {
-            point = Secp256k1.Curve.DecodePoint(key);
+            // Depth, parent fingerprint, child number, chain code and key: what NBitcoin reads, without the version.
+            return new ExtendedPublicKey(version, new ExtPubKey(payload[4..].ToArray()));
         }
-        catch (ArgumentException)
+        catch (Exception e) when (e is FormatException or ArgumentException)
         {
             throw new FormatException("The extended public key's point is not on secp256k1.");
         }
-        return new ExtendedPublicKey(version, payload[4], BinaryPrimitives.ReadUInt32BigEndian(payload[5..]), BinaryPrimitives.ReadUInt32BigEndian(payload[9..]),
-            payload[13..45].ToArray(), point);
     }
 
     /// <summary>The non-hardened child <paramref name="index"/> (BIP32 CKDpub).</summary>
@@ -98,23 +85,15 @@ public sealed class ExtendedPublicKey
         {
             throw new ArgumentOutOfRangeException(nameof(index), index, "A hardened child cannot be derived from a public key.");
         }
-        var compressed = _point.GetEncoded(compressed: true);
-        Span<byte> data = stackalloc byte[37];
-        compressed.CopyTo(data);
-        BinaryPrimitives.WriteUInt32BigEndian(data[33..], index);
-        var i = HMACSHA512.HashData(_chainCode, data);
-        var tweak = new BigInteger(1, i, 0, 32);
-        if (tweak.CompareTo(Secp256k1.N) >= 0)
+        try
+        {
+            return new ExtendedPublicKey(_version, _key.Derive(index));
+        }
+        catch (InvalidOperationException)
         {
             // Probability below 2^-127; BIP32 says to go on with the next index, which only the caller can choose.
             throw new InvalidOperationException($"Child {index} is invalid under BIP32; use the next index.");
         }
-        var child = Secp256k1.G.Multiply(tweak).Add(_point).Normalize();
-        if (child.IsInfinity)
-        {
-            throw new InvalidOperationException($"Child {index} is invalid under BIP32; use the next index.");
-        }
-        return new ExtendedPublicKey(_version, checked((byte)(Depth + 1)), Fingerprint(compressed), index, i[32..], child);
     }
 
     /// <summary>The Base58Check serialization, as wallets show it.</summary>
@@ -122,32 +101,18 @@ public sealed class ExtendedPublicKey
     {
         Span<byte> data = stackalloc byte[SerializedLength + 4];
         BinaryPrimitives.WriteUInt32BigEndian(data, _version);
-        data[4] = Depth;
-        BinaryPrimitives.WriteUInt32BigEndian(data[5..], _parentFingerprint);
-        BinaryPrimitives.WriteUInt32BigEndian(data[9..], ChildNumber);
-        _chainCode.CopyTo(data[13..]);
-        _point.GetEncoded(compressed: true).CopyTo(data[45..]);
+        _key.ToBytes().CopyTo(data[4..]);
         Checksum(data[..SerializedLength]).CopyTo(data[SerializedLength..]);
-        return Base58.Bitcoin.Encode(data);
+        return Encoders.Base58.EncodeData(data.ToArray());
     }
 
     /// <summary>The Ethereum address of this key, EIP-55 mixed case: the last 20 bytes of Keccak-256 of the uncompressed point.</summary>
     public EvmAddress ToEvmAddress()
     {
-        var uncompressed = _point.GetEncoded(compressed: false);
+        var uncompressed = _key.PubKey.Decompress().ToBytes();
         var hash = Keccak.Hash256(uncompressed.AsSpan(1));
         return new EvmAddress(hash[12..]);
     }
 
     private static byte[] Checksum(ReadOnlySpan<byte> payload) => SHA256.HashData(SHA256.HashData(payload))[..4];
-
-    private static uint Fingerprint(byte[] compressedKey)
-    {
-        var ripemd = new RipeMD160Digest();
-        var sha = SHA256.HashData(compressedKey);
-        ripemd.BlockUpdate(sha, 0, sha.Length);
-        var hash = new byte[20];
-        ripemd.DoFinal(hash, 0);
-        return BinaryPrimitives.ReadUInt32BigEndian(hash);
-    }
 }

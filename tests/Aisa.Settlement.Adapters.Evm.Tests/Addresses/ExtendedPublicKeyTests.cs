@@ -59,6 +59,24 @@ public sealed class ExtendedPublicKeyTests
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(0x02, "not on secp256k1")]
+    [InlineData(0x04, "compressed public key")]
+    public void An_extended_key_whose_point_is_no_compressed_point_of_the_curve_is_refused(byte prefix, string reason)
+    {
+        // A well-formed xpub (right version, length and checksum) whose key is prefix ‖ 0xff…ff: x is not a field element.
+        var payload = new byte[78];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(payload, 0x0488B21E);
+        payload[45] = prefix;
+        payload.AsSpan(46).Fill(0xff);
+        var checksum = System.Security.Cryptography.SHA256.HashData(System.Security.Cryptography.SHA256.HashData(payload))[..4];
+        var text = NBitcoin.DataEncoders.Encoders.Base58.EncodeData([.. payload, .. checksum]);
+
+        var error = Assert.Throws<FormatException>(() => ExtendedPublicKey.Parse(text));
+
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_hardened_child_cannot_come_from_a_public_key()
     {
