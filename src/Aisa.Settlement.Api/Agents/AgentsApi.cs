@@ -47,9 +47,9 @@ public static class AgentsApi
         group.MapPost("/auth/login", LoginAsync).RequireRateLimiting(RateLimits.AuthPolicy);
         group.MapPost("/auth/logout", async (HttpRequest request, SessionAuthentication sessions, CancellationToken cancellationToken) =>
             await sessions.EndAsync(request, SessionSubject.Agent, cancellationToken)).WithSummary("Ends the session it is sent with (204).");
-        group.MapGet("/info", InfoAsync);
-        group.MapPost("/token/rotate", RotateTokenAsync);
-        group.MapGet("/transactions", TransactionsAsync);
+        group.MapGet("/info", InfoAsync).RequireAgentSession();
+        group.MapPost("/token/rotate", RotateTokenAsync).RequireAgentSession();
+        group.MapGet("/transactions", TransactionsAsync).RequireAgentSession();
         return endpoints;
     }
 
@@ -114,35 +114,23 @@ public static class AgentsApi
         return ApiResponses.Json(200, new AgentSessionResponse(token, await ViewAsync(agent, ledger, cancellationToken))).ToResult();
     }
 
-    private static async Task<IResult> InfoAsync(HttpRequest request, AgentStore agents, ILedger ledger, SessionAuthentication sessions, CancellationToken cancellationToken)
+    private static async Task<IResult> InfoAsync(HttpRequest request, ILedger ledger, CancellationToken cancellationToken)
     {
-        var (refusal, agent) = await AuthenticatedAgentAsync(request, agents, sessions, cancellationToken);
-        if (agent is null)
-        {
-            return refusal!.ToResult();
-        }
+        var agent = request.HttpContext.SessionAgent();
         return ApiResponses.Json(200, new { crawler = await ViewAsync(agent, ledger, cancellationToken) }).ToResult();
     }
 
-    private static async Task<IResult> RotateTokenAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, CancellationToken cancellationToken)
+    private static async Task<IResult> RotateTokenAsync(HttpRequest request, AgentStore agents, CancellationToken cancellationToken)
     {
-        var (refusal, agent) = await AuthenticatedAgentAsync(request, agents, sessions, cancellationToken);
-        if (agent is null)
-        {
-            return refusal!.ToResult();
-        }
+        var agent = request.HttpContext.SessionAgent();
         var crawlerToken = Secrets.NewCrawlerToken();
         await agents.RotateTokenAsync(agent.Id, Secrets.Hash(crawlerToken), cancellationToken);
         return ApiResponses.Json(200, new { success = true, crawlerToken }).ToResult();
     }
 
-    private static async Task<IResult> TransactionsAsync(HttpRequest request, AgentStore agents, ILedger ledger, SessionAuthentication sessions, CancellationToken cancellationToken)
+    private static async Task<IResult> TransactionsAsync(HttpRequest request, ILedger ledger, CancellationToken cancellationToken)
     {
-        var (refusal, agent) = await AuthenticatedAgentAsync(request, agents, sessions, cancellationToken);
-        if (agent is null)
-        {
-            return refusal!.ToResult();
-        }
+        var agent = request.HttpContext.SessionAgent();
         var (limit, before, problem) = ApiQuery.ReadPage(request, "before is the nextCursor of a previous page.");
         if (problem is not null)
         {

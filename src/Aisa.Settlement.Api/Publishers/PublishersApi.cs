@@ -44,11 +44,11 @@ public static class PublishersApi
         group.MapPost("/auth/login", LoginAsync).RequireRateLimiting(RateLimits.AuthPolicy);
         group.MapPost("/auth/logout", async (HttpRequest request, SessionAuthentication sessions, CancellationToken cancellationToken) =>
             await sessions.EndAsync(request, SessionSubject.Publisher, cancellationToken)).WithSummary("Ends the session it is sent with (204).");
-        group.MapPost("/rules", CreateRuleAsync);
-        group.MapGet("/rules", ListRulesAsync);
-        group.MapPut("/rules/{id:long}", UpdateRuleAsync);
-        group.MapDelete("/rules/{id:long}", DeleteRuleAsync);
-        group.MapGet("/earnings", EarningsAsync);
+        group.MapPost("/rules", CreateRuleAsync).RequirePublisherSession();
+        group.MapGet("/rules", ListRulesAsync).RequirePublisherSession();
+        group.MapPut("/rules/{id:long}", UpdateRuleAsync).RequirePublisherSession();
+        group.MapDelete("/rules/{id:long}", DeleteRuleAsync).RequirePublisherSession();
+        group.MapGet("/earnings", EarningsAsync).RequirePublisherSession();
         return endpoints;
     }
 
@@ -106,13 +106,9 @@ public static class PublishersApi
         return ApiResponses.Json(200, new PublisherSessionResponse(token, View(publisher))).ToResult();
     }
 
-    private static async Task<IResult> CreateRuleAsync(HttpRequest request, PublisherStore publishers, RuleStore rules, PublisherDirectory directory, SessionAuthentication sessions, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateRuleAsync(HttpRequest request, RuleStore rules, PublisherDirectory directory, CancellationToken cancellationToken)
     {
-        var (refusal, publisher) = await AuthenticatedAsync(request, publishers, sessions, cancellationToken);
-        if (publisher is null)
-        {
-            return refusal!.ToResult();
-        }
+        var publisher = request.HttpContext.SessionPublisher();
         var (draft, problem) = await ReadRuleAsync(request, cancellationToken);
         if (draft is null)
         {
@@ -123,24 +119,16 @@ public static class PublishersApi
         return ApiResponses.Json(201, new { rule = RuleView.From(rule) }).ToResult();
     }
 
-    private static async Task<IResult> ListRulesAsync(HttpRequest request, PublisherStore publishers, RuleStore rules, SessionAuthentication sessions, CancellationToken cancellationToken)
+    private static async Task<IResult> ListRulesAsync(HttpRequest request, RuleStore rules, CancellationToken cancellationToken)
     {
-        var (refusal, publisher) = await AuthenticatedAsync(request, publishers, sessions, cancellationToken);
-        if (publisher is null)
-        {
-            return refusal!.ToResult();
-        }
+        var publisher = request.HttpContext.SessionPublisher();
         var list = await rules.ListAsync(publisher.Id, cancellationToken);
         return ApiResponses.Json(200, new { rules = list.Select(RuleView.From) }).ToResult();
     }
 
-    private static async Task<IResult> UpdateRuleAsync(long id, HttpRequest request, PublisherStore publishers, RuleStore rules, PublisherDirectory directory, SessionAuthentication sessions, CancellationToken cancellationToken)
+    private static async Task<IResult> UpdateRuleAsync(long id, HttpRequest request, RuleStore rules, PublisherDirectory directory, CancellationToken cancellationToken)
     {
-        var (refusal, publisher) = await AuthenticatedAsync(request, publishers, sessions, cancellationToken);
-        if (publisher is null)
-        {
-            return refusal!.ToResult();
-        }
+        var publisher = request.HttpContext.SessionPublisher();
         var (draft, problem) = await ReadRuleAsync(request, cancellationToken);
         if (draft is null)
         {
@@ -153,25 +141,17 @@ public static class PublishersApi
             : ApiResponses.Json(200, new { rule = RuleView.From(rule) }).ToResult();
     }
 
-    private static async Task<IResult> DeleteRuleAsync(long id, HttpRequest request, PublisherStore publishers, RuleStore rules, PublisherDirectory directory, SessionAuthentication sessions, CancellationToken cancellationToken)
+    private static async Task<IResult> DeleteRuleAsync(long id, HttpRequest request, RuleStore rules, PublisherDirectory directory, CancellationToken cancellationToken)
     {
-        var (refusal, publisher) = await AuthenticatedAsync(request, publishers, sessions, cancellationToken);
-        if (publisher is null)
-        {
-            return refusal!.ToResult();
-        }
+        var publisher = request.HttpContext.SessionPublisher();
         var deleted = await rules.DeleteAsync(publisher.Id, id, cancellationToken);
         directory.Forget(publisher);
         return deleted ? Results.NoContent() : ApiResponses.Error(404, "rule_not_found", "You have no rule with this id.").ToResult();
     }
 
-    private static async Task<IResult> EarningsAsync(HttpRequest request, PublisherStore publishers, ILedger ledger, SessionAuthentication sessions, CancellationToken cancellationToken)
+    private static async Task<IResult> EarningsAsync(HttpRequest request, ILedger ledger, CancellationToken cancellationToken)
     {
-        var (refusal, publisher) = await AuthenticatedAsync(request, publishers, sessions, cancellationToken);
-        if (publisher is null)
-        {
-            return refusal!.ToResult();
-        }
+        var publisher = request.HttpContext.SessionPublisher();
         var earnings = new EarningsView(
             await ledger.GetBalanceAsync(publisher.Payable, cancellationToken),
             await ledger.SumAsync(publisher.Payable, TransferKinds.Charge, EntrySide.Credit, cancellationToken),
@@ -217,17 +197,6 @@ public static class PublishersApi
             return (null, ApiResponses.Error(400, "invalid_rule", "crawlerType is a bot name: letters, digits, '-', '_' and '.', at most 64."));
         }
         return (new RuleDraft(PricingRule.NormalizePattern(input.UrlPattern!), mode, mode == AccessMode.Pay ? price : Micros.Zero, billing, crawlerType), null);
-    }
-
-    private static async Task<(StoredResponse? Refusal, Publisher? Publisher)> AuthenticatedAsync(HttpRequest request, PublisherStore publishers, SessionAuthentication sessions, CancellationToken cancellationToken)
-    {
-        var (id, refusal) = await sessions.AuthenticateAsync(request, SessionSubject.Publisher, cancellationToken);
-        if (id is null)
-        {
-            return (refusal, null);
-        }
-        var publisher = await publishers.FindByIdAsync(id.Value, cancellationToken);
-        return publisher is null ? (ApiResponses.Error(401, "unauthorized", "The publisher no longer exists."), null) : (null, publisher);
     }
 
     private static PublisherView View(Publisher publisher) => new(publisher.Id, publisher.Email, publisher.Name, publisher.Domain);

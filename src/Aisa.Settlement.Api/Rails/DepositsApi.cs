@@ -47,31 +47,22 @@ public static class DepositsApi
     public static IEndpointRouteBuilder MapDepositsApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/agent").WithTags("Agent");
-        group.MapGet("/deposit-addresses", AddressesAsync);
-        group.MapPost("/topup/create-session", CreateSessionAsync).RequireRateLimiting(RateLimits.TopUpPolicy);
-        group.MapGet("/deposits", DepositsAsync);
+        group.MapGet("/deposit-addresses", AddressesAsync).RequireAgentSession();
+        group.MapPost("/topup/create-session", CreateSessionAsync).RequireAgentSession().RequireRateLimiting(RateLimits.TopUpPolicy);
+        group.MapGet("/deposits", DepositsAsync).RequireAgentSession();
         return endpoints;
     }
 
-    private static async Task<IResult> AddressesAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, DepositAddressService addresses, CancellationToken cancellationToken)
+    private static async Task<IResult> AddressesAsync(HttpRequest request, DepositAddressService addresses, CancellationToken cancellationToken)
     {
-        var (refusal, agent) = await AgentsApi.AuthenticatedAgentAsync(request, agents, sessions, cancellationToken);
-        if (agent is null)
-        {
-            return refusal!.ToResult();
-        }
+        var agent = request.HttpContext.SessionAgent();
         var instructions = await addresses.ForAgentAsync(agent.Id, cancellationToken);
         return ApiResponses.Json(200, new { addresses = instructions }).ToResult();
     }
 
-    private static async Task<IResult> CreateSessionAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, DepositAddressService addresses,
-        RailRegistry rails, DepositStore deposits, IOptions<PlatformOptions> platform, IdempotentRequests idempotency, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateSessionAsync(HttpRequest request, DepositAddressService addresses, RailRegistry rails, DepositStore deposits, IOptions<PlatformOptions> platform, IdempotentRequests idempotency, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var (refusal, agent) = await AgentsApi.AuthenticatedAgentAsync(request, agents, sessions, cancellationToken);
-        if (agent is null)
-        {
-            return refusal!.ToResult();
-        }
+        var agent = request.HttpContext.SessionAgent();
         var body = await ApiJson.ReadAsync<CreateSessionRequest>(request, cancellationToken);
         if (body.Value is not { } input)
         {
@@ -155,13 +146,9 @@ public static class DepositsApi
         });
     }
 
-    private static async Task<IResult> DepositsAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, DepositStore deposits, CancellationToken cancellationToken)
+    private static async Task<IResult> DepositsAsync(HttpRequest request, DepositStore deposits, CancellationToken cancellationToken)
     {
-        var (refusal, agent) = await AgentsApi.AuthenticatedAgentAsync(request, agents, sessions, cancellationToken);
-        if (agent is null)
-        {
-            return refusal!.ToResult();
-        }
+        var agent = request.HttpContext.SessionAgent();
         var page = ApiQuery.ReadPage(request, "before is the id of the last deposit of the previous page.");
         if (page.Problem is not null)
         {
