@@ -75,6 +75,26 @@ public sealed class DepositAddressStore(SqlDatabase database, TimeProvider clock
         }
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);
+        // Nearly always every address is stored already (an agent asks for its addresses again): read, and write nothing.
+        var stored = new List<long>(addresses.Count);
+        await using (var known = connection.CreateCommand(null, "SELECT agent_id FROM deposit_addresses WHERE rail = @rail AND address = @address", ("rail", ""), ("address", "")))
+        {
+            foreach (var address in addresses)
+            {
+                known.Parameters["rail"].Value = address.Rail;
+                known.Parameters["address"].Value = address.Address;
+                var storedOwner = await known.ExecuteScalarAsync(cancellationToken);
+                if (storedOwner is null or DBNull)
+                {
+                    break;
+                }
+                stored.Add(Convert.ToInt64(storedOwner, System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+        if (stored.Count == addresses.Count)
+        {
+            return stored;
+        }
         await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
         // Taken before any id is drawn and held until commit: new addresses become visible in the order of their ids, so a
         // watcher that loads "after the last id it saw" cannot miss one. (On PostgreSQL ids are otherwise visible in commit order.)

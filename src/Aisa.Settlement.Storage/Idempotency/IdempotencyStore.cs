@@ -44,10 +44,24 @@ public sealed class IdempotencyStore(SqlDatabase database, TimeProvider clock)
         var now = clock.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);
-        // Past the retention the key is forgotten, answered or not: a request with it now is a new operation.
-        await connection.ExecuteAsync(null,
-            "DELETE FROM idempotent_requests WHERE scope = @scope AND key = @key AND created_at < @expired",
-            cancellationToken, ("scope", scope), ("key", key), ("expired", (now - Retention).ToUnixTimeMilliseconds()));
+        // The common case, a new key, costs one statement; the rest runs only when the key is remembered.
+        if (await InsertAsync(connection, scope, key, requestHash, nowMs, cancellationToken) is { } fresh)
+        {
+            return new IdempotencyClaim.Owned(fresh);
+        }
+        // Past the retention the key is forgotten, answered or not: a request with it now is a new operation. And a
+        // different request after a failed one (5xx answers are not kept) finds the key free again. A claim whose request
+        // died without answering stays bound to that request until the retention ends.
+        var forgotten = await connection.ExecuteAsync(null,
+            """
+            DELETE FROM idempotent_requests WHERE scope = @scope AND key = @key
+            AND (created_at < @expired OR (status_code IS NULL AND claimed_at = @released AND request_hash <> @hash))
+            """,
+            cancellationToken, ("scope", scope), ("key", key), ("expired", (now - Retention).ToUnixTimeMilliseconds()), ("released", Released), ("hash", requestHash));
+        if (forgotten == 1 && await InsertAsync(connection, scope, key, requestHash, nowMs, cancellationToken) is { } renewed)
+        {
+            return new IdempotencyClaim.Owned(renewed);
+        }
         // The same request again after its first run gave the claim back or died: it goes on under the same operation,
         // so whatever the first run moved before it failed is found, never moved twice. One statement: one taker wins.
         await using (var takeOver = connection.CreateCommand(null,
@@ -64,29 +78,13 @@ public sealed class IdempotencyStore(SqlDatabase database, TimeProvider clock)
                 return new IdempotencyClaim.Owned(reader.IsDBNull(0) ? LegacyOperationId(scope, key) : reader.GetString(0));
             }
         }
-        // A different request after a failed one (5xx answers are not kept): the key is free again. A claim whose request
-        // died without answering stays bound to that request until the retention ends.
-        await connection.ExecuteAsync(null,
-            "DELETE FROM idempotent_requests WHERE scope = @scope AND key = @key AND status_code IS NULL AND claimed_at = @released",
-            cancellationToken, ("scope", scope), ("key", key), ("released", Released));
-        var operationId = Guid.NewGuid().ToString("N");
-        var inserted = await connection.ExecuteAsync(null,
-            """
-            INSERT INTO idempotent_requests (scope, key, request_hash, created_at, claimed_at, operation_id)
-            VALUES (@scope, @key, @hash, @now, @now, @operation) ON CONFLICT DO NOTHING
-            """,
-            cancellationToken, ("scope", scope), ("key", key), ("hash", requestHash), ("now", nowMs), ("operation", operationId));
-        if (inserted == 1)
-        {
-            return new IdempotencyClaim.Owned(operationId);
-        }
         await using var command = connection.CreateCommand(null,
             "SELECT request_hash, status_code, headers, body FROM idempotent_requests WHERE scope = @scope AND key = @key",
             ("scope", scope), ("key", key));
         await using var found = await command.ExecuteReaderAsync(cancellationToken);
         if (!await found.ReadAsync(cancellationToken))
         {
-            // Deleted between our insert and our read: the caller tries again.
+            // Deleted meanwhile: the caller tries again.
             return new IdempotencyClaim.InProgress();
         }
         if (found.GetString(0) != requestHash)
@@ -99,6 +97,18 @@ public sealed class IdempotencyStore(SqlDatabase database, TimeProvider clock)
         }
         var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(found.GetString(2)) ?? [];
         return new IdempotencyClaim.Replay(new StoredResponse(found.GetInt32(1), headers, (byte[])found.GetValue(3)));
+    }
+
+    /// <summary>Claims a key nobody holds, under a new operation id; null when the key is remembered.</summary>
+    private static async Task<string?> InsertAsync(System.Data.Common.DbConnection connection, string scope, string key, string requestHash, long now, CancellationToken cancellationToken)
+    {
+        var operationId = Guid.NewGuid().ToString("N");
+        return await connection.ExecuteAsync(null,
+            """
+            INSERT INTO idempotent_requests (scope, key, request_hash, created_at, claimed_at, operation_id)
+            VALUES (@scope, @key, @hash, @now, @now, @operation) ON CONFLICT DO NOTHING
+            """,
+            cancellationToken, ("scope", scope), ("key", key), ("hash", requestHash), ("now", now), ("operation", operationId)) == 1 ? operationId : null;
     }
 
     /// <summary>The operation id of a key claimed before ids were stored: derived from the key, as it was then.</summary>
