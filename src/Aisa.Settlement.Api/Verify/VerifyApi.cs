@@ -15,11 +15,11 @@ public static class VerifyApi
     }
 
     private static async Task<IResult> VerifyAsync(HttpContext context, VerifyService verify, IdempotentRequests idempotency, Observability.SettlementMetrics metrics,
-        ILoggerFactory loggers, CancellationToken cancellationToken)
+        Microsoft.Extensions.Options.IOptions<Configuration.PlatformOptions> platform, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         try
         {
-            var decision = await DecideAsync(context, verify, idempotency, cancellationToken);
+            var decision = await DecideAsync(context, verify, idempotency, platform.Value, cancellationToken);
             metrics.Decided(decision.StatusCode);
             return decision.ToResult();
         }
@@ -38,7 +38,8 @@ public static class VerifyApi
         }
     }
 
-    private static async Task<StoredResponse> DecideAsync(HttpContext context, VerifyService verify, IdempotentRequests idempotency, CancellationToken cancellationToken)
+    private static async Task<StoredResponse> DecideAsync(HttpContext context, VerifyService verify, IdempotentRequests idempotency, Configuration.PlatformOptions platform,
+        CancellationToken cancellationToken)
     {
         var request = context.Request;
         var body = await ApiJson.ReadAsync<VerifyRequest>(request, cancellationToken);
@@ -58,7 +59,7 @@ public static class VerifyApi
             Header(request, CrawlerHeaders.ExactPrice),
             Header(request, CrawlerHeaders.MaxPrice),
             Header(request, "User-Agent"),
-            PublicUrls.For(request, context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Configuration.PlatformOptions>>().Value, "/api/agent/topup/create-session"));
+            PublicUrls.For(request, platform, "/api/agent/topup/create-session"));
         var (checkedCall, refusal) = VerifyService.Check(call);
         if (checkedCall is null)
         {
