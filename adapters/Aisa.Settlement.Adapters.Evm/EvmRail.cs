@@ -13,7 +13,7 @@ namespace Aisa.Settlement.Adapters.Evm;
 /// may come back), matches recipients against the watched addresses, and re-reads the hash of every block
 /// that holds an open deposit, so a credit is never decided on a block that left the chain.
 /// </summary>
-public sealed class EvmRail : IAddressDepositRail
+public sealed class EvmRail : IAddressDepositRail, IRailWatcher
 {
     private const int HashesPerBatch = 100;
 
@@ -23,11 +23,12 @@ public sealed class EvmRail : IAddressDepositRail
     private readonly Dictionary<string, RailToken> _tokens;
     private bool _chainIdChecked;
 
-    public EvmRail(string rail, EvmChainOptions options, HttpClient http)
+    public EvmRail(RailId rail, EvmChainOptions options, HttpClient http)
     {
-        Rail = rail;
+        Id = rail;
         _options = options;
-        ConfirmationsRequired = options.ConfirmationsFor(rail);
+        ConfirmationsRequired = options.ConfirmationsFor(rail.Value);
+        Finality = RailFinality.Depth(ConfirmationsRequired);
         PollInterval = TimeSpan.FromSeconds(options.PollIntervalSeconds);
         _addresses = new DepositAddresses(ExtendedPublicKey.Parse(options.Xpub!));
         KeyId = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(options.Xpub!.Trim())))[..16];
@@ -41,7 +42,9 @@ public sealed class EvmRail : IAddressDepositRail
         });
     }
 
-    public string Rail { get; }
+    public RailId Id { get; }
+
+    public RailFinality Finality { get; }
 
     public string KeyId { get; }
 
@@ -58,7 +61,7 @@ public sealed class EvmRail : IAddressDepositRail
         _addresses.At(checked((uint)derivationIndex)).ToLowerHex();
 
     public DepositInstructions Instructions(string address, long derivationIndex) =>
-        new(Rail, _options.ChainId, EvmAddress.Parse(address).ToString(), derivationIndex, _tokens.Values.ToList());
+        new(Id.Value, _options.ChainId, EvmAddress.Parse(address).ToString(), derivationIndex, _tokens.Values.ToList());
 
     public async IAsyncEnumerable<PollResult> PollAsync(PollContext context, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -113,15 +116,16 @@ public sealed class EvmRail : IAddressDepositRail
 
         // Every open deposit this pass did not scan again: is its block still on the chain, and how deep?
         var open = context.Open.Where(o => !seen.Contains(o.ExternalId)).ToList();
-        var hashes = await BlockHashesAsync(open.Select(o => o.BlockNumber), cancellationToken);
+        var hashes = await BlockHashesAsync(open.Select(o => o.Block!.Number), cancellationToken);
         var reread = open.Select(deposit =>
         {
-            var hash = hashes.GetValueOrDefault(deposit.BlockNumber);
-            return hash == deposit.BlockHash
-                ? new DepositObservation(ObservationKind.Seen, deposit.ExternalId, deposit.BlockNumber, deposit.BlockHash, Confirmations(head, deposit.BlockNumber))
-                : new DepositObservation(ObservationKind.Gone, deposit.ExternalId, deposit.BlockNumber, deposit.BlockHash, 0, Note: hash is null
-                    ? $"block {deposit.BlockNumber} is not on the chain (head {head})"
-                    : $"block {deposit.BlockNumber} now has hash {hash}");
+            var block = deposit.Block!;
+            var hash = hashes.GetValueOrDefault(block.Number);
+            return hash == block.Hash
+                ? new DepositObservation(ObservationKind.Seen, deposit.ExternalId, Confirmations(head, block.Number), block)
+                : new DepositObservation(ObservationKind.Gone, deposit.ExternalId, 0, block, Note: hash is null
+                    ? $"block {block.Number} is not on the chain (head {head})"
+                    : $"block {block.Number} now has hash {hash}");
         }).ToList();
         yield return new PollResult((to + 1).ToString(CultureInfo.InvariantCulture), head, reread, Summary(to));
     }
@@ -145,10 +149,10 @@ public sealed class EvmRail : IAddressDepositRail
             var position = receipts.GetValueOrDefault(log.TransactionHash) is { } receipt ? log.PositionIn(receipt) : null;
             if (position is null || hashes.GetValueOrDefault(log.BlockNumber) != log.BlockHash)
             {
-                throw new EvmRpcException($"Block {log.BlockNumber} of {Rail} changed while it was read (transaction {log.TransactionHash}): it is read again next pass.");
+                throw new EvmRpcException($"Block {log.BlockNumber} of {Id} changed while it was read (transaction {log.TransactionHash}): it is read again next pass.");
             }
-            observations.Add(new DepositObservation(ObservationKind.Seen, ExternalId(log.TransactionHash, position.Value), log.BlockNumber, log.BlockHash,
-                Confirmations(head, log.BlockNumber), Payment(log, agent, position.Value)));
+            observations.Add(new DepositObservation(ObservationKind.Seen, ExternalId(log.TransactionHash, position.Value), Confirmations(head, log.BlockNumber),
+                new ChainPosition(log.BlockNumber, log.BlockHash), Payment(log, agent, position.Value)));
         }
         return observations;
     }
@@ -175,7 +179,7 @@ public sealed class EvmRail : IAddressDepositRail
         var answered = EvmRpcClient.ParseQuantity((await _rpc.CallAsync("eth_chainId", [], cancellationToken)).GetValue<string>());
         if (answered != _options.ChainId)
         {
-            throw new EvmRpcException($"The JSON-RPC node of {Rail} answers chain id {answered}, not the configured {_options.ChainId}: nothing is scanned.");
+            throw new EvmRpcException($"The JSON-RPC node of {Id} answers chain id {answered}, not the configured {_options.ChainId}: nothing is scanned.");
         }
         _chainIdChecked = true;
     }

@@ -8,6 +8,7 @@ using Aisa.Settlement.Api.Operator;
 using Aisa.Settlement.Api.Publishers;
 using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Api.Verify;
+using Aisa.Settlement.Rails;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Storage.Ledger;
 
@@ -37,8 +38,8 @@ app.MapPublishersApi();
 app.MapOperatorApi();
 app.MapVerifyApi();
 app.MapDepositsApi();
-app.MapX402TopUpApi();
-app.MapStripeWebhookApi();
+app.MapAuthorizationTopUpApi();
+app.MapWebhooksApi();
 
 try
 {
@@ -51,11 +52,11 @@ try
     {
         app.Logger.LogWarning(
             "Rail {Rail}: its key (xpub) changed: {Addresses} deposit addresses derived from {Keys} earlier key(s) stay watched and still credit their agents; agents are handed addresses of the current key {KeyId} from now on",
-            rail.Rail, earlierAddresses, earlierKeys, rail.KeyId);
+            rail.Id, earlierAddresses, earlierKeys, rail.KeyId);
     }
-    var rails = app.Services.GetRequiredService<RailRegistry>().All;
+    var rails = app.Services.GetRequiredService<IRailRegistry>().All;
     app.Logger.LogInformation("Rails: {Rails}; {Backfilled} deposit addresses added for rails configured since agents got theirs",
-        rails.Count == 0 ? "none configured" : string.Join(", ", rails.Select(r => $"{r.Rail} ({r.ConfirmationsRequired} confirmations, every {r.PollInterval.TotalSeconds:0} s)")), backfilled);
+        rails.Count == 0 ? "none configured" : string.Join(", ", rails.Select(Describe)), backfilled);
 }
 catch (StorageUnavailableException e)
 {
@@ -65,6 +66,13 @@ catch (StorageUnavailableException e)
 
 await app.RunAsync();
 return 0;
+
+static string Describe(IRail rail) => rail.Finality.Kind switch
+{
+    FinalityKind.Depth => $"{rail.Id} ({rail.Finality.Required} confirmations{(rail is IRailWatcher watcher ? $", every {watcher.PollInterval.TotalSeconds:0} s" : "")})",
+    FinalityKind.Commitment => $"{rail.Id} (at {rail.Finality.Commitment})",
+    _ => $"{rail.Id} (final when settled)",
+};
 
 /// <summary>The entry point, visible to the integration tests' WebApplicationFactory.</summary>
 public partial class Program;

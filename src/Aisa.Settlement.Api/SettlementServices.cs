@@ -1,11 +1,14 @@
 using Aisa.Settlement.Api.Auth;
 using Aisa.Settlement.Api.Configuration;
+using Aisa.Settlement.Api.Deposits;
+using Aisa.Settlement.Api.Jobs;
 using Aisa.Settlement.Api.Dashboard;
 using Aisa.Settlement.Api.Observability;
 using Aisa.Settlement.Api.Http;
 using Aisa.Settlement.Api.Publishers;
 using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Api.Verify;
+using Aisa.Settlement.Rails;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Storage.Agents;
 using Aisa.Settlement.Storage.Deposits;
@@ -42,7 +45,12 @@ public static class SettlementServices
         services.AddSingleton<DepositStore>();
         services.AddSingleton<DepositAddressStore>();
         services.AddSingleton<JobStore>();
-        services.AddRails(settings.Rails);
+        services.AddSingleton<IRailRegistry, RailRegistry>();
+        services.AddSingleton<DepositProcessor>();
+        services.AddSingleton<IDepositBook>(provider => provider.GetRequiredService<DepositProcessor>());
+        services.AddSingleton<DepositAddressService>();
+        services.AddSingleton<IAuthorizationClaims, AuthorizationClaimStore>();
+        services.AddJobs(settings.Rails, settings.Scheduling);
         return services;
     }
 }

@@ -1,15 +1,20 @@
 using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Api.Jobs;
 using Aisa.Settlement.Api.Rails;
+using Aisa.Settlement.Rails;
 using Aisa.Settlement.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Aisa.Settlement.Api.Configuration;
 
 /// <summary>Every options section, bound and validated.</summary>
-public sealed record SettlementSettings(StorageOptions Storage, PlatformOptions Platform, OperatorOptions Operator, RateLimitOptions RateLimits, RailSettings Rails,
-    ForwardedHeadersSettings ForwardedHeaders, Observability.MetricsOptions Metrics);
+public sealed record SettlementSettings(StorageOptions Storage, PlatformOptions Platform, OperatorOptions Operator, RateLimitOptions RateLimits, RailSetup Rails,
+    SchedulingOptions Scheduling, ForwardedHeadersSettings ForwardedHeaders, Observability.MetricsOptions Metrics);
 
-/// <summary>Binds and validates every options section before anything starts, so a bad value stops start-up with one clear line.</summary>
+/// <summary>
+/// Binds and validates every options section before anything starts, so a bad value stops start-up with one clear line;
+/// the rails' sections are bound by their own registrations (<see cref="RailRegistrations.AddRails"/>), which leave their problems in <see cref="RailSetup"/>.
+/// </summary>
 public static class SettlementConfiguration
 {
     public static IReadOnlyList<string> BindAndValidate(IConfiguration configuration, IServiceCollection services, out SettlementSettings settings)
@@ -30,14 +35,18 @@ public static class SettlementConfiguration
         problems.AddRange(platform.Validate());
         problems.AddRange(@operator.Validate());
         problems.AddRange(rateLimits.Validate());
-        var rails = RailSettings.Bind(configuration, problems);
+        services.AddRails(configuration);
+        var rails = RailSetup.Of(services);
+        problems.AddRange(rails.Problems);
+        var scheduling = Bind<SchedulingOptions>(configuration, SchedulingOptions.Section, problems);
+        problems.AddRange(scheduling.Validate(rails.Passes.Select(p => p.Interval)));
 
         services.AddSingleton(Options.Create(storage));
         services.AddSingleton(Options.Create(platform));
         services.AddSingleton(Options.Create(@operator));
         services.AddSingleton(Options.Create(rateLimits));
         services.AddSingleton(metrics);
-        settings = new SettlementSettings(storage, platform, @operator, rateLimits, rails, forwarded, metrics);
+        settings = new SettlementSettings(storage, platform, @operator, rateLimits, rails, scheduling, forwarded, metrics);
         return problems;
     }
 

@@ -11,6 +11,9 @@ using Aisa.Settlement.Storage.Operations;
 using Microsoft.AspNetCore.Antiforgery;
 using Quartz;
 using static Aisa.Settlement.Api.Dashboard.Html;
+using Aisa.Settlement.Rails;
+using Aisa.Settlement.Api.Deposits;
+using Aisa.Settlement.Api.Jobs;
 
 namespace Aisa.Settlement.Api.Dashboard;
 
@@ -184,11 +187,11 @@ public static class DashboardPages
         return Results.Json(new { deposits = list.Select(DepositJson) }, ApiJson.Options);
     }
 
-    private static IResult DepositsPage(HttpContext context, RailRegistry rails)
+    private static IResult DepositsPage(HttpContext context, IRailRegistry rails)
     {
         var (rail, state, problem) = DepositFilterOf(context.Request);
         var query = $"?rail={Uri.EscapeDataString(rail ?? "")}&state={Uri.EscapeDataString(state?.ToWire() ?? "")}";
-        var railOptions = string.Concat(new[] { "" }.Concat(rails.All.Select(r => r.Rail)).Concat([DepositProcessor.StripeRail, "x402"]).Distinct()
+        var railOptions = string.Concat(new[] { "" }.Concat(rails.All.Select(r => r.Id.Value)).Concat(rail is null ? [] : [rail]).Distinct()
             .Select(r => $"<option value=\"{E(r)}\"{(r == (rail ?? "") ? " selected" : "")}>{(r.Length == 0 ? "any rail" : E(r))}</option>"));
         var stateOptions = string.Concat(new[] { "" }.Concat(Enum.GetValues<DepositState>().Select(s => s.ToWire()))
             .Select(s => $"<option value=\"{E(s)}\"{(s == (state?.ToWire() ?? "") ? " selected" : "")}>{(s.Length == 0 ? "any state" : E(s))}</option>"));

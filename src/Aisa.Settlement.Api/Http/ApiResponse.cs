@@ -22,6 +22,10 @@ public static class ApiResponses
     public static StoredResponse Error(int statusCode, string error, string message) =>
         Json(statusCode, new ApiError(error, message));
 
+    /// <summary>A rail's answer as the contract writes it: its body, or the error body of a refusal.</summary>
+    public static StoredResponse Of(Aisa.Settlement.Rails.RailAnswer answer) =>
+        answer.Body is not null ? Json(answer.Status, answer.Body, answer.Headers) : Error(answer.Status, answer.Error!, answer.Message!);
+
     public static IResult ToResult(this StoredResponse response) => new StoredResponseResult(response);
 
     private sealed class StoredResponseResult(StoredResponse response) : IResult

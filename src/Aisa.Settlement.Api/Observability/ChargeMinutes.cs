@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Money;
 using Aisa.Settlement.Storage.Operations;
+using Aisa.Settlement.Rails;
+using Aisa.Settlement.Api.Deposits;
+using Aisa.Settlement.Api.Jobs;
 
 namespace Aisa.Settlement.Api.Observability;
 

@@ -5,6 +5,9 @@ using Aisa.Settlement.Storage;
 using Aisa.Settlement.Storage.Jobs;
 using Prometheus;
 using Quartz;
+using Aisa.Settlement.Rails;
+using Aisa.Settlement.Api.Deposits;
+using Aisa.Settlement.Api.Jobs;
 
 namespace Aisa.Settlement.Api.Observability;
 

@@ -3,6 +3,9 @@ using Aisa.Settlement.Money;
 using Aisa.Settlement.Storage.Jobs;
 using Aisa.Settlement.Storage.Operations;
 using Prometheus;
+using Aisa.Settlement.Rails;
+using Aisa.Settlement.Api.Deposits;
+using Aisa.Settlement.Api.Jobs;
 
 namespace Aisa.Settlement.Api.Observability;
 

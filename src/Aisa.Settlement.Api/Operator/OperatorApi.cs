@@ -10,6 +10,9 @@ using Aisa.Settlement.Storage.Idempotency;
 using Aisa.Settlement.Storage.Ledger;
 using Aisa.Settlement.Storage.Jobs;
 using Microsoft.Extensions.Options;
+using Aisa.Settlement.Rails;
+using Aisa.Settlement.Api.Deposits;
+using Aisa.Settlement.Api.Jobs;
 
 namespace Aisa.Settlement.Api.Operator;
 

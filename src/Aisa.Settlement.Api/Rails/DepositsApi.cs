@@ -42,8 +42,6 @@ public static class DepositsApi
     /// <summary>How long a top-up request waits for its payment; a payment after that is still credited, as a deposit of its own.</summary>
     public static readonly TimeSpan PendingLifetime = TimeSpan.FromHours(24);
 
-    public const string DefaultRail = "stripe";
-
     public static IEndpointRouteBuilder MapDepositsApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/agent").WithTags("Agent");
@@ -60,7 +58,7 @@ public static class DepositsApi
         return ApiResponses.Json(200, new { addresses = instructions }).ToResult();
     }
 
-    private static async Task<IResult> CreateSessionAsync(HttpRequest request, DepositAddressService addresses, RailRegistry rails, DepositStore deposits, IOptions<PlatformOptions> platform, IdempotentRequests idempotency, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateSessionAsync(HttpRequest request, DepositAddressService addresses, IRailRegistry rails, DepositStore deposits, IOptions<PlatformOptions> platform, IdempotentRequests idempotency, TimeProvider clock, CancellationToken cancellationToken)
     {
         var agent = request.HttpContext.SessionAgent();
         var body = await ApiJson.ReadAsync<CreateSessionRequest>(request, cancellationToken);
@@ -81,67 +79,40 @@ public static class DepositsApi
     }
 
     private static async Task<StoredResponse> CreateTopUpAsync(HttpRequest request, Agent agent, CreateSessionRequest input, DepositAddressService addresses,
-        RailRegistry rails, DepositStore deposits, PlatformOptions platform, TimeProvider clock, CancellationToken cancellationToken)
+        IRailRegistry rails, DepositStore deposits, PlatformOptions platform, TimeProvider clock, CancellationToken cancellationToken)
     {
         var minimum = platform.MinTopUpMicros;
         if (input.Amount is not { } amount || amount < minimum || amount > PricingLimits.MaxAdjustment)
         {
             return ApiResponses.Error(400, "invalid_amount", $"amount is a USD amount from {minimum.ToAmountString()} to {PricingLimits.MaxAdjustment.ToAmountString()}.");
         }
-        var railName = input.Rail ?? DefaultRail;
-        var x402 = request.HttpContext.RequestServices.GetService<X402Payments>();
-        if (railName == StripeTopUps.Rail && request.HttpContext.RequestServices.GetService<StripeTopUps>() is { } stripe)
+        var railName = input.Rail ?? rails.DefaultTopUp?.Value;
+        var chosen = RailId.TryParse(railName, out var id) ? rails.Find(id) : null;
+        if (chosen is ITopUpRail topUp)
         {
-            if (amount.Value % Micros.PerCent != 0)
-            {
-                return ApiResponses.Error(400, "invalid_amount", "A card top-up is a whole number of cents, e.g. 5.00.");
-            }
-            try
-            {
-                var (topUp, session) = await stripe.CreateAsync(agent.Id, amount, cancellationToken);
-                return ApiResponses.Json(200, new { sessionId = session.Id, url = session.Url, depositId = topUp.Id });
-            }
-            catch (Adapters.Stripe.StripeException e)
-            {
-                return ApiResponses.Error(502, "stripe_unavailable", e.Message + " Nothing was charged; try again.");
-            }
+            return ApiResponses.Of(await topUp.CreateTopUpAsync(new TopUpRequest(agent.Id, amount, path => PublicUrls.For(request, platform, path)), cancellationToken));
         }
-        if (railName == X402TopUpApi.Rail && x402 is not null)
+        if (chosen is not IAddressDepositRail rail)
         {
-            // x402 pays at the request itself: the instructions are where to send it, and what it will ask.
-            var payUrl = PublicUrls.For(request, platform, $"/api/agent/topup/x402?amount={amount.ToAmountString()}");
-            return ApiResponses.Json(200, new
-            {
-                rail = X402TopUpApi.Rail,
-                network = x402.Options.Network,
-                asset = x402.Options.Asset,
-                payTo = x402.Options.PayTo,
-                amount,
-                url = payUrl,
-                message = $"POST {payUrl} with your crawler token or session: it answers 402 with the x402 requirements; pay them and send the request again.",
-            });
+            var enabled = rails.All.Where(r => r is ITopUpRail or IAddressDepositRail).Select(r => r.Id.Value).ToList();
+            var list = enabled.Count == 0 ? "none" : string.Join(", ", enabled);
+            return ApiResponses.Error(400, "rail_not_enabled", railName is null
+                ? $"Name a rail: none is the default here; enabled: {list}."
+                : $"The {railName} rail is not enabled here; enabled: {list}.");
         }
-        if (rails.Find(railName) is not IAddressDepositRail rail)
-        {
-            var enabled = rails.All.Select(r => r.Rail)
-                .Concat(x402 is null ? [] : [X402TopUpApi.Rail])
-                .Concat(request.HttpContext.RequestServices.GetService<StripeTopUps>() is null ? [] : [StripeTopUps.Rail]).ToList();
-            return ApiResponses.Error(400, "rail_not_enabled",
-                $"The {railName} rail is not enabled here; enabled: {(enabled.Count == 0 ? "none" : string.Join(", ", enabled))}.");
-        }
-        var instructions = (await addresses.ForAgentAsync(agent.Id, cancellationToken)).Single(i => i.Rail == rail.Rail);
-        var deposit = await deposits.CreatePendingAsync(rail.Rail, agent.Id, amount, instructions.Address.ToLowerInvariant(), rail.ConfirmationsRequired,
+        var instructions = (await addresses.ForAgentAsync(agent.Id, cancellationToken)).Single(i => i.Rail == rail.Id.Value);
+        var deposit = await deposits.CreatePendingAsync(rail.Id.Value, agent.Id, amount, instructions.Address.ToLowerInvariant(), rail.Finality.Required,
             clock.GetUtcNow() + PendingLifetime, cancellationToken);
         return ApiResponses.Json(201, new
         {
             depositId = deposit.Id,
-            rail = rail.Rail,
+            rail = rail.Id.Value,
             chainId = instructions.ChainId,
             address = instructions.Address,
             derivationIndex = instructions.DerivationIndex,
             tokens = instructions.Tokens,
             amount,
-            confirmationsRequired = rail.ConfirmationsRequired,
+            confirmationsRequired = rail.Finality.Required,
             expiresAt = deposit.ExpiresAt,
         });
     }

@@ -1,4 +1,3 @@
-using Aisa.Settlement.Adapters.X402;
 using Aisa.Settlement.Api.Http;
 using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Storage.Idempotency;
@@ -65,11 +64,10 @@ public static class VerifyApi
         {
             return refusal!;
         }
-        // No AISA account at all: where the x402 rail is on, the crawler may pay this one request with x402.
-        if (string.IsNullOrEmpty(call.HeaderToken) && string.IsNullOrEmpty(call.Body.CrawlerToken) && !call.SentBearer
-            && context.RequestServices.GetService<X402Payments>() is { } x402)
+        // No AISA account at all: where an authorization-payment rail (x402) is on, the crawler may pay this one request with it.
+        if (string.IsNullOrEmpty(call.HeaderToken) && string.IsNullOrEmpty(call.Body.CrawlerToken) && !call.SentBearer && verify.RequestPaymentRail is { } paymentRail)
         {
-            return await verify.DecideX402Async(checkedCall, x402, X402Payments.PaymentHeader(request.Headers), cancellationToken);
+            return await verify.DecideAuthorizationPaymentAsync(checkedCall, paymentRail, paymentRail.ReadPayment(name => Header(request, name)), cancellationToken);
         }
         var (agent, tokenRefusal) = await verify.AuthenticateAsync(call, cancellationToken);
         if (agent is null)

@@ -39,11 +39,9 @@ public sealed record VerifyBody(bool AccessGranted, int StatusCode)
     public CrawlerBalanceView? Crawler { get; init; }
     public OnboardingView? Onboarding { get; init; }
 
-    /// <summary>x402 version 1 clients read the requirements from the 402 body: set where x402 is offered.</summary>
-    [System.Text.Json.Serialization.JsonPropertyName("x402Version")]
-    public int? X402Version { get; init; }
-
-    public System.Text.Json.Nodes.JsonArray? Accepts { get; init; }
+    /// <summary>Fields some clients read a rail's requirements from (x402 version 1: <c>x402Version</c>, <c>accepts</c>), last in the body.</summary>
+    [System.Text.Json.Serialization.JsonExtensionData]
+    public System.Text.Json.Nodes.JsonObject? PaymentFields { get; init; }
 }
 
 /// <summary>The AISA and Cloudflare pay-per-crawl header names.</summary>
@@ -56,5 +54,4 @@ public static class CrawlerHeaders
     public const string PriceRail = "Crawler-Price-Rail";
     public const string Charged = "Crawler-Charged";
     public const string WalletRail = "aisa-wallet";
-    public const string X402Rail = "x402";
 }

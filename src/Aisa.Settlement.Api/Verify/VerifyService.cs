@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using Aisa.Settlement.Adapters.X402;
 using Aisa.Settlement.Api.Configuration;
 using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Api.Http;
@@ -9,6 +8,7 @@ using Aisa.Settlement.Api.Publishers;
 using Aisa.Settlement.Identity;
 using Aisa.Settlement.Ledger;
 using Aisa.Settlement.Money;
+using Aisa.Settlement.Rails;
 using Aisa.Settlement.Pricing;
 using Aisa.Settlement.Storage.Agents;
 using Aisa.Settlement.Storage.Idempotency;
@@ -51,9 +51,13 @@ public sealed class VerifyService(
     SystemAccounts systemAccounts,
     IOptions<PlatformOptions> platform,
     Observability.SettlementMetrics metrics,
+    IRailRegistry rails,
     TimeProvider clock)
 {
     private const int MaxNameLength = 254;
+
+    /// <summary>The rail a crawler without an account pays one request with, when one is configured.</summary>
+    public IAuthorizationPaymentRail? RequestPaymentRail { get; } = rails.All.OfType<IAuthorizationPaymentRail>().FirstOrDefault();
     private static readonly TimeSpan PassLength = TimeSpan.FromHours(1);
     private const string RetryAfterSeconds = "60";
 
@@ -241,11 +245,11 @@ public sealed class VerifyService(
     }
 
     /// <summary>
-    /// A crawler without an AISA account pays one request with x402: unpaid, a 402 with the x402 requirements (to the
-    /// platform's treasury) next to the usual price headers; paid, the payment is settled and the publisher is paid
-    /// from the x402 clearing account, keyed by the transaction, with the platform's share as for any charge.
+    /// A crawler without an AISA account pays one request with a signed authorization (x402): unpaid, a 402 with the rail's
+    /// requirements (to the platform's treasury) next to the usual price headers; paid, the payment is settled and the
+    /// publisher is paid from the rail's clearing account, keyed by the settlement, with the platform's share as for any charge.
     /// </summary>
-    public async Task<StoredResponse> DecideX402Async(CheckedVerify verify, X402Payments x402, (string Header, int Version)? sent, CancellationToken cancellationToken)
+    public async Task<StoredResponse> DecideAuthorizationPaymentAsync(CheckedVerify verify, IAuthorizationPaymentRail rail, SignedPayment? sent, CancellationToken cancellationToken)
     {
         var identification = CrawlerIdentifier.Identify(null, verify.Call.Body.CrawlerAgent, verify.Call.UserAgent);
         var (priced, answer) = await PricedRuleAsync(verify, null, identification, cancellationToken);
@@ -255,20 +259,20 @@ public sealed class VerifyService(
         }
         var price = rule.Price;
         var resourceUrl = $"https://{publisher.Domain}{verify.Resource.PathAndQuery}";
-        var offer = x402.Offer(price, resourceUrl, $"One request to {publisher.Domain}{verify.Resource.Path}");
-        StoredResponse Unpaid(string error, string message, System.Text.Json.Nodes.JsonObject? settlement = null)
+        var offer = rail.Offer(price, resourceUrl, $"One request to {publisher.Domain}{verify.Resource.Path}");
+        StoredResponse Unpaid(string error, string message, IReadOnlyDictionary<string, string>? outcomeHeaders = null)
         {
             var headers = new Dictionary<string, string>
             {
                 [CrawlerHeaders.Price] = price.ToPriceString(),
-                [CrawlerHeaders.PriceRail] = CrawlerHeaders.X402Rail,
+                [CrawlerHeaders.PriceRail] = rail.Id.Value,
                 ["Link"] = $"<{resourceUrl}>; rel=\"payment\"",
-                [X402Protocol.RequiredHeader] = offer.RequiredHeader(error == "payment_required" ? null : error),
             };
-            if (settlement is not null && sent is { } paid)
+            foreach (var (name, value) in offer.RequiredHeaders(error == "payment_required" ? null : error).Concat(outcomeHeaders ?? new Dictionary<string, string>()))
             {
-                headers[X402TopUpApi.ResponseHeader(paid.Version)] = X402Protocol.Encode(settlement);
+                headers[name] = value;
             }
+            var fields = offer.BodyFields;
             return Respond(402, new VerifyBody(false, 402)
             {
                 Error = error,
@@ -276,45 +280,55 @@ public sealed class VerifyService(
                 Rule = ruleView,
                 CrawlerIdentification = identification,
                 Price = new PriceView(price, "USD", BillingType.PerRequest.ToWire()),
-                Offer = new OfferView(CrawlerHeaders.X402Rail, price.Value, "USD", resourceUrl, verify.PublisherName, verify.Call.Body.ResourceUrl!),
-                X402Version = offer.AcceptsV1 is null ? null : 1,
-                Accepts = offer.AcceptsV1,
+                Offer = new OfferView(rail.Id.Value, price.Value, "USD", resourceUrl, verify.PublisherName, verify.Call.Body.ResourceUrl!),
+                PaymentFields = fields.Count == 0 ? null : fields,
             }, headers);
         }
         if (sent is not { } payment)
         {
             return Unpaid("payment_required",
-                $"This resource costs {price.ToPriceString()}: pay this request with x402 ({X402Protocol.SignatureHeader}), or send an AISA crawler token in {CrawlerHeaders.Token}.");
+                $"This resource costs {price.ToPriceString()}: {rail.HowToPayRequest}, or send an AISA crawler token in {CrawlerHeaders.Token}.");
         }
-        switch (await x402.PayAsync(payment, offer, null, price, cancellationToken))
+        switch (await rail.PayAsync(payment, offer, null, price, cancellationToken))
         {
-            case X402Outcome.Refused refused:
-                return Unpaid(refused.Error, refused.Message, refused.Settlement);
-            case X402Outcome.Unavailable unavailable:
+            case AuthorizationOutcome.Refused refused:
+                return Unpaid(refused.Error, refused.Message, refused.Headers);
+            case AuthorizationOutcome.Unavailable unavailable:
                 return Respond(502, new VerifyBody(false, 502) { Error = unavailable.Error, Message = unavailable.Message, Rule = ruleView, CrawlerIdentification = identification });
-            case X402Outcome.Settled settled:
-                _x402Clearing ??= (await ledger.OpenAccountAsync(AccountCodes.RailClearing(CrawlerHeaders.X402Rail), AccountKind.RailClearing, CancellationToken.None)).Id;
-                var key = X402TopUpApi.RequestKey(x402.Options.Network, settled.Transaction, settled.Transfer.Position);
+            case AuthorizationOutcome.Settled settled:
+                var clearing = await ClearingAsync(rail.Id);
                 var result = await ledger.PostAsync(
-                    ChargeTransfers(key, _x402Clearing.Value, publisher.Payable, price, $"{publisher.Domain}{verify.Resource.PathAndQuery}"), CancellationToken.None);
+                    ChargeTransfers(settled.RequestKey, clearing, publisher.Payable, price, $"{publisher.Domain}{verify.Resource.PathAndQuery}"), CancellationToken.None);
                 if (!result.Succeeded)
                 {
                     // KeyReusedForDifferentTransfer: the reconciler booked it to suspense first; an operator moves it on.
-                    throw new InvalidOperationException($"The x402 payment {key} settled but could not be booked to the publisher: {result.Outcome}.");
+                    throw new InvalidOperationException($"The {rail.Id} payment {settled.RequestKey} settled but could not be booked to the publisher: {result.Outcome}.");
                 }
-                await x402.BookedAsync(settled);
-                return Respond(200, new VerifyBody(true, 200) { Rule = ruleView, CrawlerIdentification = identification, Message = $"Paid with x402: {settled.Transaction}." },
-                    new Dictionary<string, string>
-                    {
-                        [CrawlerHeaders.Charged] = price.ToPriceString(),
-                        [X402TopUpApi.ResponseHeader(payment.Version)] = X402Protocol.Encode(settled.Settlement),
-                    });
+                await rail.BookedAsync(settled);
+                var paidHeaders = new Dictionary<string, string> { [CrawlerHeaders.Charged] = price.ToPriceString() };
+                foreach (var (name, value) in settled.Headers)
+                {
+                    paidHeaders[name] = value;
+                }
+                return Respond(200, new VerifyBody(true, 200) { Rule = ruleView, CrawlerIdentification = identification, Message = $"Paid with {rail.Id}: {settled.Transaction}." },
+                    paidHeaders);
             default:
-                throw new InvalidOperationException("An x402 payment ends refused, unavailable or settled.");
+                throw new InvalidOperationException("An authorization payment ends refused, unavailable or settled.");
         }
     }
 
-    private AccountId? _x402Clearing;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<RailId, AccountId> _clearing = new();
+
+    private async Task<AccountId> ClearingAsync(RailId rail)
+    {
+        if (!_clearing.TryGetValue(rail, out var account))
+        {
+            account = (await ledger.OpenAccountAsync(AccountCodes.RailClearing(rail.Value), AccountKind.RailClearing, CancellationToken.None)).Id;
+            _clearing[rail] = account;
+        }
+        return account;
+    }
+
 
     /// <summary>
     /// Steps 4 to 6: the publisher and the rule for this resource and crawler type. An unknown publisher (404), a

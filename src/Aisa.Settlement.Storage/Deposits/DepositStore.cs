@@ -5,44 +5,7 @@ using Aisa.Settlement.Money;
 
 namespace Aisa.Settlement.Storage.Deposits;
 
-public sealed record Deposit(
-    long Id,
-    string Rail,
-    long? AgentId,
-    DepositState State,
-    Micros? RequestedAmount,
-    Micros? Amount,
-    string? ExternalId,
-    string? TransactionHash,
-    long? LogIndex,
-    string? Address,
-    string? Token,
-    string? TokenAmount,
-    long? BlockNumber,
-    string? BlockHash,
-    int Confirmations,
-    int ConfirmationsRequired,
-    string? LedgerKey,
-    DateTimeOffset? ExpiresAt,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt,
-    long? LogPosition = null);
-
 public sealed record DepositTransition(long Id, long DepositId, DepositState? From, DepositState To, int Confirmations, string Evidence, DateTimeOffset CreatedAt);
-
-/// <summary>What a payment seen on a rail says about its deposit.</summary>
-public sealed record DepositPayment(
-    long AgentId,
-    string ExternalId,
-    string TransactionHash,
-    long? LogIndex,
-    string Address,
-    string Token,
-    string TokenAmount,
-    Micros Amount,
-    long? BlockNumber,
-    string? BlockHash,
-    long? LogPosition = null);
 
 public sealed record DepositFilter(string? Rail = null, DepositState? State = null, long? AgentId = null, long? BeforeId = null, int Limit = 50);
 
@@ -405,26 +368,5 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
                 reader.GetNullableInt64(20)));
         }
         return deposits;
-    }
-}
-
-/// <summary>Evidence of a transition as a small JSON object.</summary>
-public static class Evidence
-{
-    public static string Of(params (string Name, object? Value)[] fields)
-    {
-        var json = new System.Text.Json.Nodes.JsonObject();
-        foreach (var (name, value) in fields)
-        {
-            json[name] = value switch
-            {
-                null => null,
-                long number => number,
-                int number => number,
-                bool flag => flag,
-                _ => Convert.ToString(value, CultureInfo.InvariantCulture),
-            };
-        }
-        return json.ToJsonString();
     }
 }

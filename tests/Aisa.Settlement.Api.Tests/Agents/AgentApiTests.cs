@@ -171,7 +171,7 @@ public abstract partial class AgentApiTests(string provider) : ServiceTests(prov
         Clock.Advance(TimeSpan.FromHours(25));
         var fresh = await Client.RegisterAgentAsync();
 
-        var summary = await Factory.Services.GetRequiredService<Aisa.Settlement.Api.Rails.PruneJob>().PassAsync(CancellationToken.None);
+        var summary = await Factory.Services.GetRequiredService<Aisa.Settlement.Api.Jobs.PruneJob>().PassAsync(CancellationToken.None);
 
         Assert.True(summary["sessionsDeleted"]!.GetValue<int>() >= 2, summary.ToJsonString());
         Assert.Equal(1, summary["idempotencyKeysDeleted"]!.GetValue<int>());

@@ -27,7 +27,7 @@ public sealed class DashboardAccessTests : IAsyncLifetime
             ["Rails:Stripe:CancelUrl"] = "https://agent.example/cancel",
             ["Rails:Stripe:PollIntervalSeconds"] = "1",
             ["Scheduling:LeaseSeconds"] = "3",
-            ["Logging:LogLevel:Aisa.Settlement.Api.Rails.LeasedRuns"] = "Debug",
+            ["Logging:LogLevel:Aisa.Settlement.Api.Jobs.LeasedRuns"] = "Debug",
         }, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(_logs));
     }
 

@@ -1,4 +1,4 @@
-using Aisa.Settlement.Api.Rails;
+using Aisa.Settlement.Api.Deposits;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Storage.Deposits;
 using Npgsql;

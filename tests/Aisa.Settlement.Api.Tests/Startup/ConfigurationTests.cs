@@ -19,7 +19,8 @@ public sealed class ConfigurationTests
         // A template: its one placeholder, the operator key, must be replaced before it runs anywhere.
         Assert.Equal(["Operator:ApiKey is the example's placeholder: set a long random key of your own (e.g. openssl rand -hex 32)."], problems);
         Assert.Equal("sqlite", settings.Storage.Provider);
-        Assert.Equal(84532, settings.Rails.EvmChains["base"].ChainId);
+        Assert.Contains(settings.Rails.Passes, p => p.Name == "watch:base");
+        Assert.Equal(84532, Aisa.Settlement.Adapters.Evm.EvmRails.Bind(configuration, new Aisa.Settlement.Rails.RailSetup())["base"].ChainId);
     }
 
     [Theory]

@@ -1,17 +1,15 @@
 using Aisa.Settlement.Money;
+using Aisa.Settlement.Rails;
 
 namespace Aisa.Settlement.Storage.Deposits;
 
-/// <summary>One claimed authorization: who pays what to whom, until when.</summary>
-public sealed record X402Claim(string Network, string Payer, string Nonce, long? AgentId, string Asset, string Value, long ValidBefore, Micros Amount, string State, DateTimeOffset CreatedAt);
-
 /// <summary>
-/// Replay protection for x402: an authorization is claimed in one statement before it is settled, so of two
+/// Replay protection for signed authorizations (x402's EIP-3009 payments): an authorization is claimed in one statement before it is settled, so of two
 /// requests carrying it (on any instance) one goes on and the other is refused. A failed settlement releases it.
 /// </summary>
-public sealed class X402AuthorizationStore(SqlDatabase database, TimeProvider clock)
+public sealed class AuthorizationClaimStore(SqlDatabase database, TimeProvider clock) : IAuthorizationClaims
 {
-    public async Task<bool> TryClaimAsync(X402Claim claim, CancellationToken cancellationToken)
+    public async Task<bool> TryClaimAsync(AuthorizationClaim claim, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -25,24 +23,24 @@ public sealed class X402AuthorizationStore(SqlDatabase database, TimeProvider cl
     }
 
     /// <summary>Claims still settling that were made before <paramref name="before"/>: their settlement's answer was lost.</summary>
-    public async Task<IReadOnlyList<X402Claim>> UnresolvedAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<AuthorizationClaim>> UnresolvedAsync(DateTimeOffset before, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand(null,
             "SELECT network, payer, nonce, agent_id, asset, value, valid_before, amount, state, created_at FROM x402_authorizations WHERE state = 'settling' AND created_at < @before ORDER BY created_at",
             ("before", before.ToUnixTimeMilliseconds()));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var claims = new List<X402Claim>();
+        var claims = new List<AuthorizationClaim>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            claims.Add(new X402Claim(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetNullableInt64(3), reader.GetString(4), reader.GetString(5),
+            claims.Add(new AuthorizationClaim(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetNullableInt64(3), reader.GetString(4), reader.GetString(5),
                 reader.GetInt64(6), new Micros(reader.GetInt64(7)), reader.GetString(8), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9))));
         }
         return claims;
     }
 
     /// <summary>A claim the chain says never settled and never can (its validity ended): closed, never credited.</summary>
-    public async Task ExpireAsync(X402Claim claim, CancellationToken cancellationToken)
+    public async Task ExpireAsync(AuthorizationClaim claim, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await connection.ExecuteAsync(null,
@@ -54,7 +52,7 @@ public sealed class X402AuthorizationStore(SqlDatabase database, TimeProvider cl
     /// A claim whose authorization the chain shows moved something else than claimed (another amount, to someone else):
     /// closed for good with what the chain showed; nothing is ever credited for it.
     /// </summary>
-    public async Task MismatchedAsync(X402Claim claim, string transaction, string evidence, CancellationToken cancellationToken)
+    public async Task MismatchedAsync(AuthorizationClaim claim, string transaction, string evidence, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await connection.ExecuteAsync(null,

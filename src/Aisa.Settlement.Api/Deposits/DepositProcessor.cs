@@ -7,53 +7,38 @@ using Aisa.Settlement.Rails;
 using Aisa.Settlement.Storage.Agents;
 using Aisa.Settlement.Storage.Deposits;
 using Aisa.Settlement.Storage.Jobs;
+using Aisa.Settlement.Storage.Ledger;
 
-namespace Aisa.Settlement.Api.Rails;
-
-/// <summary>A pass lost its watcher's lease to another pass (it outlived the lease): it stops, having stored what it applied.</summary>
-public sealed class LeaseLostException(string message) : Exception(message);
-
-/// <summary>A movement back of a credited deposit's money; <see cref="TransferKinds"/> says which way it goes.</summary>
-public sealed record TakeBack(string Key, string Kind, Micros Amount, string Reference);
-
-public enum AssignOutcome
-{
-    Assigned,
-    /// <summary>The deposit is not (or no longer) unattributed.</summary>
-    NotUnattributed,
-    NoSuchAgent,
-    /// <summary>Another operator gave it to another agent at the same time.</summary>
-    AssignedElsewhere,
-}
+namespace Aisa.Settlement.Api.Deposits;
 
 /// <summary>
 /// The deposit state machine: the only code that turns what a rail saw into deposit states and money. A credit
 /// is one ledger transfer keyed <c>deposit:&lt;rail&gt;:&lt;payment&gt;</c> from the rail's clearing account to
 /// the wallet, so however often a pass runs, crashes or races another, a payment is credited once.
 /// </summary>
-public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore addresses, AgentStore agents, ILedger ledger, ILogger<DepositProcessor> logger)
+public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore addresses, AgentStore agents, ILedger ledger, SystemAccounts accounts, IRailRegistry rails,
+    ILogger<DepositProcessor> logger) : IDepositBook
 {
     private readonly ConcurrentDictionary<string, DepositAddressBook> _books = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, AccountId> _clearing = new(StringComparer.Ordinal);
 
-    /// <summary>The credit's key: <c>deposit:&lt;rail&gt;:&lt;payment&gt;</c>; a card top-up's, as the contract names it, <c>stripe:checkout:&lt;session&gt;</c>.</summary>
-    public static string LedgerKey(string rail, string externalId) =>
-        rail == StripeRail ? $"stripe:checkout:{externalId}" : $"deposit:{rail}:{externalId}";
-
-    public const string StripeRail = "stripe";
+    /// <summary>The credit's key, as the rail names it (<see cref="IRail.CreditKey"/>: <c>deposit:&lt;rail&gt;:&lt;payment&gt;</c> unless the contract says otherwise).</summary>
+    private string LedgerKey(string rail, string externalId) =>
+        RailId.TryParse(rail, out var id) && rails.Find(id) is { } known ? known.CreditKey(externalId) : $"deposit:{rail}:{externalId}";
 
     /// <summary>
     /// One watcher pass over a rail, a step at a time: each step's observations are applied, then the cursor is moved past
     /// them — only while <paramref name="lease"/> holds the watcher's lease, so a pass that lost it stops there.
     /// </summary>
-    public async Task<JsonObject> PassAsync(IRailAdapter rail, LeaseFence lease, CancellationToken cancellationToken)
+    public async Task<JsonObject> PassAsync(IRailWatcher rail, LeaseFence lease, CancellationToken cancellationToken)
     {
         var allocatedBefore = GC.GetTotalAllocatedBytes();
-        var book = _books.GetOrAdd(rail.Rail, name => new DepositAddressBook(name, addresses));
+        var name = rail.Id.Value;
+        var book = _books.GetOrAdd(name, railName => new DepositAddressBook(railName, addresses));
         await book.RefreshAsync(cancellationToken);
-        var cursor = await deposits.CursorAsync(rail.Rail, cancellationToken);
-        var followed = await deposits.FollowedAsync(rail.Rail, cancellationToken);
-        var open = followed.Select(d => new OpenDeposit(d.Id, d.ExternalId!, d.BlockNumber!.Value, d.BlockHash!)).ToList();
+        var cursor = await deposits.CursorAsync(name, cancellationToken);
+        var followed = await deposits.FollowedAsync(name, cancellationToken);
+        var open = followed.Select(d => new OpenDeposit(d.Id, d.ExternalId!, d.BlockNumber is { } number ? new ChainPosition(number, d.BlockHash!) : null)).ToList();
 
         var known = followed.ToDictionary(d => d.ExternalId!, StringComparer.Ordinal);
         var renamed = new HashSet<long>();
@@ -63,24 +48,24 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         {
             foreach (var observation in step.Observations)
             {
-                if (await ApplyAsync(rail, observation, known.GetValueOrDefault(observation.ExternalId), renamed, cancellationToken) is { } moved)
+                if (await ApplyAsync(rail, observation, known.GetValueOrDefault(observation.ExternalId), renamed, cancellationToken, adoptEarlier: true) is { } moved)
                 {
                     counts[moved] = counts.GetValueOrDefault(moved) + 1;
                 }
             }
             // Only now: a pass that dies before this line is read again from the old cursor, and applies the same.
-            if (!await deposits.SaveCursorAsync(rail.Rail, step.Cursor, step.Head, lease, cancellationToken))
+            if (!await deposits.SaveCursorAsync(name, step.Cursor, step.Head, lease, cancellationToken))
             {
                 throw new LeaseLostException($"The lease of {lease.Job} was taken by another pass: this one stops before block cursor {step.Cursor}.");
             }
             figures = step.Summary;
         }
-        var expired = await deposits.ExpirePendingAsync(rail.Rail, cancellationToken);
+        var expired = await deposits.ExpirePendingAsync(name, cancellationToken);
 
         var summary = new JsonObject { ["watchedAddresses"] = book.Count, ["followed"] = open.Count };
-        foreach (var (name, value) in figures)
+        foreach (var (figure, value) in figures)
         {
-            summary[name] = value;
+            summary[figure] = value;
         }
         foreach (var (state, count) in counts)
         {
@@ -95,23 +80,26 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
     /// <summary>Applies one observation; returns the state the deposit moved to, or null if nothing changed.</summary>
     /// <param name="followed">The deposit as this pass loaded it, when it is one the watcher follows; otherwise it is looked up.</param>
     /// <param name="renamed">Deposits this pass adopted under a new name: their earlier name's observations are stale.</param>
-    private async Task<DepositState?> ApplyAsync(IRailAdapter rail, DepositObservation seen, Deposit? followed, HashSet<long> renamed, CancellationToken cancellationToken)
+    /// <param name="adoptEarlier">A watcher's pass: a payment new to the store may be a deposit an earlier build named otherwise.</param>
+    private async Task<DepositState?> ApplyAsync(IRail rail, DepositObservation seen, Deposit? followed, HashSet<long> renamed, CancellationToken cancellationToken,
+        bool adoptEarlier = false)
     {
-        var required = rail.ConfirmationsRequired;
+        var name = rail.Id.Value;
+        var required = rail.Finality.Required;
         if (followed is not null && renamed.Contains(followed.Id))
         {
             return null;
         }
-        var deposit = followed ?? await deposits.FindByExternalIdAsync(rail.Rail, seen.ExternalId, cancellationToken);
-        var evidence = EvidenceOf(seen, required);
-        if (deposit is null && seen.Payment is { } named)
+        var deposit = followed ?? await deposits.FindByExternalIdAsync(name, seen.ExternalId, cancellationToken);
+        var evidence = seen.Evidence ?? EvidenceOf(seen, required);
+        if (deposit is null && adoptEarlier && seen.Payment is { } named)
         {
             // Recorded by an earlier build under the block-wide log index: adopted under this name before anything else.
-            var (adopted, ambiguous) = await deposits.AdoptEarlierNamedAsync(rail.Rail, PaymentOf(seen, named), cancellationToken);
+            var (adopted, ambiguous) = await deposits.AdoptEarlierNamedAsync(name, PaymentOf(seen, named), cancellationToken);
             if (ambiguous)
             {
                 logger.LogError("Payment {Payment} on {Rail} may be one of several deposits recorded before payments were named by their place in the transaction: nothing recorded, resolve it by hand.",
-                    seen.ExternalId, rail.Rail);
+                    seen.ExternalId, name);
                 return null;
             }
             if (adopted is not null)
@@ -142,14 +130,15 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
                 : !payment.Amount.IsPositive ? "the amount is below one micro-dollar"
                 : null;
             var state = refused is null ? onChain : DepositState.Failed;
-            deposit = await deposits.RecordPaymentAsync(rail.Rail, PaymentOf(seen, payment),
+            deposit = await deposits.RecordPaymentAsync(name, PaymentOf(seen, payment),
                 state, seen.Confirmations, required, (refused is null ? evidence : With(evidence, "refused", refused)).ToJsonString(), cancellationToken);
             moved = deposit.State;
         }
-        else if (deposit.State == DepositState.Reorged || (deposit.State.IsOpen() && deposit.BlockHash != seen.BlockHash))
+        else if (deposit.State == DepositState.Reorged || (deposit.State.IsOpen() && deposit.BlockHash != seen.Block?.Hash))
         {
             // Mined again after a reorganisation, in this block.
-            if (await deposits.MoveAsync(deposit, onChain, seen.Confirmations, With(evidence, "minedAgain", true).ToJsonString(), cancellationToken, (seen.BlockNumber, seen.BlockHash, seen.Payment?.LogIndex)))
+            if (seen.Block is { } block
+                && await deposits.MoveAsync(deposit, onChain, seen.Confirmations, With(evidence, "minedAgain", true).ToJsonString(), cancellationToken, (block.Number, block.Hash, seen.Payment?.LogIndex)))
             {
                 moved = onChain;
             }
@@ -163,52 +152,99 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
             }
             deposit = await deposits.FindAsync(deposit.Id, cancellationToken);
         }
-        else if (deposit.State == DepositState.Credited && deposit.BlockHash != seen.BlockHash)
+        else if (deposit.State == DepositState.Credited && deposit.BlockHash != seen.Block?.Hash)
         {
             logger.LogError("Credited deposit {Deposit} on {Rail} is now in block {Block} {Hash}, not the block it was credited in: a reorganisation deeper than {Required} confirmations.",
-                deposit.Id, rail.Rail, seen.BlockNumber, seen.BlockHash, required);
+                deposit.Id, name, seen.Block?.Number, seen.Block?.Hash, required);
         }
 
-        if (deposit is { State: DepositState.Detected or DepositState.Confirming } && seen.Confirmations >= required && deposit.BlockHash == seen.BlockHash)
+        if (deposit is { State: DepositState.Detected or DepositState.Confirming } && seen.Confirmations >= required && deposit.BlockHash == seen.Block?.Hash)
         {
-            await CreditAsync(rail.Rail, deposit, seen.ExternalId, seen.Confirmations, evidence, cancellationToken);
+            await CreditAsync(name, deposit, seen.ExternalId, seen.Confirmations, evidence, cancellationToken);
             moved = DepositState.Credited;
         }
         return moved;
     }
 
-    /// <summary>
-    /// A payment the rail reports as settled and final (an x402 settlement the facilitator confirmed): recorded and
-    /// credited at once, keyed by its external id like any other, so a repeat credits nothing more.
-    /// </summary>
-    public async Task<Deposit> CreditSettledAsync(string rail, DepositPayment payment, JsonObject evidence, CancellationToken cancellationToken)
+    public async Task<Deposit?> BookAsync(RailId railId, DepositObservation observation, CancellationToken cancellationToken)
     {
-        var deposit = await deposits.RecordPaymentAsync(rail, payment, DepositState.Detected, 1, 1, evidence.ToJsonString(), cancellationToken);
-        if (deposit.State == DepositState.Detected)
+        var rail = rails.Find(railId) ?? throw new InvalidOperationException($"No rail {railId} is registered.");
+        var name = railId.Value;
+        var deposit = observation.DepositId is { } id ? await deposits.FindAsync(id, cancellationToken) : null;
+        switch (observation.Kind)
         {
-            await CreditAsync(rail, deposit, payment.ExternalId, 1, evidence, cancellationToken);
+            case ObservationKind.Seen when observation.Payment is null && observation.Paid is { } paid:
+                deposit ??= await deposits.FindByExternalIdAsync(name, observation.ExternalId, cancellationToken);
+                if (deposit is null)
+                {
+                    return await HoldUnattributedAsync(name, observation.ExternalId, paid, observation.Evidence ?? [], cancellationToken);
+                }
+                if (deposit.State == DepositState.Pending)
+                {
+                    // A request the rail named when it was made (a Checkout Session), now paid: credited with what was paid, keyed
+                    // by the rail's id, so a webhook delivered five times and the watcher that polls it credit once.
+                    await CreditAsync(name, deposit, deposit.ExternalId!, 1, observation.Evidence ?? [], cancellationToken, paid);
+                }
+                break;
+            case ObservationKind.Seen or ObservationKind.Gone:
+                await ApplyAsync(rail, observation, null, [], cancellationToken);
+                deposit = await deposits.FindByExternalIdAsync(name, observation.ExternalId, cancellationToken);
+                break;
+            case ObservationKind.Reported when observation.Payment is { } payment:
+                // Someone else's word (a settlement's receipt): recorded at its depth; only the rail's watcher, re-reading the block, credits it.
+                return await deposits.RecordPaymentAsync(name, PaymentOf(observation, payment), DepositState.Detected, observation.Confirmations, rail.Finality.Required,
+                    (observation.Evidence ?? EvidenceOf(observation, rail.Finality.Required)).ToJsonString(), cancellationToken);
+            case ObservationKind.Expired or ObservationKind.Failed:
+                deposit ??= await deposits.FindByExternalIdAsync(name, observation.ExternalId, cancellationToken);
+                if (deposit is { State: DepositState.Pending or DepositState.Detected or DepositState.Confirming })
+                {
+                    await deposits.MoveAsync(deposit, observation.Kind == ObservationKind.Expired ? DepositState.Expired : DepositState.Failed, 0,
+                        (observation.Evidence ?? EvidenceOf(observation, rail.Finality.Required)).ToJsonString(), cancellationToken);
+                }
+                break;
+            case ObservationKind.Noted:
+                deposit ??= await deposits.FindByExternalIdAsync(name, observation.ExternalId, cancellationToken);
+                if (deposit is not null)
+                {
+                    await deposits.NoteAsync(deposit, (observation.Evidence ?? EvidenceOf(observation, rail.Finality.Required)).ToJsonString(), cancellationToken);
+                }
+                break;
+            case ObservationKind.Reversed when observation.Reversal is { } reversal:
+                deposit ??= await deposits.FindByExternalIdAsync(name, observation.ExternalId, cancellationToken);
+                if (deposit is null)
+                {
+                    throw new InvalidOperationException($"{reversal.Kind} {reversal.Key} on {name} names no deposit ({observation.ExternalId}).");
+                }
+                await TakeBackAsync(name, deposit, reversal, cancellationToken);
+                return deposit;
+            default:
+                throw new ArgumentException($"A {observation.Kind} observation needs {(observation.Kind == ObservationKind.Reported ? "a payment" : "a reversal")}.", nameof(observation));
         }
-        return (await deposits.FindAsync(deposit.Id, cancellationToken))!;
+        return deposit is null ? null : await deposits.FindAsync(deposit.Id, cancellationToken);
     }
 
-    /// <summary>
-    /// A request the rail named when it was made (a Checkout Session), now paid: credited with what was paid, keyed
-    /// by the rail's id, so a webhook delivered five times and the watcher that polls it credit once.
-    /// </summary>
-    public async Task<Deposit> CreditRequestAsync(string rail, Deposit request, Micros paid, JsonObject evidence, CancellationToken cancellationToken)
-    {
-        if (request.State == DepositState.Pending)
-        {
-            await CreditAsync(rail, request, request.ExternalId!, 1, evidence, cancellationToken, paid);
-        }
-        return (await deposits.FindAsync(request.Id, cancellationToken))!;
-    }
+    public Task<Deposit> OpenAsync(RailId rail, long agentId, Micros requested, string? address, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        deposits.CreatePendingAsync(rail.Value, agentId, requested, address, (rails.Find(rail)?.Finality.Required) ?? 1, expiresAt, cancellationToken);
+
+    public Task NameAsync(long depositId, string externalId, CancellationToken cancellationToken) => deposits.AttachAsync(depositId, externalId, cancellationToken);
+
+    public Task<Deposit?> FindAsync(long depositId, CancellationToken cancellationToken) => deposits.FindAsync(depositId, cancellationToken);
+
+    public Task<Deposit?> FindAsync(RailId rail, string externalId, CancellationToken cancellationToken) => deposits.FindByExternalIdAsync(rail.Value, externalId, cancellationToken);
+
+    public Task<IReadOnlyList<Deposit>> PendingAsync(RailId rail, CancellationToken cancellationToken) => deposits.PendingAsync(rail.Value, cancellationToken);
+
+    public async Task HoldRequestPaymentAsync(RailId rail, string requestKey, Micros amount, string reference, CancellationToken cancellationToken) =>
+        await ledger.PostAsync(new TransferRequest(requestKey, await ClearingAsync(rail.Value, cancellationToken), accounts.Suspense, amount, TransferKinds.Deposit, reference),
+            cancellationToken);
+
+    public async Task<bool> IsBookedAsync(string key, CancellationToken cancellationToken) => await ledger.FindTransferAsync(key, cancellationToken) is not null;
 
     /// <summary>
     /// Money that arrived on the rail for no deposit of ours: booked to suspense under the key a credit of it would
     /// have had (so it can never be credited as well), and recorded as an unattributed deposit for an operator.
     /// </summary>
-    public async Task<Deposit> HoldUnattributedAsync(string rail, string externalId, Micros amount, JsonObject evidence, CancellationToken cancellationToken)
+    private async Task<Deposit> HoldUnattributedAsync(string rail, string externalId, Micros amount, JsonObject evidence, CancellationToken cancellationToken)
     {
         var key = LedgerKey(rail, externalId);
         var result = await ledger.PostAsync(new TransferRequest(key, await ClearingAsync(rail, cancellationToken), await SuspenseAsync(cancellationToken), amount, TransferKinds.Deposit, externalId),
@@ -259,9 +295,9 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
     /// Money of a credited deposit taken back through the rail (a refund, a chargeback: wallet → clearing) or given
     /// back to us (a won dispute, a failed refund: clearing → wallet), keyed by the rail's own id, so every repeat of
     /// the news books nothing more. A take-back may leave the wallet below zero, which then pays for nothing until a
-    /// top-up brings it back. Returns the wallet's balance after the movement (or after its first booking).
+    /// top-up brings it back (said in the log).
     /// </summary>
-    public async Task<Micros> TakeBackAsync(string rail, Deposit deposit, TakeBack movement, CancellationToken cancellationToken)
+    private async Task TakeBackAsync(string rail, Deposit deposit, Reversal movement, CancellationToken cancellationToken)
     {
         if (deposit.State != DepositState.Credited)
         {
@@ -281,7 +317,11 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
             logger.LogInformation("Deposit {Deposit}: {Kind} of {Amount} booked under {Key}.", deposit.Id, movement.Kind, movement.Amount, movement.Key);
         }
         var transfer = result.Transfers[0];
-        return (transfer.Debit == agent.Wallet ? transfer.DebitBalanceAfter : transfer.CreditBalanceAfter)!.Value;
+        var balance = (transfer.Debit == agent.Wallet ? transfer.DebitBalanceAfter : transfer.CreditBalanceAfter)!.Value;
+        if (balance < Micros.Zero)
+        {
+            logger.LogWarning("Agent {Agent}'s wallet is at {Balance} after {Cause}: it pays for nothing until topped up.", deposit.AgentId, balance, movement.Reference);
+        }
     }
 
     private async Task CreditAsync(string rail, Deposit deposit, string externalId, int confirmations, JsonObject evidence, CancellationToken cancellationToken, Micros? paid = null)
@@ -317,15 +357,15 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
 
     private static DepositPayment PaymentOf(DepositObservation seen, SeenPayment payment) =>
         new(payment.AgentId, seen.ExternalId, payment.TransactionHash, payment.LogIndex, payment.Address, payment.Token,
-            payment.TokenAmount, payment.Amount, seen.BlockNumber, seen.BlockHash, payment.LogPosition);
+            payment.TokenAmount, payment.Amount, seen.Block?.Number, seen.Block?.Hash, payment.LogPosition);
 
     private static JsonObject EvidenceOf(DepositObservation seen, int required)
     {
         var evidence = new JsonObject
         {
             ["payment"] = seen.ExternalId,
-            ["blockNumber"] = seen.BlockNumber,
-            ["blockHash"] = seen.BlockHash,
+            ["blockNumber"] = seen.Block?.Number,
+            ["blockHash"] = seen.Block?.Hash,
             ["confirmations"] = seen.Confirmations,
             ["confirmationsRequired"] = required,
         };

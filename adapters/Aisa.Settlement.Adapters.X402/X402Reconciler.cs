@@ -1,10 +1,8 @@
 using System.Text.Json.Nodes;
-using Aisa.Settlement.Adapters.X402;
-using Aisa.Settlement.Ledger;
-using Aisa.Settlement.Storage.Deposits;
-using Aisa.Settlement.Storage.Ledger;
+using Aisa.Settlement.Rails;
+using Microsoft.Extensions.Logging;
 
-namespace Aisa.Settlement.Api.Rails;
+namespace Aisa.Settlement.Adapters.X402;
 
 /// <summary>
 /// x402 settlements whose answer never came back (the facilitator timed out or failed after sending the
@@ -15,9 +13,15 @@ namespace Aisa.Settlement.Api.Rails;
 /// Anything else (a front-run with the same nonce for another amount or payee) closes the claim with its evidence and
 /// credits nothing. An unused authorization whose validity ended can never settle: it is closed, and nothing was taken.
 /// </summary>
-public sealed class X402Reconciler(X402Payments x402, Eip3009Chain chain, X402AuthorizationStore authorizations, X402Credits credits, ILedger ledger,
-    SystemAccounts accounts, TimeProvider clock, ILogger<X402Reconciler> logger)
+public sealed class X402Reconciler(X402Payments x402, Eip3009Chain chain, IAuthorizationClaims authorizations, X402Credits credits, IDepositBook book,
+    TimeProvider clock, ILogger<X402Reconciler> logger) : IRailJob
 {
+    public const string JobName = "reconcile:x402";
+
+    public string Name => JobName;
+
+    public Task<JsonObject> RunAsync(CancellationToken cancellationToken) => PassAsync(cancellationToken);
+
     /// <summary>A claim younger than this may still be settling: its request may still wait for /verify and /settle.</summary>
     private TimeSpan Grace => TimeSpan.FromSeconds(2 * x402.Options.FacilitatorTimeoutSeconds + 5);
 
@@ -67,7 +71,7 @@ public sealed class X402Reconciler(X402Payments x402, Eip3009Chain chain, X402Au
         return new JsonObject { ["credited"] = credited, ["expired"] = expired, ["mismatched"] = mismatched, ["waiting"] = waiting };
     }
 
-    private async Task BookAsync(X402Claim claim, string transaction, AuthorizedTransfer transfer, CancellationToken cancellationToken)
+    private async Task BookAsync(AuthorizationClaim claim, string transaction, AuthorizedTransfer transfer, CancellationToken cancellationToken)
     {
         var evidence = new JsonObject
         {
@@ -85,13 +89,12 @@ public sealed class X402Reconciler(X402Payments x402, Eip3009Chain chain, X402Au
             return;
         }
         // Booked by a build that keyed a request by its transaction alone: it stands.
-        if (await ledger.FindTransferAsync(X402TopUpApi.LegacyRequestKey(claim.Network, transaction), cancellationToken) is not null)
+        if (await book.IsBookedAsync(X402Rail.LegacyRequestKey(claim.Network, transaction), cancellationToken))
         {
             return;
         }
-        var clearing = await ledger.OpenAccountAsync(AccountCodes.RailClearing(X402TopUpApi.Rail), AccountKind.RailClearing, cancellationToken);
         // The request's own booking (to the publisher) uses this key too: whichever came first stands.
-        await ledger.PostAsync(new TransferRequest(X402TopUpApi.RequestKey(claim.Network, transaction, transfer.Position), clearing.Id, accounts.Suspense, claim.Amount,
-            TransferKinds.Deposit, $"x402 payment {transaction} by {claim.Payer}, settled after its request failed"), cancellationToken);
+        await book.HoldRequestPaymentAsync(X402Rail.Rail, X402Rail.RequestKey(claim.Network, transaction, transfer.Position), claim.Amount,
+            $"x402 payment {transaction} by {claim.Payer}, settled after its request failed", cancellationToken);
     }
 }

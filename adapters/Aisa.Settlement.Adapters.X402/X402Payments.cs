@@ -1,60 +1,24 @@
 using System.Text.Json.Nodes;
-using Aisa.Settlement.Adapters.X402;
 using Aisa.Settlement.Money;
-using Aisa.Settlement.Storage.Deposits;
+using Aisa.Settlement.Rails;
+using Microsoft.Extensions.Logging;
 
-namespace Aisa.Settlement.Api.Rails;
-
-/// <summary>One payment's requirements in both protocol versions.</summary>
-public sealed record X402Offer(JsonObject Requirements, JsonObject? RequirementsV1, string ResourceUrl, string Description)
-{
-    /// <summary>The version 2 <c>PAYMENT-REQUIRED</c> header's value.</summary>
-    public string RequiredHeader(string? error) => X402Protocol.Encode(X402Protocol.PaymentRequired(Requirements, ResourceUrl, Description, error));
-
-    /// <summary>Fields of the 402 body a version 1 client reads: <c>x402Version</c> and <c>accepts</c>.</summary>
-    public JsonArray? AcceptsV1 => RequirementsV1 is null ? null : new JsonArray(RequirementsV1.DeepClone());
-}
-
-/// <summary>What became of one x402 payment.</summary>
-public abstract record X402Outcome
-{
-    /// <summary>Refused with the protocol's error: nothing moved, and the client may sign a new payment.</summary>
-    public sealed record Refused(string Error, string Message, JsonObject? Settlement = null) : X402Outcome;
-
-    /// <summary>The facilitator could not be asked (502): <see cref="Retryable"/> when the same payment may be sent again.</summary>
-    public sealed record Unavailable(string Error, string Message, bool Retryable) : X402Outcome;
-
-    /// <summary>Settled on chain, and the chain shows the authorization moved exactly what was asked: credit once, keyed by that transfer.</summary>
-    public sealed record Settled(PaymentPayload Payment, string Transaction, JsonObject Settlement, AuthorizedTransfer Transfer) : X402Outcome;
-}
-
-/// <summary>What a settlement's transaction did for one claim, read from the chain.</summary>
-public abstract record SettlementCheck
-{
-    /// <summary>The authorization moved exactly the claim: from the payer, to our treasury, the units claimed, in our asset.</summary>
-    public sealed record Matches(AuthorizedTransfer Transfer) : SettlementCheck;
-
-    /// <summary>The authorization moved something else: the claim is closed with the evidence, and nothing is credited for it.</summary>
-    public sealed record Mismatched(JsonObject Evidence) : SettlementCheck;
-
-    /// <summary>The chain cannot tell yet (not mined here, or not this authorization): the claim stays for the reconciler.</summary>
-    public sealed record Unknown(string Why) : SettlementCheck;
-}
+namespace Aisa.Settlement.Adapters.X402;
 
 /// <summary>
 /// One x402 payment taken from its <c>PAYMENT-SIGNATURE</c> header to settlement: matched against the requirements,
 /// its authorization claimed (so it never pays twice, on any instance), verified and settled by the facilitator.
 /// A claim is given back when the payment certainly did not settle, and kept when that is unknown.
 /// </summary>
-public sealed class X402Payments(X402Options options, FacilitatorClient facilitator, X402AuthorizationStore authorizations, Eip3009Chain chain,
-    DepositProcessor processor, TimeProvider clock, ILogger<X402Payments> logger)
+public sealed class X402Payments(X402Options options, FacilitatorClient facilitator, IAuthorizationClaims authorizations, Eip3009Chain chain,
+    IDepositBook book, TimeProvider clock, ILogger<X402Payments> logger)
 {
     public X402Options Options => options;
 
     /// <summary>The payment a request carries: <c>PAYMENT-SIGNATURE</c> (version 2) or <c>X-PAYMENT</c> (version 1); null for none.</summary>
-    public static (string Header, int Version)? PaymentHeader(IHeaderDictionary headers) =>
-        headers.TryGetValue(X402Protocol.SignatureHeader, out var v2) && !string.IsNullOrEmpty(v2) ? (v2.ToString(), X402Protocol.Version)
-        : headers.TryGetValue(X402Protocol.V1SignatureHeader, out var v1) && !string.IsNullOrEmpty(v1) ? (v1.ToString(), 1)
+    public static SignedPayment? PaymentHeader(Func<string, string?> header) =>
+        header(X402Protocol.SignatureHeader) is { Length: > 0 } v2 ? new SignedPayment(v2, X402Protocol.Version)
+        : header(X402Protocol.V1SignatureHeader) is { Length: > 0 } v1 ? new SignedPayment(v1, 1)
         : null;
 
     /// <summary>What one payment of <paramref name="amount"/> must be, in both protocol versions (version 1 only where the network has a name).</summary>
@@ -64,9 +28,9 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
         return new X402Offer(X402Protocol.Requirements(options, units), X402Protocol.RequirementsV1(options, units, resourceUrl, description), resourceUrl, description);
     }
 
-    public async Task<X402Outcome> PayAsync((string Header, int Version) sent, X402Offer offer, long? agentId, Micros amount, CancellationToken cancellationToken)
+    public async Task<X402Outcome> PayAsync(SignedPayment sent, X402Offer offer, long? agentId, Micros amount, CancellationToken cancellationToken)
     {
-        var (payment, problem) = X402Protocol.Decode(sent.Header, sent.Version);
+        var (payment, problem) = X402Protocol.Decode(sent.Value, sent.Version);
         if (payment is null)
         {
             return new X402Outcome.Refused("invalid_payload", problem!);
@@ -97,7 +61,7 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
         {
             return new X402Outcome.Unavailable("facilitator_unavailable", e.Message + " Nothing was charged; retry the same payment.", Retryable: true);
         }
-        var claim = new X402Claim(options.Network, payment.Payer, payment.Nonce, agentId, options.Asset!.ToLowerInvariant(), payment.Value, payment.ValidBefore, amount, "settling", clock.GetUtcNow());
+        var claim = new AuthorizationClaim(options.Network, payment.Payer, payment.Nonce, agentId, options.Asset!.ToLowerInvariant(), payment.Value, payment.ValidBefore, amount, "settling", clock.GetUtcNow());
         if (!await authorizations.TryClaimAsync(claim, cancellationToken))
         {
             return new X402Outcome.Refused("invalid_exact_evm_nonce_already_used", "This authorization was used already: sign a new payment.");
@@ -167,7 +131,7 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
     /// (from the payer, to our payTo, the units claimed, in our asset) closes the claim with its evidence; whatever of it
     /// reached our treasury is held in suspense for an operator, never credited to the claimant.
     /// </summary>
-    public async Task<SettlementCheck> CheckSettlementAsync(X402Claim claim, string transaction, CancellationToken cancellationToken)
+    public async Task<SettlementCheck> CheckSettlementAsync(AuthorizationClaim claim, string transaction, CancellationToken cancellationToken)
     {
         var reading = await chain.ReadAsync(transaction, claim.Asset, claim.Payer, claim.Nonce, cancellationToken);
         if (reading.Status != SettlementStatus.Used)
@@ -200,7 +164,12 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
         {
             if (TokenUnits.TryToMicros(transfer.Value, options.AssetDecimals, out var reached) && reached.Micros.IsPositive)
             {
-                await processor.HoldUnattributedAsync(X402TopUpApi.Rail, $"{claim.Network}:{transaction}#{reading.Transfer!.Position}", reached.Micros, evidence.DeepClone().AsObject(), cancellationToken);
+                // Money that reached the treasury for no claim it matches: held in suspense, for an operator.
+                await book.BookAsync(X402Rail.Rail, new DepositObservation(ObservationKind.Seen, $"{claim.Network}:{transaction}#{reading.Transfer!.Position}", 1)
+                {
+                    Paid = reached.Micros,
+                    Evidence = evidence.DeepClone().AsObject(),
+                }, cancellationToken);
             }
             else
             {

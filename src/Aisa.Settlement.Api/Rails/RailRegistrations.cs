@@ -1,0 +1,15 @@
+using Aisa.Settlement.Adapters.Evm;
+using Aisa.Settlement.Adapters.Stripe;
+using Aisa.Settlement.Adapters.X402;
+
+namespace Aisa.Settlement.Api.Rails;
+
+/// <summary>Every rail this build has, one registration each: a rail binds its own section and does nothing when it is absent.</summary>
+public static class RailRegistrations
+{
+    public static IServiceCollection AddRails(this IServiceCollection services, IConfiguration configuration) =>
+        services
+            .AddEvmRails(configuration)
+            .AddX402Rail(configuration)
+            .AddStripeRail(configuration);
+}

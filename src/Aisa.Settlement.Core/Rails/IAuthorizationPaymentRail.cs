@@ -1,0 +1,65 @@
+using System.Text.Json.Nodes;
+using Aisa.Settlement.Deposits;
+using Aisa.Settlement.Money;
+
+namespace Aisa.Settlement.Rails;
+
+/// <summary>
+/// An authorization payment (x402's <c>exact</c> scheme): the payer signs a payment that the request itself carries, and it is
+/// settled inside the request — to top up the wallet (<c>POST /api/agent/topup/{rail}</c>) or to pay one verify without an
+/// account. A signed authorization pays once, on any instance; one whose settlement is unknown is kept for the rail's
+/// reconciler and never used again.
+/// </summary>
+public interface IAuthorizationPaymentRail : IRail
+{
+    /// <summary>The payment a request carries in its headers; null for none.</summary>
+    SignedPayment? ReadPayment(Func<string, string?> header);
+
+    /// <summary>What one payment of <paramref name="amount"/> for <paramref name="resourceUrl"/> must be.</summary>
+    PaymentOffer Offer(Micros amount, string resourceUrl, string description);
+
+    /// <summary>How a crawler without an account pays one request here, in words for the 402's message.</summary>
+    string HowToPayRequest { get; }
+
+    /// <summary>How to pay a top-up of <paramref name="amount"/>, in words for the 402's message.</summary>
+    string HowToTopUp(Micros amount);
+
+    Task<AuthorizationOutcome> PayAsync(SignedPayment payment, PaymentOffer offer, long? agentId, Micros amount, CancellationToken cancellationToken);
+
+    /// <summary>A settled top-up booked through the deposit book (credited at once, or recorded for a watcher to confirm).</summary>
+    Task<Deposit> CreditTopUpAsync(long agentId, AuthorizationOutcome.Settled settled, Micros amount, CancellationToken cancellationToken);
+
+    /// <summary>The settlement is in the ledger (the publisher paid, or the wallet credited): its claim is closed for good.</summary>
+    Task BookedAsync(AuthorizationOutcome.Settled settled);
+}
+
+/// <summary>A payment as the request carried it, not yet decoded.</summary>
+public sealed record SignedPayment(string Value, int Version);
+
+/// <summary>One payment's requirements, as the 402 states them.</summary>
+public abstract class PaymentOffer
+{
+    /// <summary>The headers of a 402 that asks for this payment; <paramref name="error"/> names why an earlier one was refused.</summary>
+    public abstract IReadOnlyDictionary<string, string> RequiredHeaders(string? error);
+
+    /// <summary>Fields a 402 body carries for clients that read the requirements from it, after the contract's own; empty for none.</summary>
+    public abstract JsonObject BodyFields { get; }
+}
+
+/// <summary>What became of one authorization payment.</summary>
+public abstract record AuthorizationOutcome
+{
+    /// <summary>Refused with the protocol's error: nothing moved, and the client may sign a new payment.</summary>
+    /// <param name="Headers">The rail's answer headers for the payer (a failed settlement's response), if any.</param>
+    public sealed record Refused(string Error, string Message, IReadOnlyDictionary<string, string> Headers) : AuthorizationOutcome;
+
+    /// <summary>The settlement service could not be asked (502): <see cref="Retryable"/> when the same payment may be sent again.</summary>
+    public sealed record Unavailable(string Error, string Message, bool Retryable) : AuthorizationOutcome;
+
+    /// <summary>Settled, and the rail checked it moved exactly what was asked.</summary>
+    /// <param name="Transaction">The settlement's transaction, for the payer's message.</param>
+    /// <param name="RequestKey">The ledger key of this payment as one request's charge: whoever books it first (the request, the reconciler) stands.</param>
+    /// <param name="Headers">The rail's answer headers for the payer (the settlement response).</param>
+    /// <param name="Detail">The rail's own record of the settlement, for <see cref="IAuthorizationPaymentRail.CreditTopUpAsync"/> and <see cref="IAuthorizationPaymentRail.BookedAsync"/>.</param>
+    public sealed record Settled(string Transaction, string RequestKey, IReadOnlyDictionary<string, string> Headers, object Detail) : AuthorizationOutcome;
+}
