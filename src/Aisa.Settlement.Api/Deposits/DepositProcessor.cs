@@ -20,7 +20,6 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
     ILogger<DepositProcessor> logger) : IDepositBook
 {
     private readonly ConcurrentDictionary<string, DepositAddressBook> _books = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, AccountId> _clearing = new(StringComparer.Ordinal);
 
     /// <summary>The credit's key, as the rail names it (<see cref="IRail.CreditKey"/>: <c>deposit:&lt;rail&gt;:&lt;payment&gt;</c> unless the contract says otherwise).</summary>
     private string LedgerKey(string rail, string externalId) =>
@@ -235,7 +234,7 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
     public Task<IReadOnlyList<Deposit>> PendingAsync(RailId rail, CancellationToken cancellationToken) => deposits.PendingAsync(rail.Value, cancellationToken);
 
     public async Task HoldRequestPaymentAsync(RailId rail, string requestKey, Micros amount, string reference, CancellationToken cancellationToken) =>
-        await ledger.PostAsync(new TransferRequest(requestKey, await ClearingAsync(rail.Value, cancellationToken), accounts.Suspense, amount, TransferKinds.Deposit, reference),
+        await ledger.PostAsync(new TransferRequest(requestKey, await accounts.ClearingAsync(rail.Value, cancellationToken), accounts.Suspense, amount, TransferKinds.Deposit, reference),
             cancellationToken);
 
     public async Task<bool> IsBookedAsync(string key, CancellationToken cancellationToken) => await ledger.FindTransferAsync(key, cancellationToken) is not null;
@@ -247,7 +246,7 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
     private async Task<Deposit> HoldUnattributedAsync(string rail, string externalId, Micros amount, JsonObject evidence, CancellationToken cancellationToken)
     {
         var key = LedgerKey(rail, externalId);
-        var result = await ledger.PostAsync(new TransferRequest(key, await ClearingAsync(rail, cancellationToken), await SuspenseAsync(cancellationToken), amount, TransferKinds.Deposit, externalId),
+        var result = await ledger.PostAsync(new TransferRequest(key, await accounts.ClearingAsync(rail, cancellationToken), accounts.Suspense, amount, TransferKinds.Deposit, externalId),
             cancellationToken);
         if (!result.Succeeded)
         {
@@ -273,7 +272,7 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
             return AssignOutcome.NoSuchAgent;
         }
         var key = $"assign:deposit:{deposit.Id}";
-        var result = await ledger.PostAsync(new TransferRequest(key, await SuspenseAsync(cancellationToken), agent.Wallet, amount, TransferKinds.Deposit, deposit.ExternalId), cancellationToken);
+        var result = await ledger.PostAsync(new TransferRequest(key, accounts.Suspense, agent.Wallet, amount, TransferKinds.Deposit, deposit.ExternalId), cancellationToken);
         if (result.Outcome == PostOutcome.KeyReusedForDifferentTransfer)
         {
             return AssignOutcome.AssignedElsewhere;
@@ -287,9 +286,6 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
             ? AssignOutcome.Assigned
             : AssignOutcome.AssignedElsewhere;
     }
-
-    private async Task<AccountId> SuspenseAsync(CancellationToken cancellationToken) =>
-        (await ledger.OpenAccountAsync(AccountCodes.Suspense, AccountKind.Suspense, cancellationToken)).Id;
 
     /// <summary>
     /// Money of a credited deposit taken back through the rail (a refund, a chargeback: wallet → clearing) or given
@@ -305,7 +301,7 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         }
         var agent = await agents.FindByIdAsync(deposit.AgentId!.Value, cancellationToken)
             ?? throw new InvalidOperationException($"Deposit {deposit.Id} belongs to agent {deposit.AgentId}, which does not exist.");
-        var clearing = await ClearingAsync(rail, cancellationToken);
+        var clearing = await accounts.ClearingAsync(rail, cancellationToken);
         var (debit, credit) = TransferKinds.TakesBackPaidMoney(movement.Kind) ? (agent.Wallet, clearing) : (clearing, agent.Wallet);
         var result = await ledger.PostAsync(new TransferRequest(movement.Key, debit, credit, movement.Amount, movement.Kind, movement.Reference), cancellationToken);
         if (!result.Succeeded)
@@ -330,7 +326,7 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
             ?? throw new InvalidOperationException($"Deposit {deposit.Id} belongs to agent {deposit.AgentId}, which does not exist.");
         var key = LedgerKey(rail, externalId);
         var result = await ledger.PostAsync(
-            new TransferRequest(key, await ClearingAsync(rail, cancellationToken), agent.Wallet, paid ?? deposit.Amount!.Value, TransferKinds.Deposit, deposit.TransactionHash ?? externalId),
+            new TransferRequest(key, await accounts.ClearingAsync(rail, cancellationToken), agent.Wallet, paid ?? deposit.Amount!.Value, TransferKinds.Deposit, deposit.TransactionHash ?? externalId),
             cancellationToken);
         if (!result.Succeeded)
         {
@@ -343,16 +339,6 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         {
             logger.LogInformation("Deposit {Deposit} was moved by another pass while being credited; the ledger holds one credit under {Key}.", deposit.Id, key);
         }
-    }
-
-    private async Task<AccountId> ClearingAsync(string rail, CancellationToken cancellationToken)
-    {
-        if (!_clearing.TryGetValue(rail, out var account))
-        {
-            account = (await ledger.OpenAccountAsync(AccountCodes.RailClearing(rail), AccountKind.RailClearing, cancellationToken)).Id;
-            _clearing[rail] = account;
-        }
-        return account;
     }
 
     private static DepositPayment PaymentOf(DepositObservation seen, SeenPayment payment) =>

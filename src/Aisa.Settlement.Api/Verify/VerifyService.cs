@@ -296,7 +296,7 @@ public sealed class VerifyService(
             case AuthorizationOutcome.Unavailable unavailable:
                 return Respond(502, new VerifyBody(false, 502) { Error = unavailable.Error, Message = unavailable.Message, Rule = ruleView, CrawlerIdentification = identification });
             case AuthorizationOutcome.Settled settled:
-                var clearing = await ClearingAsync(rail.Id);
+                var clearing = await systemAccounts.ClearingAsync(rail.Id.Value, CancellationToken.None);
                 var result = await ledger.PostAsync(
                     ChargeTransfers(settled.RequestKey, clearing, publisher.Payable, price, $"{publisher.Domain}{verify.Resource.PathAndQuery}"), CancellationToken.None);
                 if (!result.Succeeded)
@@ -316,19 +316,6 @@ public sealed class VerifyService(
                 throw new InvalidOperationException("An authorization payment ends refused, unavailable or settled.");
         }
     }
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<RailId, AccountId> _clearing = new();
-
-    private async Task<AccountId> ClearingAsync(RailId rail)
-    {
-        if (!_clearing.TryGetValue(rail, out var account))
-        {
-            account = (await ledger.OpenAccountAsync(AccountCodes.RailClearing(rail.Value), AccountKind.RailClearing, CancellationToken.None)).Id;
-            _clearing[rail] = account;
-        }
-        return account;
-    }
-
 
     /// <summary>
     /// Steps 4 to 6: the publisher and the rule for this resource and crawler type. An unknown publisher (404), a

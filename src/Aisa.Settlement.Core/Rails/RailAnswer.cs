@@ -8,8 +8,5 @@ public sealed record RailAnswer(int Status, object? Body, string? Error = null, 
 
     public static RailAnswer Ok(object body) => new(200, body);
 
-    /// <summary>A deposit was created for the request (a pending deposit waiting for its payment).</summary>
-    public static RailAnswer Created(object body) => new(201, body);
-
     public static RailAnswer Refused(int status, string error, string message) => new(status, null, error, message);
 }

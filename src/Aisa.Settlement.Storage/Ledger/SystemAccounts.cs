@@ -2,9 +2,13 @@ using Aisa.Settlement.Ledger;
 
 namespace Aisa.Settlement.Storage.Ledger;
 
-/// <summary>The platform's own accounts, opened once at start-up (opening is idempotent, so every instance may).</summary>
+/// <summary>
+/// The platform's own accounts, opened once at start-up (opening is idempotent, so every instance may), and each rail's
+/// clearing account, opened on first use and remembered.
+/// </summary>
 public sealed class SystemAccounts(ILedger ledger)
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, AccountId> _clearing = new(StringComparer.Ordinal);
     private AccountId? _platformRevenue;
     private AccountId? _operatorAdjustments;
     private AccountId? _suspense;
@@ -18,6 +22,17 @@ public sealed class SystemAccounts(ILedger ledger)
         _platformRevenue = (await ledger.OpenAccountAsync(AccountCodes.PlatformRevenue, AccountKind.PlatformRevenue, cancellationToken)).Id;
         _operatorAdjustments = (await ledger.OpenAccountAsync(AccountCodes.OperatorAdjustments, AccountKind.OperatorAdjustments, cancellationToken)).Id;
         _suspense = (await ledger.OpenAccountAsync(AccountCodes.Suspense, AccountKind.Suspense, cancellationToken)).Id;
+    }
+
+    /// <summary>The clearing account of <paramref name="rail"/>: what the rail brought in, against what it credited or paid.</summary>
+    public async ValueTask<AccountId> ClearingAsync(string rail, CancellationToken cancellationToken)
+    {
+        if (!_clearing.TryGetValue(rail, out var account))
+        {
+            account = (await ledger.OpenAccountAsync(AccountCodes.RailClearing(rail), AccountKind.RailClearing, cancellationToken)).Id;
+            _clearing[rail] = account;
+        }
+        return account;
     }
 
     private static InvalidOperationException NotOpened() => new("The system accounts are opened at start-up, before any request.");
