@@ -3,6 +3,7 @@ using Aisa.Settlement.Api.Agents;
 using Aisa.Settlement.Api.Configuration;
 using Aisa.Settlement.Api.Dashboard;
 using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Api.Jobs;
 using Aisa.Settlement.Api.Observability;
 using Aisa.Settlement.Api.Operator;
 using Aisa.Settlement.Api.Publishers;
@@ -45,6 +46,7 @@ try
 {
     var database = app.Services.GetRequiredService<IDatabase>();
     var version = await database.MigrateAsync(app.Lifetime.ApplicationStopping);
+    await JobEngine.InstallAsync(settings.Storage, app.Lifetime.ApplicationStopping);
     await app.Services.GetRequiredService<SystemAccounts>().OpenAsync(app.Lifetime.ApplicationStopping);
     app.Logger.LogInformation("Storage: {Provider} at {Target}, schema version {Version}", database.Provider, database.Target, version);
     var backfilled = await app.Services.GetRequiredService<DepositAddressService>().BackfillAsync(app.Lifetime.ApplicationStopping);

@@ -50,7 +50,7 @@ public static class SettlementServices
         services.AddSingleton<IDepositBook>(provider => provider.GetRequiredService<DepositProcessor>());
         services.AddSingleton<DepositAddressService>();
         services.AddSingleton<IAuthorizationClaims, AuthorizationClaimStore>();
-        services.AddJobs(settings.Rails, settings.Scheduling);
+        services.AddJobs(settings.Rails, settings.Scheduling, settings.Storage);
         return services;
     }
 }

@@ -74,6 +74,9 @@ public abstract class SqlDatabase : IDatabase, IAsyncDisposable
 
         /// <summary>New deposit addresses: their ids become visible in id order, so a watcher reading "after id n" misses none.</summary>
         public const long DepositAddresses = 0x41495341_0002;
+
+        /// <summary>The job engine's schema (Hangfire's), installed by one instance at a time.</summary>
+        public const long JobEngineSchema = 0x41495341_0003;
     }
 
     protected abstract string CreateSchemaVersionTableSql { get; }
@@ -110,11 +113,14 @@ public abstract class SqlDatabase : IDatabase, IAsyncDisposable
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
-    public async Task<int> MigrateAsync(CancellationToken cancellationToken)
+    public Task<int> MigrateAsync(CancellationToken cancellationToken) => MigrateAsync(int.MaxValue, cancellationToken);
+
+    /// <summary>Up to <paramref name="version"/> only: for the tests of a migration's handling of the data before it.</summary>
+    internal async Task<int> MigrateAsync(int version, CancellationToken cancellationToken)
     {
         try
         {
-            return await MigrateCoreAsync(cancellationToken);
+            return await MigrateCoreAsync(version, cancellationToken);
         }
         catch (DbException e)
         {
@@ -125,9 +131,9 @@ public abstract class SqlDatabase : IDatabase, IAsyncDisposable
     /// <summary>A driver's message as one line without its closing full stop, for "…: reason. What to check."</summary>
     protected static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim().TrimEnd('.');
 
-    private async Task<int> MigrateCoreAsync(CancellationToken cancellationToken)
+    private async Task<int> MigrateCoreAsync(int version, CancellationToken cancellationToken)
     {
-        var migrations = LoadMigrations();
+        var migrations = LoadMigrations().Where(m => m.Version <= version).ToList();
         await using var connection = await OpenAsync(cancellationToken);
         await BeginMigratingAsync(connection, cancellationToken);
         try

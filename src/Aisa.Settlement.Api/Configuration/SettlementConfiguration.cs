@@ -39,7 +39,7 @@ public static class SettlementConfiguration
         var rails = RailSetup.Of(services);
         problems.AddRange(rails.Problems);
         var scheduling = Bind<SchedulingOptions>(configuration, SchedulingOptions.Section, problems);
-        problems.AddRange(scheduling.Validate(rails.Passes.Select(p => p.Interval)));
+        problems.AddRange(scheduling.Validate());
 
         services.AddSingleton(Options.Create(storage));
         services.AddSingleton(Options.Create(platform));

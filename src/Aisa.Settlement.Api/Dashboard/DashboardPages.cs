@@ -9,7 +9,6 @@ using Aisa.Settlement.Storage.Deposits;
 using Aisa.Settlement.Storage.Jobs;
 using Aisa.Settlement.Storage.Operations;
 using Microsoft.AspNetCore.Antiforgery;
-using Quartz;
 using static Aisa.Settlement.Api.Dashboard.Html;
 using Aisa.Settlement.Rails;
 using Aisa.Settlement.Api.Deposits;
@@ -18,8 +17,9 @@ using Aisa.Settlement.Api.Jobs;
 namespace Aisa.Settlement.Api.Dashboard;
 
 /// <summary>
-/// <c>/dashboard</c>: overview, deposits (live confirmation bars), jobs (run now, pause, resume, history), instances and
-/// the ledger, server-rendered; <c>/dashboard/api/*</c> is the JSON the live parts follow.
+/// <c>/dashboard</c>: overview, deposits (live confirmation bars) and the ledger, server-rendered, with Hangfire's dashboard
+/// and its Confirmations page at <c>/dashboard/jobs</c> (<see cref="JobsDashboard"/>); <c>/dashboard/api/*</c> is the JSON
+/// the live parts follow.
 /// </summary>
 public static class DashboardPages
 {
@@ -33,16 +33,14 @@ public static class DashboardPages
         pages.MapGet("/deposits", DepositsPage);
         pages.MapGet("/deposits/{id:long}", DepositAsync);
         pages.MapPost("/deposits/{id:long}/assign", AssignAsync);
-        pages.MapGet("/jobs", JobsAsync);
-        pages.MapPost("/jobs/{name}/run", (string name, HttpContext context) => JobActionAsync(name, context, JobAction.Run));
-        pages.MapPost("/jobs/{name}/pause", (string name, HttpContext context) => JobActionAsync(name, context, JobAction.Pause));
-        pages.MapPost("/jobs/{name}/resume", (string name, HttpContext context) => JobActionAsync(name, context, JobAction.Resume));
-        pages.MapGet("/instances", InstancesAsync);
         pages.MapGet("/ledger", LedgerAsync);
 
         var api = endpoints.MapGroup("/dashboard/api").RequireAuthorization(DashboardAuth.Policy).WithTags("Dashboard");
         api.MapGet("/overview", OverviewJsonAsync).WithSummary("Deposits by rail and state, credited today, charges per minute over the last hour, job health.");
         api.MapGet("/deposits", DepositsJsonAsync).WithSummary("Deposits newest first (rail= and state= filter), with confirmations k/N and evidence.");
+        api.MapGet("/confirmations", ConfirmationsJsonAsync)
+            .WithSummary("Each recurring job with its last pass, lag and controls, and every open deposit of every rail (and those that moved in the last 10 minutes) with its k/N or finality.");
+        endpoints.MapJobsDashboard();
         return endpoints;
     }
 
@@ -52,17 +50,17 @@ public static class DashboardPages
 
     /// <summary>What the overview page and its JSON both show, read once per request.</summary>
     private sealed record OverviewFacts(DateTimeOffset Now, IReadOnlyList<DepositTally> Tallies, long CreditedCount, Micros CreditedAmount,
-        IReadOnlyDictionary<string, JobHealth> Health);
+        IReadOnlyDictionary<string, JobState> Jobs);
 
     private static async Task<OverviewFacts> OverviewFactsAsync(OperationsStore operations, JobStore jobs, TimeProvider clock, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var (creditedCount, creditedAmount) = await operations.CreditedSinceAsync(new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero), cancellationToken);
         return new OverviewFacts(now, await operations.DepositTalliesAsync(cancellationToken), creditedCount, creditedAmount,
-            (await jobs.HealthAsync(now.AddDays(-1), cancellationToken)).ToDictionary(h => h.Job));
+            (await jobs.StatesAsync(now.AddDays(-1), cancellationToken)).ToDictionary(s => s.Job));
     }
 
-    private static async Task<IResult> OverviewJsonAsync(OperationsStore operations, JobStore jobs, LeasedJobs scheduled, ChargeMinutes minutes, TimeProvider clock,
+    private static async Task<IResult> OverviewJsonAsync(OperationsStore operations, JobStore jobs, RecurringJobs scheduled, ChargeMinutes minutes, TimeProvider clock,
         CancellationToken cancellationToken)
     {
         // This instance's charges up to now; the other instances' arrive within their next flush (5 s).
@@ -76,22 +74,22 @@ public static class DashboardPages
             chargesPerMinute = (await operations.ChargesPerMinuteAsync(facts.Now.AddHours(-1), cancellationToken)).Select(m => new { minute = m.Minute, m.Charges, amount = m.Amount }),
             jobs = scheduled.Jobs.Select(job =>
             {
-                var h = facts.Health.GetValueOrDefault(job.Name);
-                var lastSuccess = h?.LastSuccess?.EndedAt;
+                var h = facts.Jobs.GetValueOrDefault(job.Name);
+                var lastSuccess = h?.LastSuccessAt;
                 return new
                 {
                     job = job.Name,
                     lastSuccessAt = lastSuccess,
                     lagSeconds = lastSuccess is { } at ? (double?)Math.Round((facts.Now - at).TotalSeconds, 1) : null,
-                    head = JobSummaries.Head(h?.LastSuccess),
-                    lastOutcome = h is null ? null : JobStore.Wire(h.LastRun.Outcome),
+                    head = JobSummaries.Head(h?.LastSummary),
+                    lastOutcome = h?.LastOutcome is { } outcome ? JobStore.Wire(outcome) : null,
                     failuresLastDay = h?.FailuresSince ?? 0,
                 };
             }),
         }, ApiJson.Options);
     }
 
-    private static async Task<IResult> OverviewAsync(HttpContext context, OperationsStore operations, JobStore jobs, LeasedJobs scheduled, Storage.IDatabase database,
+    private static async Task<IResult> OverviewAsync(HttpContext context, OperationsStore operations, JobStore jobs, RecurringJobs scheduled, Storage.IDatabase database,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         // Where the data lives and whether it answers: for the operator only (readiness tells the world just ok or failing).
@@ -109,19 +107,19 @@ public static class DashboardPages
         {
             return Page("Overview", "Overview", Csrf(context), $"<div class=\"cards\">{storage}</div><p>Nothing else can be shown until the database answers.</p>");
         }
-        var (now, tallies, creditedCount, creditedAmount, health) = await OverviewFactsAsync(operations, jobs, clock, cancellationToken);
-        var failures = health.Values.Sum(h => h.FailuresSince);
+        var (now, tallies, creditedCount, creditedAmount, jobStates) = await OverviewFactsAsync(operations, jobs, clock, cancellationToken);
+        var failures = jobStates.Values.Sum(h => h.FailuresSince);
         var states = Enum.GetValues<DepositState>().Select(s => s.ToWire()).ToList();
         var rails = tallies.Select(t => t.Rail).Distinct().ToList();
         var depositRows = rails.Select(rail =>
             $"<tr><td>{E(rail)}</td>{string.Concat(states.Select(state => $"<td class=\"num\">{E(tallies.FirstOrDefault(t => t.Rail == rail && t.State == state)?.Count ?? 0)}</td>"))}</tr>");
         var watcherRows = scheduled.Jobs.Select(job =>
         {
-            var h = health.GetValueOrDefault(job.Name);
-            var lastSuccess = h?.LastSuccess?.EndedAt;
+            var h = jobStates.GetValueOrDefault(job.Name);
+            var lastSuccess = h?.LastSuccessAt;
             var css = lastSuccess is not { } at ? "warn" : job.Current(at, now) ? "ok" : "bad";
-            return $"<tr><td>{E(job.Name)}</td><td class=\"{css}\">{E(Ago(lastSuccess, now))}</td><td class=\"num\">{E(JobSummaries.Head(h?.LastSuccess))}</td>" +
-                $"<td>{E(h is null ? "no run yet" : JobStore.Wire(h.LastRun.Outcome))}</td><td class=\"num\">{E(h?.FailuresSince ?? 0)}</td></tr>";
+            return $"<tr><td>{E(job.Name)}</td><td class=\"{css}\">{E(Ago(lastSuccess, now))}</td><td class=\"num\">{E(JobSummaries.Head(h?.LastSummary))}</td>" +
+                $"<td>{E(h?.LastOutcome is { } outcome ? JobStore.Wire(outcome) : "no run yet")}{(h?.Paused == true ? " <span class=\"warn\">paused</span>" : "")}</td><td class=\"num\">{E(h?.FailuresSince ?? 0)}</td></tr>";
         });
         var body = $"""
             <div class="cards">
@@ -136,6 +134,7 @@ public static class DashboardPages
             <h2>Deposits by state</h2>
             {(rails.Count == 0 ? "<p class=\"muted\">No deposits yet.</p>" : Table(["rail", .. states], depositRows))}
             <h2>Watchers and jobs</h2>
+            <p class="muted">Every run, its error and the instances running them: <a href="/dashboard/jobs">Jobs</a> (Hangfire). Open deposits and each watcher's last pass, pause and resume: <a href="/dashboard/jobs/confirmations">Confirmations</a>.</p>
             {(scheduled.Jobs.Count == 0 ? "<p class=\"muted\">No rail is configured: no watcher runs.</p>" : Table(["job", "last success", "head block", "last run", "failures (24 h)"], watcherRows))}
             """;
         return Page("Overview", "Overview", Csrf(context), body);
@@ -156,7 +155,7 @@ public static class DashboardPages
         return (rail.Length == 0 ? null : rail, state, null);
     }
 
-    private static object DepositJson(Deposit d) => new
+    private static object DepositJson(Deposit d, IRailRegistry rails) => new
     {
         id = d.Id,
         rail = d.Rail,
@@ -167,7 +166,17 @@ public static class DashboardPages
         agentId = d.AgentId,
         evidence = Evidence(d),
         updatedAt = Time(d.UpdatedAt),
+        finality = FinalityOf(d.Rail, rails),
     };
+
+    /// <summary>How the rail's payments become final, for the bar: <c>depth</c> (k/N), <c>at finalized</c> (a commitment), or <c>when settled</c>.</summary>
+    private static string FinalityOf(string rail, IRailRegistry rails) =>
+        (RailId.TryParse(rail, out var id) ? rails.Find(id)?.Finality : null) switch
+        {
+            { Kind: FinalityKind.Commitment, Commitment: var level } => $"at {level}",
+            { Kind: FinalityKind.Immediate } => "when settled",
+            _ => "depth",
+        };
 
     private static string Evidence(Deposit d) => string.Join(" ", new[]
     {
@@ -176,7 +185,7 @@ public static class DashboardPages
         d.TransactionHash is null && d.ExternalId is { } id ? $"ref {id}" : null,
     }.Where(s => s is not null));
 
-    private static async Task<IResult> DepositsJsonAsync(HttpRequest request, DepositStore deposits, CancellationToken cancellationToken)
+    private static async Task<IResult> DepositsJsonAsync(HttpRequest request, DepositStore deposits, IRailRegistry rails, CancellationToken cancellationToken)
     {
         var (rail, state, problem) = DepositFilterOf(request);
         if (problem is not null)
@@ -184,7 +193,49 @@ public static class DashboardPages
             return ApiResponses.Error(400, "invalid_request", problem).ToResult();
         }
         var list = await deposits.ListAsync(new DepositFilter(rail, state, null, null, PageSize), cancellationToken);
-        return Results.Json(new { deposits = list.Select(DepositJson) }, ApiJson.Options);
+        return Results.Json(new { deposits = list.Select(d => DepositJson(d, rails)) }, ApiJson.Options);
+    }
+
+    /// <summary>What the Confirmations page follows: each recurring job where it stands, and the deposits still open or just settled.</summary>
+    private static async Task<IResult> ConfirmationsJsonAsync(DepositStore deposits, JobStore jobs, RecurringJobs scheduled, IRailRegistry rails, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var states = (await jobs.StatesAsync(now.AddDays(-1), cancellationToken)).ToDictionary(s => s.Job);
+        var leases = (await jobs.LeasesAsync(cancellationToken)).ToDictionary(l => l.Job);
+        var open = await deposits.OpenOrMovedSinceAsync(now - TimeSpan.FromMinutes(10), PageSize, cancellationToken);
+        return Results.Json(new
+        {
+            watchers = scheduled.Jobs.Select(job =>
+            {
+                var state = states.GetValueOrDefault(job.Name);
+                var lease = leases.GetValueOrDefault(job.Name);
+                return new
+                {
+                    job = job.Name,
+                    rail = job.Watcher?.Value,
+                    purpose = job.Purpose,
+                    schedule = job.Cron,
+                    intervalSeconds = job.Interval.TotalSeconds,
+                    paused = state?.Paused ?? false,
+                    runRequested = state?.RunRequested ?? false,
+                    lastStartedAt = state?.LastStartedAt,
+                    lastEndedAt = state?.LastEndedAt,
+                    lastOutcome = state?.LastOutcome is { } outcome ? JobStore.Wire(outcome) : null,
+                    lastError = state?.LastError,
+                    lastInstance = state?.LastInstance,
+                    failuresInARow = state?.FailuresInARow ?? 0,
+                    failuresLastDay = state?.FailuresSince ?? 0,
+                    lastSuccessAt = state?.LastSuccessAt,
+                    lagSeconds = state?.LastSuccessAt is { } at ? (double?)Math.Round((now - at).TotalSeconds, 1) : null,
+                    current = state?.LastSuccessAt is { } success && job.Current(success, now),
+                    head = JobSummaries.Head(state?.LastSummary),
+                    summary = state?.LastSummary is { } summary ? System.Text.Json.Nodes.JsonNode.Parse(summary) : null,
+                    leaseHeldBy = lease is not null && lease.ExpiresAt > now ? lease.Owner : null,
+                };
+            }),
+            deposits = open.Select(d => DepositJson(d, rails)),
+        }, ApiJson.Options);
     }
 
     private static IResult DepositsPage(HttpContext context, IRailRegistry rails)
@@ -272,122 +323,6 @@ public static class DashboardPages
             return Page("Not assigned", "Deposits", Csrf(context),
                 $"<div class=\"error\">Deposit #{E(id)} is {E(now.State.ToWire())}{(now.AgentId is { } owner ? $", credited to agent {E(owner)}" : "")}: only an unattributed deposit can be assigned, once. Nothing was done.</div>", 409);
         }
-    }
-
-    // ---------------------------------------------------------------- jobs
-
-    private enum JobAction { Run, Pause, Resume }
-
-    // Marks the one-shot trigger of "run now", so the page's "next run" shows the schedule's.
-    private const string ManualTrigger = "dashboard";
-
-    private static async Task<IResult> JobActionAsync(string name, HttpContext context, JobAction action)
-    {
-        var services = context.RequestServices;
-        if (!await services.GetRequiredService<IAntiforgery>().IsRequestValidAsync(context))
-        {
-            return DashboardAuth.CsrfRefused();
-        }
-        if (services.GetRequiredService<LeasedJobs>().Find(name) is null)
-        {
-            return Page("Job not found", "Jobs", Csrf(context), $"<p>No recurring job is named {E(name)}.</p>", 404);
-        }
-        var jobs = services.GetRequiredService<JobStore>();
-        var logger = services.GetRequiredService<ILogger<DashboardLogin>>();
-        string done;
-        switch (action)
-        {
-            case JobAction.Run:
-                // The request is stored for whichever instance holds the lease; firing the job here runs it at once when that is this one.
-                await jobs.RequestRunAsync(name, context.RequestAborted);
-                var scheduler = await services.GetRequiredService<ISchedulerFactory>().GetScheduler(context.RequestAborted);
-                await scheduler.TriggerJob(new JobKey(name), new JobDataMap { [ManualTrigger] = true }, context.RequestAborted);
-                done = $"Run of {name} requested: the instance holding its lease runs it once (at once if that is this one, else at its next tick), paused or not.";
-                break;
-            default:
-                await jobs.SetPausedAsync(name, action == JobAction.Pause, context.RequestAborted);
-                done = action == JobAction.Pause ? $"{name} paused on every instance; \"run now\" still runs it once." : $"{name} resumed.";
-                break;
-        }
-        logger.LogInformation("Dashboard: {Action} {Job}.", action, name);
-        return Results.Redirect($"/dashboard/jobs?done={Uri.EscapeDataString(done)}");
-    }
-
-    private static async Task<IResult> JobsAsync(HttpContext context, JobStore jobs, LeasedJobs scheduled, ISchedulerFactory schedulers, TimeProvider clock, CancellationToken cancellationToken)
-    {
-        var now = clock.GetUtcNow();
-        var request = context.Request;
-        var jobFilter = request.Query["job"].ToString();
-        JobOutcome? outcome = Enum.TryParse<JobOutcome>(request.Query["outcome"].ToString(), ignoreCase: true, out var parsed) && !int.TryParse(request.Query["outcome"], out _) ? parsed : null;
-        var csrf = Csrf(context);
-        var scheduler = await schedulers.GetScheduler(cancellationToken);
-        var paused = await jobs.PausedAsync(cancellationToken);
-        var health = (await jobs.HealthAsync(now.AddDays(-1), cancellationToken)).ToDictionary(h => h.Job);
-        var leases = (await jobs.LeasesAsync(cancellationToken)).ToDictionary(l => l.Job);
-        var recurring = new List<string>();
-        foreach (var job in scheduled.Jobs)
-        {
-            var trigger = (await scheduler.GetTriggersOfJob(new JobKey(job.Name), cancellationToken)).Where(t => !t.JobDataMap.ContainsKey(ManualTrigger)).MinBy(t => t.NextFireTimeUtc);
-            var last = health.GetValueOrDefault(job.Name)?.LastRun;
-            var isPaused = paused.Contains(job.Name);
-            var lease = leases.GetValueOrDefault(job.Name);
-            string Action(string verb, string label, bool primary = false) =>
-                $"<form class=\"inline\" method=\"post\" action=\"/dashboard/jobs/{Uri.EscapeDataString(job.Name)}/{verb}\">{CsrfField(csrf)}<button type=\"submit\"{(primary ? " class=\"primary\"" : "")} data-action=\"{verb}\" data-job=\"{E(job.Name)}\">{label}</button></form>";
-            recurring.Add($"""
-                <tr data-job="{E(job.Name)}"><td>{E(job.Name)}<div class="muted">{E(job.Purpose)}</div></td><td>every {E(job.Interval.TotalSeconds)} s</td>
-                <td>{(isPaused ? "<span class=\"warn\">paused</span>" : E(trigger?.NextFireTimeUtc))}</td>
-                <td>{E(last?.StartedAt)}</td><td class="{(last?.Outcome == JobOutcome.Failed ? "bad" : "ok")}">{E(last is null ? "" : JobStore.Wire(last.Outcome))}</td>
-                <td class="num">{E(last?.EndedAt is { } ended ? $"{(ended - last.StartedAt).TotalMilliseconds:0} ms" : "")}</td>
-                <td class="mono">{E(lease?.Owner)}</td>
-                <td>{Action("run", LastFinishedFailed(last) ? "Retry now" : "Run now", primary: true)} {(isPaused ? Action("resume", "Resume") : Action("pause", "Pause"))}</td></tr>
-                """);
-        }
-        var runs = await jobs.RunsAsync(jobFilter.Length == 0 ? null : jobFilter, outcome, null, PageSize, cancellationToken);
-        var runRows = runs.Select(r => $"""
-            <tr class="{(r.Outcome == JobOutcome.Failed ? "failed" : "")}" data-run-id="{E(r.Id)}"><td class="num">{E(r.Id)}</td><td>{E(r.Job)}</td><td>{E(JobStore.Wire(r.Outcome))}</td>
-            <td class="num">{E(r.Attempt)}</td><td>{E(r.StartedAt)}</td><td class="num">{E(r.EndedAt is { } ended ? $"{(ended - r.StartedAt).TotalMilliseconds:0} ms" : "")}</td>
-            <td class="mono">{E(r.Instance)}</td><td class="mono run-error">{E(r.Error)}</td><td class="mono">{E(r.Summary)}</td></tr>
-            """);
-        var jobOptions = string.Concat(new[] { "" }.Concat(scheduled.Names).Select(j => $"<option value=\"{E(j)}\"{(j == jobFilter ? " selected" : "")}>{(j.Length == 0 ? "any job" : E(j))}</option>"));
-        var outcomeOptions = string.Concat(new[] { "", "running", "succeeded", "failed" }.Select(o =>
-            $"<option value=\"{o}\"{(o == (outcome is { } chosen ? JobStore.Wire(chosen) : "") ? " selected" : "")}>{(o.Length == 0 ? "any outcome" : o)}</option>"));
-        var done = request.Query["done"].ToString();
-        var body = $"""
-            {(done.Length > 0 ? $"<div class=\"notice\" id=\"done\">{E(done)}</div>" : "")}
-            <h2>Recurring jobs</h2>
-            {(scheduled.Jobs.Count == 0 ? "<p class=\"muted\">No rail is configured: no job is scheduled.</p>"
-                : Table(["job", "schedule", "next run", "last run", "outcome", "duration", "lease held by", ""], recurring, "id=\"recurring\""))}
-            <h2>Run history</h2>
-            <form class="filters" method="get" action="/dashboard/jobs">
-              <label>Job<select name="job">{jobOptions}</select></label>
-              <label>Outcome<select name="outcome">{outcomeOptions}</select></label>
-              <button type="submit">Search</button>
-            </form>
-            {Table(["run", "job", "outcome", "attempt", "started", "duration", "instance", "error", "summary"], runRows, "id=\"runs\"")}
-            """;
-        return Page("Jobs", "Jobs", csrf, body);
-    }
-
-    // A run still going counts the failures in a row before it in its attempt.
-    private static bool LastFinishedFailed(JobRun? last) => last is { Outcome: JobOutcome.Failed } or { Outcome: JobOutcome.Running, Attempt: > 1 };
-
-    // ---------------------------------------------------------------- instances
-
-    private static async Task<IResult> InstancesAsync(HttpContext context, JobStore jobs, ServiceInstance self, TimeProvider clock, CancellationToken cancellationToken)
-    {
-        var now = clock.GetUtcNow();
-        var instances = await jobs.InstancesAsync(now - 6 * InstanceHeartbeat.Interval, cancellationToken);
-        var leases = await jobs.LeasesAsync(cancellationToken);
-        var rows = instances.Select(i => $"""
-            <tr><td class="mono">{E(i.Id)}{(i.Id == self.Id ? " <span class=\"muted\">(this one)</span>" : "")}</td><td>{E(i.Host)}</td><td>{E(i.StartedAt)}</td>
-            <td class="{(now - i.HeartbeatAt <= 2 * InstanceHeartbeat.Interval ? "ok" : "warn")}">{E(Ago(i.HeartbeatAt, now))}</td>
-            <td>{E(string.Join(", ", leases.Where(l => l.Owner == i.Id && l.ExpiresAt > now).Select(l => l.Job)))}</td></tr>
-            """);
-        var body = $"""
-            <p class="muted">Instances that sent a heartbeat in the last minute (one every {E(InstanceHeartbeat.Interval.TotalSeconds)} s), and the watchers whose lease each holds.</p>
-            {Table(["instance", "host", "started", "heartbeat", "holds"], rows, "id=\"instances\"")}
-            """;
-        return Page("Instances", "Instances", Csrf(context), body);
     }
 
     // ---------------------------------------------------------------- ledger

@@ -4,7 +4,6 @@ using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Storage.Jobs;
 using Prometheus;
-using Quartz;
 using Aisa.Settlement.Rails;
 using Aisa.Settlement.Api.Deposits;
 using Aisa.Settlement.Api.Jobs;
@@ -21,7 +20,6 @@ public static class ObservabilityApi
         services.AddSingleton<SettlementMetrics>();
         services.AddSingleton<ChargeMinutes>();
         services.AddHostedService<ChargeMinutesFlush>();
-        services.AddHostedService<InstanceHeartbeat>();
         return services;
     }
 
@@ -46,7 +44,7 @@ public static class ObservabilityApi
         return endpoints;
     }
 
-    private static async Task<IResult> ReadyAsync(IDatabase database, ISchedulerFactory schedulers, JobStore jobs, LeasedJobs scheduled, TimeProvider clock,
+    private static async Task<IResult> ReadyAsync(IDatabase database, JobServer server, JobStore jobs, RecurringJobs scheduled, TimeProvider clock,
         ILogger<ReadinessCheck> logger, CancellationToken cancellationToken)
     {
         // Anyone may ask: the answer says whether, never where the database is or what it said. That is in the log and
@@ -62,16 +60,15 @@ public static class ObservabilityApi
             logger.LogWarning("Not ready: {Error}", e.Message);
         }
         var databaseCheck = new { status = ready ? "ok" : "failing" };
-        var scheduler = await schedulers.GetScheduler(cancellationToken);
-        var schedulerRunning = scheduler.Status == SchedulerStatus.Running;
+        var schedulerRunning = server.Running;
         ready &= schedulerRunning;
         // A rail whose node is down does not make the instance unready: verify and the other rails still work, and
         // taking every instance out of the load balancer for one chain would stop them all. It is reported instead.
         var now = clock.GetUtcNow();
-        var health = ready ? (await jobs.HealthAsync(now.AddDays(-1), cancellationToken)).ToDictionary(h => h.Job) : [];
+        var states = ready ? (await jobs.StatesAsync(now.AddDays(-1), cancellationToken)).ToDictionary(s => s.Job) : [];
         var jobStates = scheduled.Jobs.ToDictionary(job => job.Name, job =>
         {
-            var success = health.GetValueOrDefault(job.Name)?.LastSuccess?.EndedAt;
+            var success = states.GetValueOrDefault(job.Name)?.LastSuccessAt;
             var status = success is not { } at ? "never" : job.Current(at, now) ? "ok" : "stale";
             return new { status, lastSuccessAt = success, interval = job.Interval.TotalSeconds };
         });
@@ -124,34 +121,4 @@ public sealed class MetricsOptions
 
     /// <summary>When true, <c>/metrics</c> answers only a caller sending the operator key (Prometheus can send it as a header).</summary>
     public bool RequireOperatorKey { get; set; }
-}
-
-/// <summary>Writes this instance's heartbeat every 10 s, so the dashboard lists the instances that are alive.</summary>
-public sealed class InstanceHeartbeat(JobStore jobs, ServiceInstance instance, TimeProvider clock, ILogger<InstanceHeartbeat> logger) : BackgroundService
-{
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var started = clock.GetUtcNow();
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await jobs.BeatAsync(instance.Id, Environment.MachineName, started, stoppingToken);
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning("Heartbeat not written: {Error}", e.Message);
-            }
-            try
-            {
-                await Task.Delay(Interval, clock, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
 }

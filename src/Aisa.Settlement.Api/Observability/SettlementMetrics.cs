@@ -23,7 +23,7 @@ public sealed class SettlementMetrics
 
     private readonly ChargeMinutes _minutes;
 
-    public SettlementMetrics(OperationsStore operations, JobStore jobs, LeasedJobs scheduled, ChargeMinutes minutes, TimeProvider clock, ILogger<SettlementMetrics> logger)
+    public SettlementMetrics(OperationsStore operations, JobStore jobs, RecurringJobs scheduled, ChargeMinutes minutes, TimeProvider clock, ILogger<SettlementMetrics> logger)
     {
         _minutes = minutes;
         Registry = Metrics.NewCustomRegistry();
@@ -60,12 +60,12 @@ public sealed class SettlementMetrics
                 depositAmounts.WithLabels(tally.Rail, tally.State).Set(tally.Amount.Value);
             }
             var now = clock.GetUtcNow();
-            var health = (await jobs.HealthAsync(now.AddDays(-1), cancellationToken)).ToDictionary(h => h.Job);
+            var states = (await jobs.StatesAsync(now, cancellationToken)).ToDictionary(s => s.Job);
             foreach (var job in scheduled.Jobs)
             {
-                var success = health.GetValueOrDefault(job.Name)?.LastSuccess;
-                lag.WithLabels(job.Name).Set(success?.EndedAt is { } ended ? (now - ended).TotalSeconds : double.NaN);
-                if (JobSummaries.Head(success) is { } block)
+                var state = states.GetValueOrDefault(job.Name);
+                lag.WithLabels(job.Name).Set(state?.LastSuccessAt is { } ended ? (now - ended).TotalSeconds : double.NaN);
+                if (JobSummaries.Head(state?.LastSummary) is { } block)
                 {
                     head.WithLabels(job.Name).Set(block);
                 }
@@ -90,10 +90,10 @@ public sealed class SettlementMetrics
 /// <summary>What a job's run summary says, where the dashboard and the metrics need it.</summary>
 public static class JobSummaries
 {
-    /// <summary>The chain head a watcher's pass saw, if its summary names one.</summary>
-    public static long? Head(JobRun? run)
+    /// <summary>The chain head a watcher's pass saw, if its summary (JSON) names one.</summary>
+    public static long? Head(string? summary)
     {
-        if (run?.Summary is not { } summary)
+        if (summary is null)
         {
             return null;
         }

@@ -97,7 +97,7 @@ public static class OperatorApi
         }).ToResult();
     }
 
-    private static async Task<IResult> JobsAsync(HttpRequest request, JobStore jobs, CancellationToken cancellationToken)
+    private static async Task<IResult> JobsAsync(HttpRequest request, JobStore jobs, Jobs.JobRuns history, CancellationToken cancellationToken)
     {
         var (limit, before, problem) = ApiQuery.ReadPage(request, "before is the id of the last run of the previous page.");
         JobOutcome? outcome = null;
@@ -117,7 +117,8 @@ public static class OperatorApi
             return ApiResponses.Error(400, "invalid_request", problem).ToResult();
         }
         string? job = request.Query.TryGetValue("job", out var jobText) ? jobText.ToString() : null;
-        var runs = await jobs.RunsAsync(job, outcome, before, limit, cancellationToken);
+        // Hangfire's storage API is synchronous; its reads are a few queries.
+        var runs = history.List(job, outcome, before, limit);
         var leases = await jobs.LeasesAsync(cancellationToken);
         return ApiResponses.Json(200, new
         {
@@ -132,7 +133,7 @@ public static class OperatorApi
                 r.EndedAt,
                 outcome = JobStore.Wire(r.Outcome),
                 r.Error,
-                summary = r.Summary is null ? null : System.Text.Json.Nodes.JsonNode.Parse(r.Summary),
+                r.Summary,
             }),
         }).ToResult();
     }

@@ -48,6 +48,11 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
     public Task<IReadOnlyList<Deposit>> FollowedAsync(string rail, CancellationToken cancellationToken) =>
         ListWhereAsync("rail = @rail AND state IN ('detected', 'confirming') AND external_id IS NOT NULL ORDER BY id", cancellationToken, ("rail", rail));
 
+    /// <summary>Every open deposit of every rail, and those that moved since <paramref name="since"/> (credited just now, say), newest first.</summary>
+    public Task<IReadOnlyList<Deposit>> OpenOrMovedSinceAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken) =>
+        ListWhereAsync("(state IN ('pending', 'detected', 'confirming', 'reorged') OR updated_at >= @since) ORDER BY id DESC LIMIT @limit", cancellationToken,
+            ("since", since.ToUnixTimeMilliseconds()), ("limit", limit));
+
     public Task<IReadOnlyList<Deposit>> ListAsync(DepositFilter filter, CancellationToken cancellationToken)
     {
         var conditions = new List<string> { "1 = 1" };

@@ -1,3 +1,4 @@
+using Aisa.Settlement.Testing;
 using System.Net;
 using Aisa.Settlement.Api.Tests.Rails;
 using Aisa.Settlement.Storage;
@@ -6,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Aisa.Settlement.Api.Tests.Dashboard;
 
-/// <summary>The dashboard's login, its refusals without it, its antiforgery checks, and its job controls (on the Stripe watcher, against the fake Stripe API).</summary>
+/// <summary>The dashboard's login, its refusals without it, its antiforgery checks, Hangfire's pages behind it, and the job controls of its Confirmations page (on the Stripe watcher, against the fake Stripe API).</summary>
 public sealed class DashboardAccessTests : IAsyncLifetime
 {
     private readonly Observability.CapturedLogs _logs = new();
@@ -44,13 +45,19 @@ public sealed class DashboardAccessTests : IAsyncLifetime
         }
     }
 
-    /// <summary>Every dashboard route the service maps, with its parameters filled in; the login form and the static assets excepted.</summary>
+    /// <summary>Every console route the service maps, with its parameters filled in; the login form and the static assets excepted.</summary>
     private IEnumerable<(string Method, string Path)> DashboardRoutes() =>
         _factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText!.StartsWith("/dashboard", StringComparison.Ordinal))
             .Where(e => e.RoutePattern.RawText is not ("/dashboard/login" or "/dashboard/assets/{name}"))
-            .SelectMany(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods.Select(m =>
-                (m, e.RoutePattern.RawText!.Replace("{id:long}", "1", StringComparison.Ordinal).Replace("{name}", "watch:stripe", StringComparison.Ordinal))));
+            .Where(e => e.Metadata.GetMetadata<HttpMethodMetadata>() is not null)
+            .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods.Select(m =>
+                (m, e.RoutePattern.RawText!.Replace("{id:long}", "1", StringComparison.Ordinal))));
+
+    /// <summary>Pages of Hangfire's dashboard (mapped as one endpoint, /dashboard/jobs/{**path}) and the Confirmations page added to it.</summary>
+    private static readonly string[] JobsPages = ["/dashboard/jobs", "/dashboard/jobs/recurring", "/dashboard/jobs/jobs/succeeded", "/dashboard/jobs/jobs/failed", "/dashboard/jobs/servers", "/dashboard/jobs/confirmations"];
+
+    private const string PauseStripe = "/dashboard/jobs/confirmations/pause/watch:stripe";
 
     /// <summary>Finished runs of the Stripe watcher.</summary>
     private async Task<int> RunsAsync() =>
@@ -72,20 +79,28 @@ public sealed class DashboardAccessTests : IAsyncLifetime
         }
     }
 
+    /// <summary>The Stripe watcher as the Confirmations page shows it.</summary>
+    private static async Task<System.Text.Json.JsonElement> WatcherAsync(HttpClient operatorClient) =>
+        System.Text.Json.JsonDocument.Parse(await operatorClient.GetStringAsync(new Uri("/dashboard/api/confirmations", UriKind.Relative))).RootElement
+            .GetProperty("watchers").EnumerateArray().Single(w => w.GetProperty("job").GetString() == "watch:stripe");
+
     [Fact]
     public async Task Every_page_and_json_endpoint_refuses_a_caller_without_the_operator_login_and_does_nothing()
     {
         var routes = DashboardRoutes().ToList();
         Assert.Contains(("GET", "/dashboard/api/deposits"), routes);
-        Assert.Contains(("POST", "/dashboard/jobs/watch:stripe/pause"), routes);
+        Assert.Contains(("GET", "/dashboard/api/confirmations"), routes);
         var anonymous = OperatorLogin.Anonymous(_factory);
         var csrf = await OperatorLogin.CsrfAsync(anonymous, "/dashboard/login");
 
-        foreach (var (method, path) in routes.Where(r => r.Path != "/dashboard/logout"))
+        var requests = routes.Where(r => r.Path != "/dashboard/logout")
+            .Concat(JobsPages.Select(page => ("GET", page)))
+            .Concat([("POST", PauseStripe), ("POST", "/dashboard/jobs/recurring/trigger")]);
+        foreach (var (method, path) in requests)
         {
             using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(path, UriKind.Relative))
             {
-                Content = method == "POST" ? new FormUrlEncodedContent([new("__csrf", csrf)]) : null,
+                Content = method == "POST" ? new FormUrlEncodedContent([new("__csrf", csrf), new("jobs[]", "watch:stripe")]) : null,
             };
             using var response = await anonymous.SendAsync(request);
             if (path.StartsWith("/dashboard/api", StringComparison.Ordinal))
@@ -105,6 +120,7 @@ public sealed class DashboardAccessTests : IAsyncLifetime
         var wrong = await OperatorLogin.PostFormAsync(anonymous, "/dashboard/login", csrf, ("key", "not-the-operator-key"));
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(new Uri("/dashboard/api/overview", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await anonymous.GetAsync(new Uri("/dashboard/jobs", UriKind.Relative))).StatusCode);
         // The operator API's header key does not open the dashboard either.
         using var withHeader = new HttpRequestMessage(HttpMethod.Get, new Uri("/dashboard/api/overview", UriKind.Relative));
         withHeader.Headers.Add("X-AISA-Operator-Key", SettlementFactory.OperatorKey);
@@ -124,26 +140,36 @@ public sealed class DashboardAccessTests : IAsyncLifetime
                 Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
             }
         }
+        foreach (var page in JobsPages)
+        {
+            var html = await operatorClient.GetStringAsync(new Uri(page, UriKind.Relative));
+            // Inside Hangfire's chrome, with the Confirmations page in its navigation and the way back to the console.
+            Assert.Contains("href=\"/dashboard/jobs/confirmations\"", html, StringComparison.Ordinal);
+            Assert.Contains("href=\"/dashboard\"", html, StringComparison.Ordinal);
+            // Its footer does not say where the database is.
+            Assert.DoesNotContain(_store.DatabaseName, html, StringComparison.Ordinal);
+        }
 
         // A filter that names no state is refused, not dropped.
         var badFilter = await operatorClient.GetAsync(new Uri("/dashboard/api/deposits?state=confirmed", UriKind.Relative));
         Assert.Equal(HttpStatusCode.BadRequest, badFilter.StatusCode);
         Assert.Contains("state is one of pending", await badFilter.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
-        var noToken = await OperatorLogin.PostFormAsync(operatorClient, "/dashboard/jobs/watch:stripe/pause", null);
-        var wrongToken = await OperatorLogin.PostFormAsync(operatorClient, "/dashboard/jobs/watch:stripe/pause", "CfDJ8-not-a-token");
+        var noToken = await OperatorLogin.PostHangfireAsync(operatorClient, PauseStripe, null);
+        var wrongToken = await OperatorLogin.PostHangfireAsync(operatorClient, PauseStripe, "CfDJ8-not-a-token");
         // A token from another session (another operator's browser) is refused too.
-        var otherSession = await OperatorLogin.CsrfAsync(await OperatorLogin.LoggedInAsync(_factory), "/dashboard/jobs");
-        var stolen = await OperatorLogin.PostFormAsync(operatorClient, "/dashboard/jobs/watch:stripe/pause", otherSession);
+        var otherSession = await OperatorLogin.HangfireTokenAsync(await OperatorLogin.LoggedInAsync(_factory), "/dashboard/jobs/confirmations");
+        var stolen = await OperatorLogin.PostHangfireAsync(operatorClient, PauseStripe, otherSession);
+        // Hangfire's own actions ("Trigger now") are checked alike.
+        var trigger = await OperatorLogin.PostHangfireAsync(operatorClient, "/dashboard/jobs/recurring/trigger", null, ("jobs[]", "watch:stripe"));
 
-        Assert.All([noToken, wrongToken, stolen], r => Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode));
+        Assert.All([noToken, wrongToken, stolen, trigger], r => Assert.Equal(HttpStatusCode.Forbidden, r.StatusCode));
         await WaitForRunsAsync(await RunsAsync() + 2, "runs after the refused pauses");
-        var jobsPage = await operatorClient.GetStringAsync(new Uri("/dashboard/jobs", UriKind.Relative));
-        Assert.DoesNotContain(">paused<", jobsPage, StringComparison.Ordinal);
+        Assert.False((await WatcherAsync(operatorClient)).GetProperty("paused").GetBoolean());
 
-        // This instance is listed with its heartbeat and the watcher whose lease it holds.
-        var instances = await operatorClient.GetStringAsync(new Uri("/dashboard/instances", UriKind.Relative));
-        Assert.Matches("\\(this one\\).*</td>.*watch:stripe", instances.ReplaceLineEndings(""));
+        // This instance is among Hangfire's servers.
+        var servers = await operatorClient.GetStringAsync(new Uri("/dashboard/jobs/servers", UriKind.Relative));
+        Assert.Contains($":{Environment.ProcessId}:", servers, StringComparison.Ordinal);
         // Each job run logs under its own correlation id.
         var runLine = _logs.Entries.First(e => e.Scopes.ContainsKey("JobRunId") && e.Scopes.GetValueOrDefault("Job") == "watch:stripe");
         Assert.Equal($"job-run-{runLine.Scopes["JobRunId"]}", runLine.Scopes["CorrelationId"]);
@@ -154,10 +180,10 @@ public sealed class DashboardAccessTests : IAsyncLifetime
     public async Task Pause_stops_the_watcher_on_schedule_run_now_still_runs_it_once_and_resume_starts_it_again()
     {
         var operatorClient = await OperatorLogin.LoggedInAsync(_factory);
-        var csrf = await OperatorLogin.CsrfAsync(operatorClient, "/dashboard/jobs");
+        var token = await OperatorLogin.HangfireTokenAsync(operatorClient, "/dashboard/jobs/confirmations");
 
-        var paused = await OperatorLogin.PostFormAsync(operatorClient, "/dashboard/jobs/watch:stripe/pause", csrf);
-        Assert.Equal(HttpStatusCode.Redirect, paused.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await OperatorLogin.PostHangfireAsync(operatorClient, PauseStripe, token)).StatusCode);
+        Assert.True((await WatcherAsync(operatorClient)).GetProperty("paused").GetBoolean());
         // A run that had started before the pause ends first.
         var deadline = DateTime.UtcNow + EvmWatch.Patience;
         while (await RunningAsync() > 0)
@@ -168,17 +194,19 @@ public sealed class DashboardAccessTests : IAsyncLifetime
         var atPause = await RunsAsync();
         await Task.Delay(3000);
         Assert.Equal(atPause, await RunsAsync());
-        Assert.Contains(">paused<", await operatorClient.GetStringAsync(new Uri("/dashboard/jobs", UriKind.Relative)), StringComparison.Ordinal);
+        // Hangfire's own "Trigger now" honours the pause: its tick runs no pass.
+        Assert.Equal(HttpStatusCode.NoContent, (await OperatorLogin.PostHangfireAsync(operatorClient, "/dashboard/jobs/recurring/trigger", token, ("jobs[]", "watch:stripe"))).StatusCode);
 
-        var run = await OperatorLogin.PostFormAsync(operatorClient, "/dashboard/jobs/watch:stripe/run", csrf);
-        Assert.Equal(HttpStatusCode.Redirect, run.StatusCode);
+        var run = await OperatorLogin.PostHangfireAsync(operatorClient, "/dashboard/jobs/confirmations/run/watch:stripe", token);
+        Assert.Equal(HttpStatusCode.NoContent, run.StatusCode);
         await WaitForRunsAsync(atPause + 1, "manual run");
         await Task.Delay(2500);
         Assert.Equal(atPause + 1, await RunsAsync());
+        Assert.True((await WatcherAsync(operatorClient)).GetProperty("paused").GetBoolean());
 
-        Assert.Equal(HttpStatusCode.Redirect, (await OperatorLogin.PostFormAsync(operatorClient, "/dashboard/jobs/watch:stripe/resume", csrf)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await OperatorLogin.PostHangfireAsync(operatorClient, "/dashboard/jobs/confirmations/resume/watch:stripe", token)).StatusCode);
         await WaitForRunsAsync(atPause + 3, "runs after resume");
-        var unknown = await OperatorLogin.PostFormAsync(operatorClient, "/dashboard/jobs/watch:nowhere/run", csrf);
+        var unknown = await OperatorLogin.PostHangfireAsync(operatorClient, "/dashboard/jobs/confirmations/run/watch:nowhere", token);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
@@ -253,7 +281,7 @@ public sealed class DashboardAccessTests : IAsyncLifetime
         (await client.AuditAsync()).GetProperty("accounts").EnumerateArray().Single(a => a.GetProperty("code").GetString() == "suspense").GetProperty("derivedBalance").GetDecimal();
 
     [Theory]
-    [InlineData("/dashboard/jobs?job=watch:stripe", "/dashboard/jobs?job=watch:stripe")]
+    [InlineData("/dashboard/jobs/confirmations", "/dashboard/jobs/confirmations")]
     [InlineData("/dashboard", "/dashboard")]
     [InlineData("https://evil.example/dashboard", "/dashboard")]
     [InlineData("//evil.example/dashboard", "/dashboard")]

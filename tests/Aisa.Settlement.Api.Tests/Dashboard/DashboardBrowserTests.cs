@@ -9,9 +9,10 @@ using static Microsoft.Playwright.Assertions;
 namespace Aisa.Settlement.Api.Tests.Dashboard;
 
 /// <summary>
-/// The dashboard in Debian's chromium, headless, driven by Playwright: an operator logs in, watches a deposit's
-/// confirmation bar advance as blocks are mined on a local EVM node (ganache) until it is credited, pauses a watcher
-/// and runs it by hand, and finds a failing watcher's error. Screenshots go to .test-artifacts/dashboard/.
+/// The operator's pages in Debian's chromium, headless, driven by Playwright: an operator logs in, opens Hangfire's
+/// dashboard, finds the Confirmations page in its navigation, watches a deposit's confirmation bar advance as blocks are
+/// mined on a local EVM node (ganache) until it is credited, pauses a watcher, runs it by hand and resumes it, triggers a
+/// run from Hangfire's own page, and finds a failing watcher's error. Screenshots go to .test-artifacts/dashboard/.
 /// </summary>
 public sealed class DashboardBrowserTests : IAsyncLifetime
 {
@@ -95,8 +96,18 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         return reply.Body.GetProperty("runs").EnumerateArray().Count(r => r.GetProperty("outcome").GetString() != "running");
     }
 
+    private async Task WaitForRunsAsync(string job, int atLeast, string what)
+    {
+        var deadline = DateTime.UtcNow + EvmWatch.Patience;
+        while (await RunCountAsync(job) < atLeast)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"No {what} within {EvmWatch.Patience.TotalSeconds} s.");
+            await Task.Delay(200);
+        }
+    }
+
     [Fact]
-    public async Task An_operator_logs_in_watches_a_deposit_confirm_to_credited_runs_a_paused_watcher_by_hand_and_reads_a_failed_runs_error()
+    public async Task An_operator_logs_in_watches_a_deposit_confirm_on_the_confirmations_page_pauses_resumes_and_runs_a_watcher_and_reads_a_failed_runs_error()
     {
         var client = new AisaClient(_factory.CreateClient());
         var agent = await client.RegisterAgentAsync();
@@ -105,77 +116,105 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         SetDefaultExpectTimeout(30_000);
         page.SetDefaultTimeout(30_000);
 
-        // Log in: the dashboard sends an unknown visitor to the login form first.
-        await page.GotoAsync("/dashboard/deposits");
+        // Log in: the jobs dashboard sends an unknown visitor to the operator login first.
+        await page.GotoAsync("/dashboard/jobs");
         await Expect(page).ToHaveURLAsync(new Regex("/dashboard/login"));
         await page.FillAsync("#key", "not-the-key");
         await page.ClickAsync("button[type=submit]");
         await Expect(page.Locator(".error")).ToContainTextAsync("not the operator key");
         await page.FillAsync("#key", SettlementFactory.OperatorKey);
         await page.ClickAsync("button[type=submit]");
-        // Back to the page first asked for.
-        await Expect(page.Locator("h1")).ToHaveTextAsync("Deposits");
-        await ShotAsync(page, "01-deposits-after-login");
+        // Back to the page first asked for: Hangfire's dashboard, with the way back to the console.
+        await Expect(page).ToHaveURLAsync(new Regex("/dashboard/jobs$"));
+        await Expect(page.Locator(".navbar-brand")).ToHaveTextAsync("AISA jobs");
+        await Expect(page.Locator(".navbar a[href='/dashboard']")).ToBeVisibleAsync();
+        await ShotAsync(page, "01-hangfire-after-login");
+
+        // The Confirmations page is in Hangfire's own navigation.
+        await page.ClickAsync(".navbar a:has-text('Confirmations')");
+        await Expect(page).ToHaveURLAsync(new Regex("/dashboard/jobs/confirmations$"));
+        await Expect(page.Locator("h1")).ToHaveTextAsync("Confirmations");
+        await Expect(page.Locator("#watchers tr[data-job='watch:base']")).ToBeVisibleAsync();
 
         // A transfer to the agent's address, mined: the row appears at 1/3 and follows the chain without a reload.
         await _node.TransferAsync(_token, address, new BigInteger(2_500_000));
-        var row = page.Locator("#deposits tbody tr").First;
+        var row = page.Locator("#confirmations tbody tr").First;
         await Expect(row.Locator(".confirmations")).ToHaveTextAsync(new Regex("1/3$"));
         await Expect(row.Locator(".state")).ToHaveTextAsync("detected");
         await Expect(row.Locator("[role=progressbar]")).ToHaveAttributeAsync("aria-valuenow", "1");
-        await ShotAsync(page, "02-deposit-1-of-3");
+        await ShotAsync(page, "02-confirmations-1-of-3");
         await _node.MineAsync(1);
         await Expect(row.Locator(".confirmations")).ToHaveTextAsync(new Regex("2/3$"));
         await Expect(row.Locator(".state")).ToHaveTextAsync("confirming");
-        await ShotAsync(page, "03-deposit-2-of-3");
+        await ShotAsync(page, "03-confirmations-2-of-3");
         await _node.MineAsync(1);
         await Expect(row.Locator(".state")).ToHaveTextAsync("credited");
         await Expect(row.Locator(".confirmations")).ToHaveTextAsync(new Regex("3/3$"));
         await Expect(row).ToContainTextAsync("2.500000");
-        await ShotAsync(page, "04-deposit-credited");
+        // The watcher's last pass, as the page shows it, saw the head.
+        await Expect(page.Locator("#watchers tr[data-job='watch:base'] .last-pass")).ToContainTextAsync("succeeded");
+        await ShotAsync(page, "04-confirmations-credited");
         Assert.Equal(2.5m, await client.BalanceAsync(agent.SessionToken));
 
-        // Pause the base watcher, then "Run now": exactly one run more while it is paused.
-        await page.GotoAsync("/dashboard/jobs");
-        await page.ClickAsync("button[data-action=pause][data-job='watch:base']");
-        await Expect(page.Locator("#done")).ToContainTextAsync("watch:base paused");
-        await Expect(page.Locator("tr[data-job='watch:base']")).ToContainTextAsync("paused");
-        await Task.Delay(2500);
+        // Pause the base watcher: no pass runs on schedule; "Run now" runs exactly one while it stays paused.
+        await page.ClickAsync("#watchers button[data-action=pause][data-job='watch:base']");
+        await Expect(page.Locator("#watchers tr[data-job='watch:base'] .state")).ToHaveTextAsync("paused");
+        await Expect(page.Locator("#watchers button[data-action=resume][data-job='watch:base']")).ToBeVisibleAsync();
+        // A pass that began before the pause ends first.
+        await WaitForRunsAsync("watch:base", await RunCountAsync("watch:base"), "the pass in flight ending");
+        var running = DateTime.UtcNow + EvmWatch.Patience;
+        while ((await new AisaClient(_factory.CreateClient()).SendAsync(HttpMethod.Get, "/api/operator/jobs?job=watch:base&outcome=running", headers: AisaClient.Operator()))
+            .Body.GetProperty("runs").GetArrayLength() > 0)
+        {
+            Assert.True(DateTime.UtcNow < running, "A pass begun before the pause never ended.");
+            await Task.Delay(100);
+        }
         var paused = await RunCountAsync("watch:base");
         await Task.Delay(2500);
         Assert.Equal(paused, await RunCountAsync("watch:base"));
-        await page.ClickAsync("button[data-action=run][data-job='watch:base']");
-        await Expect(page.Locator("#done")).ToContainTextAsync("Run of watch:base requested");
-        var deadline = DateTime.UtcNow + EvmWatch.Patience;
-        while (await RunCountAsync("watch:base") == paused)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The run asked for by hand never ran.");
-            await Task.Delay(200);
-        }
-        await page.ReloadAsync();
-        await Expect(page.Locator("tr[data-job='watch:base']")).ToContainTextAsync("succeeded");
-        await ShotAsync(page, "05-jobs-run-now");
+        await ShotAsync(page, "05-confirmations-paused");
+        await page.ClickAsync("#watchers button[data-action=run][data-job='watch:base']");
+        await WaitForRunsAsync("watch:base", paused + 1, "the run asked for by hand");
+        await Task.Delay(2500);
         Assert.Equal(paused + 1, await RunCountAsync("watch:base"));
-        await page.ClickAsync("button[data-action=resume][data-job='watch:base']");
-        await Expect(page.Locator("#done")).ToContainTextAsync("watch:base resumed");
+        await page.ClickAsync("#watchers button[data-action=resume][data-job='watch:base']");
+        await Expect(page.Locator("#watchers tr[data-job='watch:base'] .state")).ToHaveTextAsync("active");
+        await WaitForRunsAsync("watch:base", paused + 3, "passes after the resume");
 
-        // The failing watcher: its failed runs are found by searching the history, with the node's error.
-        await page.SelectOptionAsync("select[name=job]", "watch:polygon");
-        await page.SelectOptionAsync("select[name=outcome]", "failed");
-        await page.ClickAsync("form.filters button[type=submit]");
-        var failed = page.Locator("#runs tbody tr.failed").First;
-        await Expect(failed).ToContainTextAsync("watch:polygon");
-        await Expect(failed.Locator(".run-error")).ToContainTextAsync("ConnectionRefused");
-        await Expect(page.Locator("tr[data-job='watch:polygon'] button[data-action=run]")).ToHaveTextAsync("Retry now");
-        await ShotAsync(page, "06-jobs-failed-error");
+        // A pass's page in Hangfire shows its summary (what it read of the chain) and where it ran.
+        var lastPass = (await new AisaClient(_factory.CreateClient()).SendAsync(HttpMethod.Get, "/api/operator/jobs?job=watch:base&outcome=succeeded&limit=1", headers: AisaClient.Operator()))
+            .Body.GetProperty("runs")[0];
+        await page.GotoAsync($"/dashboard/jobs/jobs/details/{lastPass.GetProperty("id").GetInt64()}");
+        await Expect(page.Locator("body")).ToContainTextAsync("blocksScanned");
+        await Expect(page.Locator("body")).ToContainTextAsync("rpcCalls");
+        await Expect(page.Locator("body")).ToContainTextAsync(lastPass.GetProperty("instance").GetString()!);
+        await ShotAsync(page, "06-hangfire-pass-summary");
 
-        // The overview counts the failures and charts the charges; the ledger page finds the audit balanced.
-        await page.GotoAsync("/dashboard");
+        // Hangfire's own recurring jobs page triggers a run too.
+        await page.GotoAsync("/dashboard/jobs/recurring");
+        await Expect(page.Locator("input.js-jobs-list-checkbox[value='watch:base']")).ToBeVisibleAsync();
+        var beforeTrigger = await RunCountAsync("watch:polygon");
+        await page.CheckAsync("input.js-jobs-list-checkbox[value='watch:polygon']");
+        await ShotAsync(page, "07-hangfire-recurring-jobs");
+        await page.ClickAsync("button.js-jobs-list-command[data-url$='/recurring/trigger']");
+        await WaitForRunsAsync("watch:polygon", beforeTrigger + 1, "the run Hangfire triggered");
+
+        // The failing watcher: its error on the Confirmations page, and its failed runs on Hangfire's page with the node's error.
+        await page.GotoAsync("/dashboard/jobs/confirmations");
+        await Expect(page.Locator("#watchers tr[data-job='watch:polygon'] .last-error")).ToContainTextAsync("ConnectionRefused");
+        await Expect(page.Locator("#watchers tr[data-job='watch:polygon'] button[data-action=run]")).ToHaveTextAsync("Retry now");
+        await page.GotoAsync("/dashboard/jobs/jobs/failed");
+        await Expect(page.Locator(".js-jobs-list-row").First).ToContainTextAsync("watch:polygon");
+        await Expect(page.Locator("body")).ToContainTextAsync("ConnectionRefused");
+        await ShotAsync(page, "08-hangfire-failed-error");
+
+        // Back in the console: the overview counts the failures; the ledger page finds the audit balanced.
+        await page.ClickAsync(".navbar a[href='/dashboard']");
         await Expect(page.Locator("#failed-runs")).Not.ToHaveTextAsync("0");
-        await ShotAsync(page, "08-overview");
+        await ShotAsync(page, "09-overview");
         await page.GotoAsync("/dashboard/ledger");
         await Expect(page.Locator("#audit")).ToHaveTextAsync("balanced");
-        await ShotAsync(page, "07-ledger");
-        Assert.True(File.Exists(Path.Combine(Screenshots, "04-deposit-credited.png")));
+        await ShotAsync(page, "10-ledger");
+        Assert.True(File.Exists(Path.Combine(Screenshots, "04-confirmations-credited.png")));
     }
 }

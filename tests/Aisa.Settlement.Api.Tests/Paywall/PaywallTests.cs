@@ -1,3 +1,4 @@
+using Aisa.Settlement.Testing;
 using System.Net;
 using Aisa.Settlement.Paywall;
 using Aisa.Settlement.Storage;

@@ -7,7 +7,7 @@ namespace Aisa.Settlement.Api.Tests.Rails;
 
 /// <summary>
 /// The EVM watcher against a real local node (ganache from npm) and a test ERC-20 compiled with solc-js: the service
-/// runs its Quartz-scheduled watcher every second with 3 confirmations, and the tests pay as a wallet would.
+/// runs its Hangfire-scheduled watcher every second with 3 confirmations, and the tests pay as a wallet would.
 /// </summary>
 public sealed class EvmDepositTests : IAsyncLifetime
 {

@@ -2,7 +2,7 @@ using Aisa.Settlement.Storage.Jobs;
 
 namespace Aisa.Settlement.Storage.Tests.Jobs;
 
-/// <summary>The lease that puts each watcher on one instance, and the run history, on both stores.</summary>
+/// <summary>The lease that lets one pass of a job run at a time on any instance, the operator's controls, and each job's state, on both stores.</summary>
 public abstract class JobStoreTests : IAsyncLifetime
 {
     private ITestDatabase _testDatabase = null!;
@@ -29,26 +29,34 @@ public abstract class JobStoreTests : IAsyncLifetime
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(10);
 
     [Fact]
-    public async Task A_lease_stays_with_its_holder_while_renewed_and_moves_once_it_expires_or_is_given_up()
+    public async Task A_lease_is_held_by_one_run_at_a_time_of_any_instance_until_it_is_given_up_or_expires()
     {
-        Assert.NotNull(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
+        var first = await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None);
+        Assert.NotNull(first);
+        // Another run, of another instance or of the same one (a second worker), waits for it.
         Assert.Null(await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None));
+        Assert.Null(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
         Assert.NotNull(await _jobs.TryHoldAsync("watch:polygon", "b", Lease, CancellationToken.None));
 
         _clock.Advance(TimeSpan.FromSeconds(9));
-        Assert.NotNull(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
+        Assert.True(await _jobs.RenewAsync(first, Lease, CancellationToken.None));
         _clock.Advance(TimeSpan.FromSeconds(9));
-        // Renewed at 9 s, so still a's at 18 s.
+        // Renewed at 9 s, so still held at 18 s.
         Assert.Null(await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None));
 
-        _clock.Advance(TimeSpan.FromSeconds(2));
-        Assert.NotNull(await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None));
+        await _jobs.ReleaseAsync(first, CancellationToken.None);
+        var second = await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None);
+        Assert.NotNull(second);
+        Assert.True(second.Token > first.Token);
+        // Giving up a lease that another run holds now changes nothing.
+        await _jobs.ReleaseAsync(first, CancellationToken.None);
         Assert.Null(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
 
-        await _jobs.ReleaseAsync("watch:base", "a", CancellationToken.None);
-        Assert.Null(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
-        await _jobs.ReleaseAsync("watch:base", "b", CancellationToken.None);
-        Assert.NotNull(await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None));
+        // Never given up (its instance died), it lapses.
+        _clock.Advance(Lease);
+        var third = await _jobs.TryHoldAsync("watch:base", "a", Lease, CancellationToken.None);
+        Assert.NotNull(third);
+        Assert.True(third.Token > second.Token);
         Assert.Equal(["a", "b"], (await _jobs.LeasesAsync(CancellationToken.None)).Select(l => l.Owner));
     }
 
@@ -72,8 +80,8 @@ public abstract class JobStoreTests : IAsyncLifetime
         Assert.True(await deposits.SaveCursorAsync("base", "300", 299, second, CancellationToken.None));
         Assert.False(await _jobs.RenewAsync(first, Lease, CancellationToken.None));
         Assert.False(await deposits.SaveCursorAsync("base", "150", 149, first, CancellationToken.None));
-        // A new run of the same instance has a new token: the fence is the run, not the instance.
-        _clock.Advance(TimeSpan.FromSeconds(11));
+        // A later run of the same instance has a new token: the fence is the run, not the instance.
+        await _jobs.ReleaseAsync(second, CancellationToken.None);
         var third = (await _jobs.TryHoldAsync("watch:base", "b", Lease, CancellationToken.None))!;
         Assert.NotEqual(second.Token, third.Token);
         Assert.False(await deposits.SaveCursorAsync("base", "250", 249, second, CancellationToken.None));
@@ -82,104 +90,91 @@ public abstract class JobStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Many_instances_asking_at_once_give_the_lease_to_exactly_one()
+    public async Task Many_runs_asking_at_once_give_the_lease_to_exactly_one()
     {
         var winners = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
-            Task.Run(() => _jobs.TryHoldAsync("watch:bnb", $"instance-{i}", Lease, CancellationToken.None))));
+            Task.Run(() => _jobs.TryHoldAsync("watch:bnb", $"instance-{i % 2}", Lease, CancellationToken.None))));
 
         Assert.Single(winners, won => won is not null);
     }
 
     [Fact]
-    public async Task Attempts_count_failures_in_a_row_and_a_dead_instance_runs_end_as_failed()
+    public async Task A_jobs_state_counts_failures_in_a_row_and_per_hour_and_keeps_the_last_successful_summary()
     {
-        var first = await _jobs.StartAsync("watch:base", "a", CancellationToken.None);
-        await _jobs.FinishAsync(first, JobOutcome.Failed, "HTTP 500", null, CancellationToken.None);
-        var second = await _jobs.StartAsync("watch:base", "a", CancellationToken.None);
-        await _jobs.FinishAsync(second, JobOutcome.Failed, "HTTP 500", null, CancellationToken.None);
-        var third = await _jobs.StartAsync("watch:base", "a", CancellationToken.None);
-        await _jobs.FinishAsync(third, JobOutcome.Succeeded, null, "{}", CancellationToken.None);
-        var fourth = await _jobs.StartAsync("watch:base", "a", CancellationToken.None);
+        var first = await _jobs.StartedAsync("watch:base", "a", CancellationToken.None);
+        await _jobs.FailedAsync("watch:base", "HTTP 500", CancellationToken.None);
+        var second = await _jobs.StartedAsync("watch:base", "a", CancellationToken.None);
+        await _jobs.FailedAsync("watch:base", "HTTP 502", CancellationToken.None);
+        var third = await _jobs.StartedAsync("watch:base", "b", CancellationToken.None);
+        await _jobs.SucceededAsync("watch:base", """{"head":42}""", CancellationToken.None);
+        _clock.Advance(TimeSpan.FromHours(30));
+        var fourth = await _jobs.StartedAsync("watch:base", "b", CancellationToken.None);
+
         Assert.Equal([1, 2, 3, 1], new[] { first, second, third, fourth }.Select(r => r.Attempt));
+        var running = Assert.Single(await _jobs.StatesAsync(_clock.GetUtcNow().AddDays(-1), CancellationToken.None));
+        Assert.Equal((JobOutcome.Running, "b", null, 0L), (running.LastOutcome, running.LastInstance, running.LastEndedAt, running.FailuresSince));
+        Assert.Equal("""{"head":42}""", running.LastSummary);
+        Assert.Equal(_clock.GetUtcNow().AddHours(-30), running.LastSuccessAt);
 
-        // Instance a died during its fourth run; b takes over.
-        Assert.Equal(1, await _jobs.AbandonOthersAsync("watch:base", "b", CancellationToken.None));
-        Assert.Equal(0, await _jobs.AbandonOthersAsync("watch:base", "a", CancellationToken.None));
+        await _jobs.FailedAsync("watch:base", "node down", CancellationToken.None);
+        var failed = Assert.Single(await _jobs.StatesAsync(_clock.GetUtcNow().AddDays(-1), CancellationToken.None));
+        Assert.Equal((JobOutcome.Failed, "node down", 1, 1L), (failed.LastOutcome, failed.LastError, failed.FailuresInARow, failed.FailuresSince));
+        // The two failures of 30 h ago count since then, and only the latest in the last day.
+        Assert.Equal(3, Assert.Single(await _jobs.StatesAsync(_clock.GetUtcNow().AddDays(-2), CancellationToken.None)).FailuresSince);
+        Assert.Equal("""{"head":42}""", failed.LastSummary);
 
-        var runs = await _jobs.RunsAsync("watch:base", null, null, 10, CancellationToken.None);
-        Assert.Equal([JobOutcome.Failed, JobOutcome.Succeeded, JobOutcome.Failed, JobOutcome.Failed], runs.Select(r => r.Outcome));
-        Assert.Contains("stopped", runs[0].Error, StringComparison.Ordinal);
-        Assert.Equal(2, (await _jobs.RunsAsync("watch:base", JobOutcome.Failed, runs[0].Id, 10, CancellationToken.None)).Count);
+        Assert.Equal(1, await _jobs.PruneFailureHoursAsync(_clock.GetUtcNow().AddDays(-1), CancellationToken.None));
+        Assert.Equal(1, Assert.Single(await _jobs.StatesAsync(_clock.GetUtcNow().AddDays(-2), CancellationToken.None)).FailuresSince);
     }
 
     [Fact]
     public async Task A_pause_holds_on_every_instance_and_a_requested_run_is_taken_exactly_once()
     {
+        Assert.Equal(new JobControl(false, false), await _jobs.ControlAsync("watch:base", CancellationToken.None));
         await _jobs.SetPausedAsync("watch:base", true, CancellationToken.None);
-        Assert.Equal(["watch:base"], await _jobs.PausedAsync(CancellationToken.None));
+        Assert.Equal(new JobControl(true, false), await _jobs.ControlAsync("watch:base", CancellationToken.None));
         Assert.False(await _jobs.TakeRunRequestAsync("watch:base", CancellationToken.None));
 
         await _jobs.RequestRunAsync("watch:base", CancellationToken.None);
         await _jobs.RequestRunAsync("watch:base", CancellationToken.None);
+        Assert.Equal(new JobControl(true, true), await _jobs.ControlAsync("watch:base", CancellationToken.None));
         var takers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => _jobs.TakeRunRequestAsync("watch:base", CancellationToken.None)));
 
         Assert.Equal(1, takers.Count(taken => taken));
         // Asking for a run does not resume the job; resuming does.
-        Assert.Contains("watch:base", await _jobs.PausedAsync(CancellationToken.None));
+        Assert.Equal(new JobControl(true, false), await _jobs.ControlAsync("watch:base", CancellationToken.None));
         await _jobs.SetPausedAsync("watch:base", false, CancellationToken.None);
-        Assert.Empty(await _jobs.PausedAsync(CancellationToken.None));
         await _jobs.RequestRunAsync("watch:polygon", CancellationToken.None);
-        Assert.Empty(await _jobs.PausedAsync(CancellationToken.None));
+        var states = await _jobs.StatesAsync(_clock.GetUtcNow(), CancellationToken.None);
+        Assert.Equal([("watch:base", false, false), ("watch:polygon", false, true)], states.Select(s => (s.Job, s.Paused, s.RunRequested)));
     }
 
     [Fact]
-    public async Task Instances_are_listed_while_their_heartbeat_is_recent()
+    public async Task Upgrading_keeps_each_jobs_pause_and_last_success_from_the_run_history_it_replaces()
     {
-        var started = _clock.GetUtcNow();
-        await _jobs.BeatAsync("a", "host-1", started, CancellationToken.None);
-        await _jobs.BeatAsync("b", "host-2", started, CancellationToken.None);
-        _clock.Advance(TimeSpan.FromSeconds(50));
-        await _jobs.BeatAsync("a", "host-1", started, CancellationToken.None);
-
-        var alive = await _jobs.InstancesAsync(_clock.GetUtcNow() - TimeSpan.FromSeconds(30), CancellationToken.None);
-
-        var instance = Assert.Single(alive);
-        Assert.Equal(("a", "host-1", started, _clock.GetUtcNow()), (instance.Id, instance.Host, instance.StartedAt, instance.HeartbeatAt));
-    }
-
-    [Fact]
-    public async Task Pruning_deletes_old_finished_runs_but_keeps_each_jobs_last_run_and_last_success()
-    {
-        async Task<JobRun> RunAsync(string job, JobOutcome outcome)
+        await using var upgraded = await CreateTestDatabaseAsync();
+        await using var database = upgraded.Open();
+        await database.MigrateAsync(13, CancellationToken.None);
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
         {
-            var run = await _jobs.StartAsync(job, "a", CancellationToken.None);
-            await _jobs.FinishAsync(run, outcome, outcome == JobOutcome.Failed ? "node down" : null, null, CancellationToken.None);
-            _clock.Advance(TimeSpan.FromMinutes(1));
-            return run;
+            await connection.ExecuteAsync(null,
+                """
+                INSERT INTO job_runs (job, instance, attempt, started_at, ended_at, outcome, error, summary) VALUES
+                    ('watch:base', 'a', 1, 1000, 2000, 'succeeded', NULL, '{"head":7}'),
+                    ('watch:base', 'a', 1, 3000, 4000, 'succeeded', NULL, '{"head":9}'),
+                    ('watch:base', 'a', 1, 5000, 6000, 'failed', 'node down', NULL),
+                    ('watch:polygon', 'a', 1, 5000, NULL, 'running', NULL, NULL)
+                """, CancellationToken.None);
+            await connection.ExecuteAsync(null, "INSERT INTO job_controls (job, paused, run_requested_at, changed_at) VALUES ('watch:polygon', @paused, NULL, 10)",
+                CancellationToken.None, ("paused", true));
         }
-        for (var i = 0; i < 5; i++)
-        {
-            await RunAsync("watch:base", JobOutcome.Succeeded);
-        }
-        var lastBaseSuccess = await RunAsync("watch:base", JobOutcome.Succeeded);
-        for (var i = 0; i < 3; i++)
-        {
-            await RunAsync("watch:base", JobOutcome.Failed);
-        }
-        var polygonOnly = await RunAsync("watch:polygon", JobOutcome.Succeeded);
-        var stillRunning = await _jobs.StartAsync("watch:polygon", "b", CancellationToken.None);
-        _clock.Advance(TimeSpan.FromDays(8));
-        var recent = await RunAsync("watch:base", JobOutcome.Failed);
 
-        var deleted = await _jobs.PruneRunsAsync(_clock.GetUtcNow() - TimeSpan.FromDays(7), CancellationToken.None);
+        await database.MigrateAsync(CancellationToken.None);
 
-        var left = (await _jobs.RunsAsync(null, null, null, 100, CancellationToken.None)).Select(r => r.Id).Order().ToList();
-        // Five older successes and the three failures of watch:base; its last success and polygon's stay.
-        Assert.Equal(8, deleted);
-        Assert.Equal(new[] { lastBaseSuccess.Id, polygonOnly.Id, stillRunning.Id, recent.Id }.Order(), left);
-        // The failures in a row still count on from the kept last run (attempts 1–3, then 4): the next is attempt 5.
-        Assert.Equal(5, (await _jobs.StartAsync("watch:base", "a", CancellationToken.None)).Attempt);
-        Assert.Equal(0, await _jobs.PruneRunsAsync(_clock.GetUtcNow() - TimeSpan.FromDays(7), CancellationToken.None));
+        var states = await new JobStore(database, _clock).StatesAsync(_clock.GetUtcNow(), CancellationToken.None);
+        Assert.Equal(
+            [("watch:base", false, (DateTimeOffset?)DateTimeOffset.FromUnixTimeMilliseconds(4000), """{"head":9}"""), ("watch:polygon", true, null, null)],
+            states.Select(s => (s.Job, s.Paused, s.LastSuccessAt, s.LastSummary)));
     }
 
     private sealed class ManualClock : TimeProvider

@@ -1,4 +1,5 @@
-// Live parts of the dashboard: the deposits table follows its JSON every second, the overview's chart every five.
+// Live parts of the dashboard: the deposits tables (the console's and the Confirmations page's) follow their JSON every
+// second, the overview's chart every five.
 "use strict";
 
 function text(tag, value, className) {
@@ -10,6 +11,12 @@ function text(tag, value, className) {
 
 function confirmationBar(deposit) {
   const cell = document.createElement("td");
+  if (deposit.finality && deposit.finality !== "depth") {
+    // A rail final at a commitment level or when settled: no blocks to count.
+    const done = deposit.state === "credited";
+    cell.appendChild(text("span", done ? "final (" + deposit.finality + ")" : "waits until final " + deposit.finality, "confirmations"));
+    return cell;
+  }
   const required = Math.max(deposit.confirmationsRequired, 1);
   const done = deposit.state === "credited";
   const bar = document.createElement("span");
@@ -91,5 +98,63 @@ async function followChart(svg) {
   }
 }
 
+function ago(at) {
+  if (!at) return "never";
+  const seconds = Math.max(0, (Date.now() - Date.parse(at)) / 1000);
+  return seconds < 90 ? Math.round(seconds) + " s ago" : seconds < 5400 ? Math.round(seconds / 60) + " min ago" : (seconds / 3600).toFixed(1) + " h ago";
+}
+
+// A control of Hangfire's own kind: its script posts to data-ajax with the antiforgery header and reloads the page.
+function control(base, watcher, action, label) {
+  const button = text("button", label, "btn btn-xs " + (action === "run" ? "btn-primary" : "btn-default"));
+  button.type = "button";
+  button.dataset.ajax = base + "/" + action + "/" + encodeURIComponent(watcher.job);
+  button.dataset.action = action;
+  button.dataset.job = watcher.job;
+  return button;
+}
+
+function watcherRow(base, watcher) {
+  const row = document.createElement("tr");
+  row.dataset.job = watcher.job;
+  if (watcher.lastOutcome === "failed") row.className = "failed";
+  const name = text("td", watcher.job);
+  name.appendChild(text("div", watcher.purpose, "text-muted"));
+  row.appendChild(name);
+  row.appendChild(text("td", watcher.schedule, "mono"));
+  const last = text("td", watcher.lastOutcome ? watcher.lastOutcome + ", " + ago(watcher.lastEndedAt || watcher.lastStartedAt) : "no pass yet", "last-pass");
+  if (watcher.lastError) last.appendChild(text("div", watcher.lastError, "mono last-error"));
+  if (watcher.lastInstance) last.appendChild(text("div", "on " + watcher.lastInstance, "text-muted mono"));
+  row.appendChild(last);
+  row.appendChild(text("td", watcher.lagSeconds == null ? "never" : watcher.lagSeconds + " s", watcher.current ? "text-success" : "text-danger"));
+  row.appendChild(text("td", watcher.head));
+  const figures = watcher.summary ? Object.entries(watcher.summary).map(([name, value]) => name + " " + value).join(", ") : "";
+  row.appendChild(text("td", figures, "mono"));
+  row.appendChild(text("td", watcher.paused ? "paused" : "active", watcher.paused ? "text-warning state" : "state"));
+  const actions = document.createElement("td");
+  actions.appendChild(control(base, watcher, "run", watcher.lastOutcome === "failed" ? "Retry now" : "Run now"));
+  actions.appendChild(document.createTextNode(" "));
+  actions.appendChild(watcher.paused ? control(base, watcher, "resume", "Resume") : control(base, watcher, "pause", "Pause"));
+  row.appendChild(actions);
+  return row;
+}
+
+async function followConfirmations(watchers, deposits) {
+  try {
+    const response = await fetch("/dashboard/api/confirmations", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (response.status === 401) { window.location.href = "/dashboard/login"; return; }
+    if (response.ok) {
+      const body = await response.json();
+      watchers.tBodies[0].replaceChildren(...body.watchers.map(w => watcherRow(watchers.dataset.controls, w)));
+      deposits.tBodies[0].replaceChildren(...body.deposits.map(depositRow));
+      deposits.dataset.updated = new Date().toISOString();
+    }
+  } finally {
+    setTimeout(() => followConfirmations(watchers, deposits), 1000);
+  }
+}
+
 document.querySelectorAll("table[data-live='deposits']").forEach(followDeposits);
+const confirmationWatchers = document.getElementById("watchers"), confirmationDeposits = document.getElementById("confirmations");
+if (confirmationWatchers && confirmationDeposits) followConfirmations(confirmationWatchers, confirmationDeposits);
 document.querySelectorAll("svg[data-live='charges']").forEach(followChart);

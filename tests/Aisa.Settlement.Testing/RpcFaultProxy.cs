@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Aisa.Settlement.Api.Tests.Rails;
+namespace Aisa.Settlement.Testing;
 
 public enum RpcFault
 {
@@ -25,6 +25,8 @@ public sealed class RpcFaultProxy : IDisposable
     private readonly HttpClient _http = new();
     private HttpListener? _listener;
     private RpcFault _fault;
+    private TaskCompletionSource? _gate;
+    private int _held;
 
     public RpcFaultProxy(Uri node)
     {
@@ -52,6 +54,20 @@ public sealed class RpcFaultProxy : IDisposable
 
     /// <summary>With <see cref="RpcFault.Rewrite"/>: the answer the caller gets instead of the peer's.</summary>
     public Func<string, string>? Rewrite { get; set; }
+
+    /// <summary>Requests waiting at the gate <see cref="Hold"/> closed.</summary>
+    public int Held => Volatile.Read(ref _held);
+
+    /// <summary>From now on every request waits, unanswered, until <see cref="Release"/>: a pass stuck in the middle, for as long as a test needs.</summary>
+    public void Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Lets the waiting requests (and every later one) through.</summary>
+    public void Release()
+    {
+        var gate = _gate;
+        _gate = null;
+        gate?.TrySetResult();
+    }
 
     /// <summary>The path of every request that reached the proxy, in order.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> Paths { get; } = new();
@@ -106,6 +122,18 @@ public sealed class RpcFaultProxy : IDisposable
             var body = context.Request.HasEntityBody ? await new StreamReader(context.Request.InputStream).ReadToEndAsync() : null;
             var fault = (FaultPath is null || context.Request.Url!.AbsolutePath.EndsWith(FaultPath, StringComparison.Ordinal))
                 && (FaultWhen is not { } when || (body is not null && when(body))) ? _fault : RpcFault.None;
+            if (_gate is { } gate)
+            {
+                Interlocked.Increment(ref _held);
+                try
+                {
+                    await gate.Task;
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _held);
+                }
+            }
             if (Delay > TimeSpan.Zero)
             {
                 await Task.Delay(Delay);
@@ -159,6 +187,7 @@ public sealed class RpcFaultProxy : IDisposable
 
     public void Dispose()
     {
+        Release();
         _listener?.Close();
         _http.Dispose();
     }

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Aisa.Settlement.Api.Tests;
+namespace Aisa.Settlement.Testing;
 
 /// <summary>A small web app of a test (a publisher's site, a stand-in API) on a free loopback port.</summary>
 public static class LocalSite

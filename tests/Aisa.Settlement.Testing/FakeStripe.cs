@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace Aisa.Settlement.Api.Tests.Rails;
+namespace Aisa.Settlement.Testing;
 
 /// <summary>
 /// A hand-written stand-in for Stripe's API (no real Stripe runs here), built from the documented shapes of

@@ -1,0 +1,76 @@
+using Hangfire;
+using Hangfire.Common;
+using Hangfire.AspNetCore;
+using Hangfire.Storage;
+
+namespace Aisa.Settlement.Api.Jobs;
+
+/// <summary>
+/// This instance's Hangfire server: at start, every recurring job of this configuration is scheduled (and one that is no
+/// longer configured removed), then the server runs the jobs Hangfire hands it; at stop it lets the jobs in flight end
+/// (a pass stopped midway is handed out again and goes on from its stored cursor).
+/// </summary>
+public sealed class JobServer(JobStorage storage, IJobFilterProvider filters, IRecurringJobManager manager, RecurringJobs recurring, IServiceScopeFactory scopes,
+    ILoggerFactory loggers, ILogger<JobServer> logger) : IHostedService, IDisposable
+{
+    private BackgroundJobServer? _server;
+    private volatile bool _running;
+
+    /// <summary>Whether this instance's server is running: readiness says so.</summary>
+    public bool Running => _running;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        HangfireLogs.Attach(loggers);
+        Schedule();
+        _server = new BackgroundJobServer(new BackgroundJobServerOptions
+        {
+            // A worker per recurring job, so a long catch-up of one chain never holds up another's watcher, and two for the rest.
+            WorkerCount = Math.Max(4, recurring.Jobs.Count + 2),
+            SchedulePollingInterval = recurring.PollInterval,
+            HeartbeatInterval = TimeSpan.FromSeconds(10),
+            ServerCheckInterval = TimeSpan.FromMinutes(1),
+            ServerTimeout = TimeSpan.FromMinutes(1),
+            Activator = new AspNetCoreJobActivator(scopes),
+            FilterProvider = filters,
+        }, storage, []);
+        _running = true;
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _running = false;
+        try
+        {
+            if (_server is { } server)
+            {
+                server.SendStop();
+                await server.WaitForShutdownAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            HangfireLogs.Detach(loggers);
+        }
+    }
+
+    public void Dispose() => _server?.Dispose();
+
+    private void Schedule()
+    {
+        foreach (var job in recurring.Jobs)
+        {
+            var name = job.Name;
+            manager.AddOrUpdate<RecurringPass>(name, pass => pass.RunAsync(name, null, CancellationToken.None), job.Cron,
+                new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
+        }
+        using var connection = storage.GetConnection();
+        foreach (var stale in connection.GetRecurringJobs().Where(j => recurring.Find(j.Id) is null))
+        {
+            manager.RemoveIfExists(stale.Id);
+            logger.LogWarning("Recurring job {Job} is no longer configured: removed from the schedule.", stale.Id);
+        }
+        logger.LogInformation("Scheduled {Count} recurring jobs: {Jobs}", recurring.Jobs.Count, string.Join(", ", recurring.Jobs.Select(j => $"{j.Name} ({j.Cron})")));
+    }
+}
