@@ -13,7 +13,12 @@ deposits=${3:-1000}
 if [ ! -d "$root/tests/peers/node_modules" ]; then
   (cd "$root/tests/peers" && npm ci --no-audit --no-fund --loglevel=error)
 fi
-dotnet build -c Release "$root/src/Aisa.Settlement.Api" -v quiet -nologo >/dev/null
-dotnet build -c Release "$root/bench/Aisa.Settlement.Bench.Watcher" -v quiet -nologo >/dev/null
+# A failed build says why (its output is shown only then).
+build_release() {
+  local out
+  out=$(dotnet build -c Release "$1" -v quiet -nologo 2>&1) || { printf '%s\n' "$out" >&2; exit 1; }
+}
+build_release "$root/src/Aisa.Settlement.Api"
+build_release "$root/bench/Aisa.Settlement.Bench.Watcher"
 exec dotnet "$root/bench/Aisa.Settlement.Bench.Watcher/bin/Release/net10.0/Aisa.Settlement.Bench.Watcher.dll" \
   "$root/src/Aisa.Settlement.Api/bin/Release/net10.0/Aisa.Settlement.Api.dll" "$blocks" "$watched" "$deposits"

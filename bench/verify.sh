@@ -34,8 +34,13 @@ for tool in wrk pgbench; do
 done
 [ -x /usr/bin/time ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 
-dotnet build -c Release "$root/src/Aisa.Settlement.Api" -v quiet -nologo >/dev/null
-dotnet build -c Release "$root/bench/Aisa.Settlement.Bench" -v quiet -nologo >/dev/null
+# A failed build says why (its output is shown only then).
+build_release() {
+  local out
+  out=$(dotnet build -c Release "$1" -v quiet -nologo 2>&1) || { printf '%s\n' "$out" >&2; exit 1; }
+}
+build_release "$root/src/Aisa.Settlement.Api"
+build_release "$root/bench/Aisa.Settlement.Bench"
 service_dll="$root/src/Aisa.Settlement.Api/bin/Release/net10.0/Aisa.Settlement.Api.dll"
 seeder_dll="$root/bench/Aisa.Settlement.Bench/bin/Release/net10.0/Aisa.Settlement.Bench.dll"
 

@@ -53,14 +53,7 @@ public static class SettlementConfiguration
     private static T Bind<T>(IConfiguration configuration, string section, List<string> problems) where T : new()
     {
         var options = new T();
-        var known = typeof(T).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToList();
-        foreach (var child in configuration.GetSection(section).GetChildren())
-        {
-            if (!known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
-            {
-                problems.Add($"{section}:{child.Key} is not a setting (known: {string.Join(", ", known)}).");
-            }
-        }
+        problems.AddRange(RailSetup.UnknownKeys<T>(configuration.GetSection(section), section));
         try
         {
             configuration.GetSection(section).Bind(options);

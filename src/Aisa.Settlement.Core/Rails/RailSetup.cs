@@ -64,13 +64,17 @@ public sealed class RailSetup
     }
 
     /// <summary>Every key of <paramref name="section"/> that <typeparamref name="T"/> has no setting for, as a problem naming it.</summary>
-    public void ReportUnknownKeys<T>(IConfigurationSection section, string at)
+    public void ReportUnknownKeys<T>(IConfigurationSection section, string at) => _problems.AddRange(UnknownKeys<T>(section, at));
+
+    /// <summary>
+    /// The one check of unknown keys, for every options section of the service and its rails: a key <typeparamref name="T"/>
+    /// has no setting for (a typo, a setting that was removed) is named, never silently ignored.
+    /// </summary>
+    public static IEnumerable<string> UnknownKeys<T>(IConfigurationSection section, string at)
     {
         var known = typeof(T).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToList();
-        foreach (var child in section.GetChildren().Where(c => !known.Contains(c.Key, StringComparer.OrdinalIgnoreCase)))
-        {
-            _problems.Add($"{at}:{child.Key} is not a setting (known: {string.Join(", ", known)}).");
-        }
+        return section.GetChildren().Where(c => !known.Contains(c.Key, StringComparer.OrdinalIgnoreCase))
+            .Select(child => $"{at}:{child.Key} is not a setting (known: {string.Join(", ", known)}).");
     }
 }
 
