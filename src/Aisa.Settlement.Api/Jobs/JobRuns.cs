@@ -7,10 +7,6 @@ using Hangfire.Storage.Monitoring;
 
 namespace Aisa.Settlement.Api.Jobs;
 
-/// <summary>A run of a recurring job (a pass, not a tick that skipped), as Hangfire keeps it.</summary>
-public sealed record JobRun(long Id, string Job, string? Instance, int? Attempt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, JobOutcome Outcome,
-    string? Error, JsonNode? Summary);
-
 /// <summary>
 /// The runs of the recurring jobs, read from Hangfire: what it keeps of each (running, succeeded for a day, failed for
 /// <see cref="JobEngine.FailedRetention"/>), and what <see cref="LeasedRuns"/> stored with it (the instance, the attempt,

@@ -2,46 +2,6 @@ using System.Globalization;
 
 namespace Aisa.Settlement.Storage.Jobs;
 
-public enum JobOutcome
-{
-    Running,
-    Succeeded,
-    Failed,
-}
-
-/// <summary>What an operator asked of one job: read once per tick, before anything else is done.</summary>
-/// <param name="RunRequested">An operator asked for a run that no pass has taken yet.</param>
-public sealed record JobControl(bool Paused, bool RunRequested);
-
-public sealed record JobLease(string Job, string Owner, DateTimeOffset AcquiredAt, DateTimeOffset ExpiresAt);
-
-/// <summary>
-/// One run's hold on its job's lease: the writes only the holder may make (a watcher's cursor) name it, and are refused
-/// once another run has taken the lease.
-/// </summary>
-public sealed record LeaseFence(string Job, string Owner, long Token);
-
-/// <summary>A pass that began: how many failures in a row came before it (1 after a success) and when it began.</summary>
-public sealed record JobStart(string Job, string Instance, int Attempt, DateTimeOffset StartedAt);
-
-/// <summary>
-/// Where a recurring job stands, as the job engine does not keep it: the operator's controls, the last pass and the last
-/// successful one (its summary holds the head a watcher saw), and the failures counted since a given time.
-/// </summary>
-public sealed record JobState(
-    string Job,
-    bool Paused,
-    bool RunRequested,
-    DateTimeOffset? LastStartedAt,
-    DateTimeOffset? LastEndedAt,
-    JobOutcome? LastOutcome,
-    string? LastInstance,
-    string? LastError,
-    DateTimeOffset? LastSuccessAt,
-    string? LastSummary,
-    int FailuresInARow,
-    long FailuresSince);
-
 /// <summary>
 /// What the job engine (Hangfire) does not keep about the recurring jobs: the lease that lets one pass of a job run at a
 /// time across every instance (Hangfire's own locks are never renewed), the operator's pause and requested run, and the

@@ -1,0 +1,8 @@
+namespace Aisa.Settlement.Storage.Jobs;
+
+public enum JobOutcome
+{
+    Running,
+    Succeeded,
+    Failed,
+}
