@@ -1,3 +1,4 @@
+using Aisa.Settlement.Adapters.JsonRpc;
 using System.Globalization;
 using Aisa.Settlement.Adapters.Evm.Addresses;
 using Aisa.Settlement.Adapters.Evm.Rpc;
@@ -35,7 +36,7 @@ public sealed class EvmRail : IAddressDepositRail, IRailWatcher
         _tokens = options.Tokens.ToDictionary(
             t => EvmAddress.Parse(t.Address).ToLowerHex(),
             t => new RailToken(t.Symbol, EvmAddress.Parse(t.Address).ToString(), t.Decimals));
-        _rpc = new EvmRpcClient(http, new EvmRpcOptions
+        _rpc = new EvmRpcClient(http, new JsonRpcOptions
         {
             Endpoints = options.RpcUrls.Select(u => new Uri(u)).ToList(),
             Timeout = TimeSpan.FromSeconds(options.RpcTimeoutSeconds),
@@ -99,7 +100,7 @@ public sealed class EvmRail : IAddressDepositRail, IRailWatcher
             {
                 logs = await _rpc.TransferLogsAsync(_tokens.Keys, start, end, cancellationToken);
             }
-            catch (EvmRpcErrorException) when (range > 1)
+            catch (JsonRpcErrorException) when (range > 1)
             {
                 // "query returned more than 10000 results", "block range too large": a smaller range answers.
                 range = Math.Max(1, range / 2);
@@ -149,7 +150,7 @@ public sealed class EvmRail : IAddressDepositRail, IRailWatcher
             var position = receipts.GetValueOrDefault(log.TransactionHash) is { } receipt ? log.PositionIn(receipt) : null;
             if (position is null || hashes.GetValueOrDefault(log.BlockNumber) != log.BlockHash)
             {
-                throw new EvmRpcException($"Block {log.BlockNumber} of {Id} changed while it was read (transaction {log.TransactionHash}): it is read again next pass.");
+                throw new JsonRpcException($"Block {log.BlockNumber} of {Id} changed while it was read (transaction {log.TransactionHash}): it is read again next pass.");
             }
             observations.Add(new DepositObservation(ObservationKind.Seen, ExternalId(log.TransactionHash, position.Value), Confirmations(head, log.BlockNumber),
                 new ChainPosition(log.BlockNumber, log.BlockHash), Payment(log, agent, position.Value)));
@@ -179,7 +180,7 @@ public sealed class EvmRail : IAddressDepositRail, IRailWatcher
         var answered = EvmRpcClient.ParseQuantity((await _rpc.CallAsync("eth_chainId", [], cancellationToken)).GetValue<string>());
         if (answered != _options.ChainId)
         {
-            throw new EvmRpcException($"The JSON-RPC node of {Id} answers chain id {answered}, not the configured {_options.ChainId}: nothing is scanned.");
+            throw new JsonRpcException($"The JSON-RPC node of {Id} answers chain id {answered}, not the configured {_options.ChainId}: nothing is scanned.");
         }
         _chainIdChecked = true;
     }

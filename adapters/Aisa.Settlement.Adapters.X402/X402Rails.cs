@@ -1,3 +1,4 @@
+using Aisa.Settlement.Adapters.JsonRpc;
 using Aisa.Settlement.Adapters.Evm;
 using Aisa.Settlement.Adapters.Evm.Rpc;
 using Aisa.Settlement.Rails;
@@ -28,7 +29,7 @@ public static class X402Rails
         services.AddHttpClient(FacilitatorHttpClient, client => client.Timeout = Timeout.InfiniteTimeSpan);
         services.AddSingleton(provider => new FacilitatorClient(provider.GetRequiredService<IHttpClientFactory>().CreateClient(FacilitatorHttpClient), options));
         services.AddRpcHttpClient();
-        services.AddSingleton(provider => new Eip3009Chain(new EvmRpcClient(provider.GetRequiredService<IHttpClientFactory>().CreateClient(EvmRails.RpcHttpClient), new EvmRpcOptions
+        services.AddSingleton(provider => new Eip3009Chain(new EvmRpcClient(provider.GetRequiredService<IHttpClientFactory>().CreateClient(EvmRails.RpcHttpClient), new JsonRpcOptions
         {
             Endpoints = options.RpcUrls.Select(u => new Uri(u)).ToList(),
         })));

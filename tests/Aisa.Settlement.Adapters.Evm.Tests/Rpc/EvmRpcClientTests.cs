@@ -1,3 +1,4 @@
+using Aisa.Settlement.Adapters.JsonRpc;
 using System.Numerics;
 using Aisa.Settlement.Adapters.Evm.Rpc;
 using Aisa.Settlement.Testing;
@@ -13,7 +14,7 @@ public sealed class EvmRpcClientTests : IAsyncLifetime
     public async Task DisposeAsync() => await _node.DisposeAsync();
 
     private EvmRpcClient Client(params Uri[] endpoints) =>
-        new(new HttpClient(), new EvmRpcOptions { Endpoints = endpoints, Timeout = TimeSpan.FromSeconds(2), FirstBackoff = TimeSpan.FromMilliseconds(10) });
+        new(new HttpClient(), new JsonRpcOptions { Endpoints = endpoints, Timeout = TimeSpan.FromSeconds(2), FirstBackoff = TimeSpan.FromMilliseconds(10) });
 
     [Fact]
     public async Task Transfer_logs_of_a_real_token_come_back_with_their_evidence()
@@ -54,7 +55,7 @@ public sealed class EvmRpcClientTests : IAsyncLifetime
     {
         var client = Client(new Uri("http://127.0.0.1:9/v3/secret-api-key"));
 
-        var error = await Assert.ThrowsAsync<EvmRpcException>(() => client.BlockNumberAsync(CancellationToken.None));
+        var error = await Assert.ThrowsAsync<JsonRpcException>(() => client.BlockNumberAsync(CancellationToken.None));
 
         Assert.Contains("127.0.0.1:9", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("secret-api-key", error.Message, StringComparison.Ordinal);
