@@ -6,18 +6,13 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib/build.sh
+. "$root/bench/lib/build.sh"
 blocks=${1:-10000}
 watched=${2:-1000,100000}
 deposits=${3:-1000}
 
-if [ ! -d "$root/tests/peers/node_modules" ]; then
-  (cd "$root/tests/peers" && npm ci --no-audit --no-fund --loglevel=error)
-fi
-# A failed build says why (its output is shown only then).
-build_release() {
-  local out
-  out=$(dotnet build -c Release "$1" -v quiet -nologo 2>&1) || { printf '%s\n' "$out" >&2; exit 1; }
-}
+peers
 build_release "$root/src/Aisa.Settlement.Api"
 build_release "$root/bench/Aisa.Settlement.Bench.Watcher"
 exec dotnet "$root/bench/Aisa.Settlement.Bench.Watcher/bin/Release/net10.0/Aisa.Settlement.Bench.Watcher.dll" \

@@ -7,6 +7,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib/build.sh
+. "$root/bench/lib/build.sh"
 seconds=${1:-20}
 connections=${AISA_BENCH_CONNECTIONS:-64}
 crawlers=200
@@ -34,11 +36,6 @@ for tool in wrk pgbench; do
 done
 [ -x /usr/bin/time ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 
-# A failed build says why (its output is shown only then).
-build_release() {
-  local out
-  out=$(dotnet build -c Release "$1" -v quiet -nologo 2>&1) || { printf '%s\n' "$out" >&2; exit 1; }
-}
 build_release "$root/src/Aisa.Settlement.Api"
 build_release "$root/bench/Aisa.Settlement.Bench"
 service_dll="$root/src/Aisa.Settlement.Api/bin/Release/net10.0/Aisa.Settlement.Api.dll"

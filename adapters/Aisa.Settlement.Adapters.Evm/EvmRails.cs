@@ -1,3 +1,4 @@
+using Aisa.Settlement.Adapters.JsonRpc;
 using Aisa.Settlement.Rails;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,9 +8,6 @@ namespace Aisa.Settlement.Adapters.Evm;
 /// <summary><c>services.AddEvmRails(configuration)</c>: one rail per chain of <c>Rails:Evm:Chains</c> (Base, Polygon, BNB Smart Chain), each with its watcher.</summary>
 public static class EvmRails
 {
-    /// <summary>The HttpClient every chain's JSON-RPC goes through (the x402 rail's chain reads too).</summary>
-    public const string RpcHttpClient = "evm-rpc";
-
     public static IServiceCollection AddEvmRails(this IServiceCollection services, IConfiguration configuration)
     {
         var setup = RailSetup.Of(services);
@@ -18,34 +16,13 @@ public static class EvmRails
         {
             return services;
         }
-        services.AddRpcHttpClient();
+        services.AddJsonRpcHttpClient();
         foreach (var (name, options) in chains)
         {
             var rail = new RailId(name);
-            services.AddSingleton<IRail>(provider => new EvmRail(rail, options, provider.GetRequiredService<IHttpClientFactory>().CreateClient(RpcHttpClient)));
+            services.AddSingleton<IRail>(provider => new EvmRail(rail, options, JsonRpcHttpClient.Create(provider)));
             setup.Watch(rail, TimeSpan.FromSeconds(options.PollIntervalSeconds));
         }
-        return services;
-    }
-
-    /// <summary>
-    /// One pooled client for every node: connections renewed every five minutes so DNS changes are seen, and the handler
-    /// kept for good (the rails hold their client for the life of the service).
-    /// </summary>
-    public static IServiceCollection AddRpcHttpClient(this IServiceCollection services)
-    {
-        if (services.Any(d => d.ServiceType == typeof(RpcHttpClientMarker)))
-        {
-            return services;
-        }
-        services.AddSingleton<RpcHttpClientMarker>();
-        services.AddHttpClient(RpcHttpClient, client =>
-            {
-                // Each call has its own timeout (RpcTimeoutSeconds); this one only bounds what escapes it.
-                client.Timeout = TimeSpan.FromMinutes(5);
-            })
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         return services;
     }
 
@@ -83,6 +60,4 @@ public static class EvmRails
         }
         return chains;
     }
-
-    private sealed class RpcHttpClientMarker;
 }

@@ -28,8 +28,8 @@ public static class X402Rails
         // The facilitator's calls have their own timeout (FacilitatorTimeoutSeconds).
         services.AddHttpClient(FacilitatorHttpClient, client => client.Timeout = Timeout.InfiniteTimeSpan);
         services.AddSingleton(provider => new FacilitatorClient(provider.GetRequiredService<IHttpClientFactory>().CreateClient(FacilitatorHttpClient), options));
-        services.AddRpcHttpClient();
-        services.AddSingleton(provider => new Eip3009Chain(new EvmRpcClient(provider.GetRequiredService<IHttpClientFactory>().CreateClient(EvmRails.RpcHttpClient), new JsonRpcOptions
+        services.AddJsonRpcHttpClient();
+        services.AddSingleton(provider => new Eip3009Chain(new EvmRpcClient(JsonRpcHttpClient.Create(provider), new JsonRpcOptions
         {
             Endpoints = options.RpcUrls.Select(u => new Uri(u)).ToList(),
         })));

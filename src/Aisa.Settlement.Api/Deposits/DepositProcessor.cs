@@ -47,9 +47,17 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         {
             foreach (var observation in step.Observations)
             {
-                if (await ApplyAsync(rail, observation, known.GetValueOrDefault(observation.ExternalId), renamed, cancellationToken, adoptEarlier: true) is { } moved)
+                if (observation is { Kind: ObservationKind.Seen or ObservationKind.Gone, Paid: null })
                 {
-                    counts[moved] = counts.GetValueOrDefault(moved) + 1;
+                    if (await ApplyAsync(rail, observation, known.GetValueOrDefault(observation.ExternalId), renamed, cancellationToken, adoptEarlier: true) is { } moved)
+                    {
+                        counts[moved] = counts.GetValueOrDefault(moved) + 1;
+                    }
+                }
+                else if (await BookAsync(rail.Id, observation, cancellationToken) is { } booked)
+                {
+                    // Money naming nobody (held in suspense), a transaction that failed: booked as any rail's observation is.
+                    counts[booked.State] = counts.GetValueOrDefault(booked.State) + 1;
                 }
             }
             // Only now: a pass that dies before this line is read again from the old cursor, and applies the same.
@@ -193,6 +201,11 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
                 // Someone else's word (a settlement's receipt): recorded at its depth; only the rail's watcher, re-reading the block, credits it.
                 return await deposits.RecordPaymentAsync(name, PaymentOf(observation, payment), DepositState.Detected, observation.Confirmations, rail.Finality.Required,
                     (observation.Evidence ?? EvidenceOf(observation, rail.Finality.Required)).ToJsonString(), cancellationToken);
+            case ObservationKind.Failed when observation.Payment is { } refused && deposit is null
+                && await deposits.FindByExternalIdAsync(name, observation.ExternalId, cancellationToken) is null:
+                // A payment the rail saw fail (a transaction that landed with an error): recorded as failed with its evidence, never credited.
+                return await deposits.RecordPaymentAsync(name, PaymentOf(observation, refused), DepositState.Failed, observation.Confirmations, rail.Finality.Required,
+                    (observation.Evidence ?? EvidenceOf(observation, rail.Finality.Required)).ToJsonString(), cancellationToken);
             case ObservationKind.Expired or ObservationKind.Failed:
                 deposit ??= await deposits.FindByExternalIdAsync(name, observation.ExternalId, cancellationToken);
                 if (deposit is { State: DepositState.Pending or DepositState.Detected or DepositState.Confirming })
@@ -222,8 +235,20 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         return deposit is null ? null : await deposits.FindAsync(deposit.Id, cancellationToken);
     }
 
-    public Task<Deposit> OpenAsync(RailId rail, long agentId, Micros requested, string? address, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        deposits.CreatePendingAsync(rail.Value, agentId, requested, address, (rails.Find(rail)?.Finality.Required) ?? 1, expiresAt, cancellationToken);
+    public async Task<Deposit> OpenAsync(RailId rail, long agentId, Micros requested, string? address, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        if (address is not null)
+        {
+            // The request's own address (a reference key) is watched for good as the agent's, like a derived one: a payment
+            // after the request expired still credits the agent, as a deposit of its own.
+            var owner = (await addresses.AddAsync([new DepositAddress(0, rail.Value, address, agentId, DepositAddress.RequestIndex, DepositAddress.RequestKey)], cancellationToken))[0];
+            if (owner != agentId)
+            {
+                throw new InvalidOperationException($"The {rail} address {address} of a new request is stored as agent {owner}'s: not handed out.");
+            }
+        }
+        return await deposits.CreatePendingAsync(rail.Value, agentId, requested, address, (rails.Find(rail)?.Finality.Required) ?? 1, expiresAt, cancellationToken);
+    }
 
     public Task NameAsync(long depositId, string externalId, CancellationToken cancellationToken) => deposits.AttachAsync(depositId, externalId, cancellationToken);
 

@@ -41,21 +41,24 @@ public sealed class JobServer(JobStorage storage, IJobFilterProvider filters, IR
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _running = false;
+        // Taken once: the test host may stop a service twice, from two threads (dotnet/aspnetcore#40271).
+        if (Interlocked.Exchange(ref _server, null) is not { } server)
+        {
+            return;
+        }
         try
         {
-            if (_server is { } server)
-            {
-                server.SendStop();
-                await server.WaitForShutdownAsync(cancellationToken);
-            }
+            server.SendStop();
+            await server.WaitForShutdownAsync(cancellationToken);
         }
         finally
         {
+            server.Dispose();
             HangfireLogs.Detach(loggers);
         }
     }
 
-    public void Dispose() => _server?.Dispose();
+    public void Dispose() => Interlocked.Exchange(ref _server, null)?.Dispose();
 
     private void Schedule()
     {

@@ -1,4 +1,5 @@
 using Aisa.Settlement.Adapters.Evm;
+using Aisa.Settlement.Adapters.Solana;
 using Aisa.Settlement.Adapters.Stripe;
 using Aisa.Settlement.Adapters.X402;
 
@@ -11,5 +12,6 @@ public static class RailRegistrations
         services
             .AddEvmRails(configuration)
             .AddX402Rail(configuration)
-            .AddStripeRail(configuration);
+            .AddStripeRail(configuration)
+            .AddSolanaRail(configuration);
 }

@@ -17,4 +17,5 @@ public interface IAddressDepositRail : IRail
 
 public sealed record RailToken(string Symbol, string Address, int Decimals);
 
-public sealed record DepositInstructions(string Rail, long? ChainId, string Address, long DerivationIndex, IReadOnlyList<RailToken> Tokens);
+/// <param name="Reference">What names the agent in its payment when the address is shared (Solana: the treasury owner, and the agent's Solana Pay reference key).</param>
+public sealed record DepositInstructions(string Rail, long? ChainId, string Address, long DerivationIndex, IReadOnlyList<RailToken> Tokens, string? Reference = null);

@@ -3,7 +3,14 @@ using System.Data.Common;
 namespace Aisa.Settlement.Storage.Deposits;
 
 /// <param name="KeyId">Which key derived the address (a hash of the xpub); null for addresses stored before keys were named.</param>
-public sealed record DepositAddress(long Id, string Rail, string Address, long AgentId, long DerivationIndex, string? KeyId);
+public sealed record DepositAddress(long Id, string Rail, string Address, long AgentId, long DerivationIndex, string? KeyId)
+{
+    /// <summary>The derivation index of an address no key derived: one a top-up request made for itself (a Solana Pay reference).</summary>
+    public const long RequestIndex = -1;
+
+    /// <summary>The key id of such an address.</summary>
+    public const string RequestKey = "request";
+}
 
 /// <summary>How many of a rail's addresses one key derived; <see cref="KeyId"/> null for those stored before keys were named.</summary>
 public sealed record DepositAddressKey(string? KeyId, long Addresses, long NewestId);
@@ -51,7 +58,7 @@ public sealed class DepositAddressStore(SqlDatabase database, TimeProvider clock
         await using var command = connection.CreateCommand(null,
             """
             SELECT i.agent_id, i.derivation_index FROM agent_derivation_indexes i
-            WHERE NOT EXISTS (SELECT 1 FROM deposit_addresses a WHERE a.rail = @rail AND a.agent_id = i.agent_id)
+            WHERE NOT EXISTS (SELECT 1 FROM deposit_addresses a WHERE a.rail = @rail AND a.agent_id = i.agent_id AND a.derivation_index >= 0)
             ORDER BY i.derivation_index
             """, ("rail", rail));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -64,7 +71,7 @@ public sealed class DepositAddressStore(SqlDatabase database, TimeProvider clock
     }
 
     /// <summary>
-    /// Stores addresses (lower-case); one already there stays as it is. Returns the agent each address belongs to as
+    /// Stores addresses (as the rail writes them: lower-case hex, base58); one already there stays as it is. Returns the agent each address belongs to as
     /// stored, so a caller never hands out an address that fills another agent's wallet.
     /// </summary>
     public async Task<IReadOnlyList<long>> AddAsync(IReadOnlyList<DepositAddress> addresses, CancellationToken cancellationToken)
@@ -124,12 +131,12 @@ public sealed class DepositAddressStore(SqlDatabase database, TimeProvider clock
         return owners;
     }
 
-    /// <summary>The keys that derived the rail's addresses, with how many each derived.</summary>
+    /// <summary>The keys that derived the rail's addresses, with how many each derived (requests' own addresses are no key's).</summary>
     public async Task<IReadOnlyList<DepositAddressKey>> KeysAsync(string rail, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand(null,
-            "SELECT key_id, COUNT(*), MAX(id) FROM deposit_addresses WHERE rail = @rail GROUP BY key_id ORDER BY MAX(id)", ("rail", rail));
+            "SELECT key_id, COUNT(*), MAX(id) FROM deposit_addresses WHERE rail = @rail AND derivation_index >= 0 GROUP BY key_id ORDER BY MAX(id)", ("rail", rail));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var keys = new List<DepositAddressKey>();
         while (await reader.ReadAsync(cancellationToken))

@@ -113,9 +113,11 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
         {
             return known;
         }
+        // The request this payment answers: the agent's oldest open one on the rail that was to be paid to the same address (a
+        // request with an address of its own, a Solana Pay reference, is filled only by a payment naming it).
         var pending = state == DepositState.Failed ? null : (await ListWhereAsync(connection, transaction,
-            "rail = @rail AND agent_id = @agent AND state = 'pending' AND (expires_at IS NULL OR expires_at > @now) ORDER BY id LIMIT 1",
-            cancellationToken, ("rail", rail), ("agent", payment.AgentId), ("now", now))).FirstOrDefault();
+            "rail = @rail AND agent_id = @agent AND state = 'pending' AND (expires_at IS NULL OR expires_at > @now) AND (address IS NULL OR address = @address) ORDER BY id LIMIT 1",
+            cancellationToken, ("rail", rail), ("agent", payment.AgentId), ("now", now), ("address", payment.Address))).FirstOrDefault();
         var values = new (string, object?)[]
         {
             ("rail", rail), ("agent", payment.AgentId), ("state", state.ToWire()), ("amount", payment.Amount.Value), ("external", payment.ExternalId),

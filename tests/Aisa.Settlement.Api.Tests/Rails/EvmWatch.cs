@@ -80,14 +80,14 @@ public static class EvmWatch
         return reply.Body.GetProperty("transactions").EnumerateArray().Where(t => t.GetProperty("type").GetString() == "deposit").ToArray();
     }
 
-    /// <summary>Waits for runs of the watcher that finished after <paramref name="afterRun"/>.</summary>
-    public static async Task<JsonElement[]> WaitForRunsAsync(AisaClient client, long afterRun, Func<JsonElement[], bool> enough, string what)
+    /// <summary>Waits for runs of the watcher (<paramref name="job"/>) that finished after <paramref name="afterRun"/>.</summary>
+    public static async Task<JsonElement[]> WaitForRunsAsync(AisaClient client, long afterRun, Func<JsonElement[], bool> enough, string what, string job = "watch:base")
     {
         var deadline = DateTime.UtcNow + Patience;
         JsonElement[] runs = [];
         while (DateTime.UtcNow < deadline)
         {
-            var reply = await client.SendAsync(HttpMethod.Get, "/api/operator/jobs?job=watch:base&limit=200", headers: AisaClient.Operator());
+            var reply = await client.SendAsync(HttpMethod.Get, $"/api/operator/jobs?job={job}&limit=200", headers: AisaClient.Operator());
             Assert.Equal(200, reply.Code);
             runs = reply.Body.GetProperty("runs").EnumerateArray()
                 .Where(r => r.GetProperty("id").GetInt64() > afterRun && r.GetProperty("outcome").GetString() != "running").ToArray();
@@ -100,9 +100,9 @@ public static class EvmWatch
         throw new Xunit.Sdk.XunitException($"No {what} within {Patience.TotalSeconds} s; runs: {JsonSerializer.Serialize(runs)}");
     }
 
-    public static async Task<long> LastRunIdAsync(AisaClient client)
+    public static async Task<long> LastRunIdAsync(AisaClient client, string job = "watch:base")
     {
-        var reply = await client.SendAsync(HttpMethod.Get, "/api/operator/jobs?job=watch:base&limit=1", headers: AisaClient.Operator());
+        var reply = await client.SendAsync(HttpMethod.Get, $"/api/operator/jobs?job={job}&limit=1", headers: AisaClient.Operator());
         return reply.Body.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("id").GetInt64()).FirstOrDefault();
     }
 

@@ -20,6 +20,7 @@ public sealed class ConfigurationTests
         Assert.Equal(["Operator:ApiKey is the example's placeholder: set a long random key of your own (e.g. openssl rand -hex 32)."], problems);
         Assert.Equal("sqlite", settings.Storage.Provider);
         Assert.Contains(settings.Rails.Passes, p => p.Name == "watch:base");
+        Assert.Contains(settings.Rails.Passes, p => p.Name == "watch:solana");
         Assert.Equal(84532, Aisa.Settlement.Adapters.Evm.EvmRails.Bind(configuration, new Aisa.Settlement.Rails.RailSetup())["base"].ChainId);
     }
 
@@ -38,6 +39,13 @@ public sealed class ConfigurationTests
     [InlineData("Rails:Stripe:WebhookSecret", "secret-key", "Rails:Stripe:WebhookSecret (or WebhookSecrets) is required")]
     [InlineData("Rails:X402:Confirm", "sometimes", "Rails:X402:Confirm is facilitator (credit once settled) or watcher")]
     [InlineData("Rails:X402:PayTo", "treasury", "Rails:X402:PayTo must be the treasury's 20-byte hex address")]
+    [InlineData("Rails:Solana:TreasuryOwner", "treasury-secret-key", "Rails:Solana:TreasuryOwner is not a Solana public key")]
+    [InlineData("Rails:Solana:TreasuryOwner", "GBjQPkFGJf3q2LYgMshHqgsXFFnDnqHCAcJZmUVHmCBm", "Rails:Solana:TreasuryOwner is not a wallet's key (it is off the Ed25519 curve")]
+    [InlineData("Rails:Solana:TreasuryOwner", "", "Rails:Solana:TreasuryOwner is required")]
+    [InlineData("Rails:Solana:UsdcMint", "0x833589fcd6edb6e08f4c7c32d4f71b54bda02913", "Rails:Solana:UsdcMint is not a Solana public key")]
+    [InlineData("Rails:Solana:RpcUrls:1", "ws://node/secret-key", "Rails:Solana:RpcUrls[1] is not an http(s) URL")]
+    [InlineData("Rails:Solana:MaxSignaturesPerPass", "0", "Rails:Solana:MaxSignaturesPerPass must be from 1 to 100000")]
+    [InlineData("Rails:Solana:Commitment", "confirmed", "Rails:Solana:Commitment is not a setting")]
     [InlineData("Scheduling:LeaseSeconds", "1", "Scheduling:LeaseSeconds must be from 2 to 3600")]
     [InlineData("Scheduling:RunHistoryDays", "7", "Scheduling:RunHistoryDays is not a setting")]
     [InlineData("Operator:ApiKey", "Replace-With-your-own-key-please", "Operator:ApiKey is the example's placeholder")]
