@@ -49,11 +49,24 @@ public sealed class HangfireLogs : ILogProvider
     {
         public bool Log(Hangfire.Logging.LogLevel logLevel, Func<string>? messageFunc, Exception? exception = null)
         {
-            if (Current() is not { } factory)
+            while (Current() is { } factory)
             {
-                return false;
+                try
+                {
+                    return Write(factory.CreateLogger(name), logLevel, messageFunc, exception);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Its service stopped between being chosen and being written to (a line from another service's Hangfire
+                    // thread): the next running one takes the line. A log line never throws into Hangfire's threads.
+                    Detach(factory);
+                }
             }
-            var logger = factory.CreateLogger(name);
+            return false;
+        }
+
+        private static bool Write(ILogger logger, Hangfire.Logging.LogLevel logLevel, Func<string>? messageFunc, Exception? exception)
+        {
             var level = logLevel switch
             {
                 Hangfire.Logging.LogLevel.Trace => MsLogLevel.Trace,

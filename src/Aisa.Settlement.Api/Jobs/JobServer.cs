@@ -58,7 +58,11 @@ public sealed class JobServer(JobStorage storage, IJobFilterProvider filters, IR
         }
     }
 
-    public void Dispose() => Interlocked.Exchange(ref _server, null)?.Dispose();
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _server, null)?.Dispose();
+        HangfireLogs.Detach(loggers);
+    }
 
     private void Schedule()
     {
