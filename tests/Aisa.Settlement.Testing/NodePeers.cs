@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 
 namespace Aisa.Settlement.Testing;
 
@@ -37,5 +40,36 @@ public static class NodePeers
         return process.ExitCode == 0
             ? await output
             : throw new InvalidOperationException($"node {script} exited with {process.ExitCode}: {await error}");
+    }
+
+    /// <summary>
+    /// Starts a server script of tests/peers on a free port (its last argument) and waits for its <c>listening &lt;url&gt;</c>
+    /// line; a script that exits or says nothing else in a minute throws with its error output.
+    /// </summary>
+    public static async Task<(Process Process, Uri Url)> StartServerAsync(string script, string name, params string[] arguments)
+    {
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        _ = NodeModules;
+        var start = new ProcessStartInfo("node") { WorkingDirectory = Directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(Directory, script));
+        foreach (var argument in arguments.Append(port.ToString(CultureInfo.InvariantCulture)))
+        {
+            start.ArgumentList.Add(argument);
+        }
+        var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start.");
+        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        if (line is null || !line.StartsWith("listening ", StringComparison.Ordinal))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"The {name} did not start: " + await process.StandardError.ReadToEndAsync());
+        }
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        return (process, new Uri(line["listening ".Length..]));
     }
 }

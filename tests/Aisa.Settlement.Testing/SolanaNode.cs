@@ -38,26 +38,8 @@ public sealed class SolanaNode : IAsyncDisposable
 
     public static async Task<SolanaNode> StartAsync()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-        var start = new ProcessStartInfo("node") { WorkingDirectory = NodePeers.Directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(NodePeers.Directory, "solana-node.mjs"));
-        start.ArgumentList.Add(port.ToString(CultureInfo.InvariantCulture));
-        _ = NodePeers.NodeModules;
-        var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start.");
-        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        if (line is null || !line.StartsWith("listening ", StringComparison.Ordinal))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException("The Solana node did not start: " + await process.StandardError.ReadToEndAsync());
-        }
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginErrorReadLine();
-        return new SolanaNode(process, new Uri(line["listening ".Length..]));
+        var (process, url) = await NodePeers.StartServerAsync("solana-node.mjs", "Solana node");
+        return new SolanaNode(process, url);
     }
 
     private async Task<JsonObject> ControlAsync(JsonObject body)

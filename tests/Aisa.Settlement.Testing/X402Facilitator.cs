@@ -24,28 +24,9 @@ public sealed class X402Facilitator : IAsyncDisposable
 
     public static async Task<X402Facilitator> StartAsync(EvmNode node)
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-        var start = new ProcessStartInfo("node") { WorkingDirectory = NodePeers.Directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { Path.Combine(NodePeers.Directory, "x402-facilitator.mjs"), node.Url.ToString(), node.ChainId.ToString(CultureInfo.InvariantCulture), Ganache.DeployerKey, port.ToString(CultureInfo.InvariantCulture) })
-        {
-            start.ArgumentList.Add(argument);
-        }
-        _ = NodePeers.NodeModules;
-        var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start.");
-        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        if (line is null || !line.StartsWith("listening ", StringComparison.Ordinal))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException("The x402 facilitator did not start: " + await process.StandardError.ReadToEndAsync());
-        }
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginErrorReadLine();
-        return new X402Facilitator(process, new Uri(line["listening ".Length..]));
+        var (process, url) = await NodePeers.StartServerAsync("x402-facilitator.mjs", "x402 facilitator",
+            node.Url.ToString(), node.ChainId.ToString(CultureInfo.InvariantCulture), Ganache.DeployerKey);
+        return new X402Facilitator(process, url);
     }
 
     /// <summary>
