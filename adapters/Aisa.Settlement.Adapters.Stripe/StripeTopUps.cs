@@ -37,7 +37,7 @@ public sealed class StripeTopUps(StripeClient stripe, IDepositBook book, TimePro
             await book.BookAsync(Rail, new DepositObservation(ObservationKind.Failed, "", 0) { DepositId = deposit.Id, Evidence = Json(("stripe", e.Message)) }, CancellationToken.None);
             throw;
         }
-        await book.NameAsync(deposit.Id, session.Id, CancellationToken.None);
+        await book.NameAsync(deposit.Id, session.Id, null, CancellationToken.None);
         return ((await book.FindAsync(deposit.Id, CancellationToken.None))!, session);
     }
 
@@ -51,7 +51,7 @@ public sealed class StripeTopUps(StripeClient stripe, IDepositBook book, TimePro
             var requested = await book.FindAsync(id, cancellationToken);
             if (requested is { ExternalId: null } && requested.Rail == Rail.Value)
             {
-                await book.NameAsync(requested.Id, session.Id, cancellationToken);
+                await book.NameAsync(requested.Id, session.Id, null, cancellationToken);
                 deposit = await book.FindAsync(requested.Id, cancellationToken);
             }
         }

@@ -155,7 +155,8 @@ public static class DashboardPages
         return (rail.Length == 0 ? null : rail, state, null);
     }
 
-    private static object DepositJson(Deposit d, IRailRegistry rails) => new
+    /// <param name="latestEvidence">What was last learned about it (its latest transition's evidence), where the page shows it.</param>
+    private static object DepositJson(Deposit d, IRailRegistry rails, string? latestEvidence = null) => new
     {
         id = d.Id,
         rail = d.Rail,
@@ -167,6 +168,7 @@ public static class DashboardPages
         evidence = Evidence(d),
         updatedAt = Time(d.UpdatedAt),
         finality = FinalityOf(d.Rail, rails),
+        latestEvidence = latestEvidence is null ? null : System.Text.Json.Nodes.JsonNode.Parse(latestEvidence),
     };
 
     /// <summary>How the rail's payments become final, for the bar: <c>depth</c> (k/N), <c>at finalized</c> (a commitment), or <c>when settled</c>.</summary>
@@ -183,6 +185,8 @@ public static class DashboardPages
         d.TransactionHash is { } tx ? $"tx {tx}" + (d.LogIndex is { } log ? $":{log}" : "") : null,
         d.BlockNumber is { } block ? $"block {block}" : null,
         d.TransactionHash is null && d.ExternalId is { } id ? $"ref {id}" : null,
+        // Where a request's rail keeps it (a BTCPay invoice) when that is not the reference itself.
+        d.TransactionHash is null && d.Address is { } at && at != d.ExternalId ? $"at {at}" : null,
     }.Where(s => s is not null));
 
     private static async Task<IResult> DepositsJsonAsync(HttpRequest request, DepositStore deposits, IRailRegistry rails, CancellationToken cancellationToken)
@@ -204,6 +208,7 @@ public static class DashboardPages
         var states = (await jobs.StatesAsync(now.AddDays(-1), cancellationToken)).ToDictionary(s => s.Job);
         var leases = (await jobs.LeasesAsync(cancellationToken)).ToDictionary(l => l.Job);
         var open = await deposits.OpenOrMovedSinceAsync(now - TimeSpan.FromMinutes(10), PageSize, cancellationToken);
+        var latest = await deposits.LatestEvidenceAsync(open.Select(d => d.Id).ToList(), cancellationToken);
         return Results.Json(new
         {
             watchers = scheduled.Jobs.Select(job =>
@@ -234,7 +239,7 @@ public static class DashboardPages
                     leaseHeldBy = lease is not null && lease.ExpiresAt > now ? lease.Owner : null,
                 };
             }),
-            deposits = open.Select(d => DepositJson(d, rails)),
+            deposits = open.Select(d => DepositJson(d, rails, latest.GetValueOrDefault(d.Id))),
         }, ApiJson.Options);
     }
 

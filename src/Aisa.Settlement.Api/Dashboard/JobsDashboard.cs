@@ -82,6 +82,7 @@ public static class JobsDashboard
                 .aisa-confirmations tr.highlight td { background: #fff4e5; }
                 .aisa-confirmations tr.failed td { background: #fdecea; }
                 .aisa-confirmations .mono { font-family: monospace; font-size: 12px; word-break: break-all; }
+                .aisa-confirmations .evidence-latest { color: #555; font-size: 11px; margin-top: 2px; }
                 </style>
                 <script src="/dashboard/assets/dashboard.js" defer></script>
                 """);

@@ -250,7 +250,8 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         return await deposits.CreatePendingAsync(rail.Value, agentId, requested, address, (rails.Find(rail)?.Finality.Required) ?? 1, expiresAt, cancellationToken);
     }
 
-    public Task NameAsync(long depositId, string externalId, CancellationToken cancellationToken) => deposits.AttachAsync(depositId, externalId, cancellationToken);
+    public Task NameAsync(long depositId, string externalId, string? address, CancellationToken cancellationToken) =>
+        deposits.AttachAsync(depositId, externalId, address, cancellationToken);
 
     public Task<Deposit?> FindAsync(long depositId, CancellationToken cancellationToken) => deposits.FindAsync(depositId, cancellationToken);
 

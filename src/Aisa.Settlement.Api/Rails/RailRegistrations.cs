@@ -1,4 +1,5 @@
 using Aisa.Settlement.Adapters.Evm;
+using Aisa.Settlement.Adapters.Lightning;
 using Aisa.Settlement.Adapters.Solana;
 using Aisa.Settlement.Adapters.Stripe;
 using Aisa.Settlement.Adapters.X402;
@@ -13,5 +14,6 @@ public static class RailRegistrations
             .AddEvmRails(configuration)
             .AddX402Rail(configuration)
             .AddStripeRail(configuration)
-            .AddSolanaRail(configuration);
+            .AddSolanaRail(configuration)
+            .AddLightningRail(configuration);
 }

@@ -16,8 +16,11 @@ public interface IDepositBook
     /// <summary>A request waiting for its payment (a checkout, an invoice), with what was asked and until when.</summary>
     Task<Deposit> OpenAsync(RailId rail, long agentId, Micros requested, string? address, DateTimeOffset expiresAt, CancellationToken cancellationToken);
 
-    /// <summary>Names a pending request by the rail's id for it, once the rail has made it.</summary>
-    Task NameAsync(long depositId, string externalId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Names a pending request by the rail's id for it, once the rail has made it; <paramref name="address"/>, when given, is
+    /// where the rail's service keeps it (an invoice's id at BTCPay), for the watcher to read it there.
+    /// </summary>
+    Task NameAsync(long depositId, string externalId, string? address, CancellationToken cancellationToken);
 
     Task<Deposit?> FindAsync(long depositId, CancellationToken cancellationToken);
 

@@ -80,6 +80,30 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
         return ListWhereAsync($"{string.Join(" AND ", conditions)} ORDER BY id DESC LIMIT @limit", cancellationToken, [.. parameters]);
     }
 
+    /// <summary>The evidence of each deposit's latest transition (what was last learned about it), by deposit id.</summary>
+    public async Task<IReadOnlyDictionary<long, string>> LatestEvidenceAsync(IReadOnlyCollection<long> depositIds, CancellationToken cancellationToken)
+    {
+        var latest = new Dictionary<long, string>();
+        if (depositIds.Count == 0)
+        {
+            return latest;
+        }
+        var parameters = depositIds.Select((id, i) => ($"d{i}", (object?)id)).ToArray();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null,
+            $"""
+            SELECT deposit_id, evidence FROM deposit_transitions
+            WHERE id IN (SELECT MAX(id) FROM deposit_transitions WHERE deposit_id IN ({string.Join(", ", parameters.Select(p => "@" + p.Item1))}) GROUP BY deposit_id)
+            """,
+            parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            latest[reader.GetInt64(0)] = reader.GetString(1);
+        }
+        return latest;
+    }
+
     public async Task<IReadOnlyList<DepositTransition>> TransitionsAsync(long depositId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -228,13 +252,13 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>Names a pending request by the rail's id for it (a Checkout Session), once the rail has made it.</summary>
-    public async Task AttachAsync(long depositId, string externalId, CancellationToken cancellationToken)
+    /// <summary>Names a pending request by the rail's id for it (a Checkout Session), and where the rail keeps it if it says, once the rail has made it.</summary>
+    public async Task AttachAsync(long depositId, string externalId, string? address, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await connection.ExecuteAsync(null,
-            "UPDATE deposits SET external_id = @external, updated_at = @now WHERE id = @id AND external_id IS NULL",
-            cancellationToken, ("external", externalId), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()), ("id", depositId));
+            "UPDATE deposits SET external_id = @external, address = COALESCE(@address, address), updated_at = @now WHERE id = @id AND external_id IS NULL",
+            cancellationToken, ("external", externalId), ("address", address), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()), ("id", depositId));
     }
 
     /// <summary>Pending requests of a rail already named by the rail (their payment may have happened without us hearing).</summary>

@@ -151,6 +151,8 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         await Expect(row.Locator(".state")).ToHaveTextAsync("credited");
         await Expect(row.Locator(".confirmations")).ToHaveTextAsync(new Regex("3/3$"));
         await Expect(row).ToContainTextAsync("2.500000");
+        // What was last learned about it, under its reference: the credit's ledger key.
+        await Expect(row.Locator(".evidence-latest")).ToContainTextAsync("ledgerKey=deposit:ba");
         // The watcher's last pass, as the page shows it, saw the head.
         await Expect(page.Locator("#watchers tr[data-job='watch:base'] .last-pass")).ToContainTextAsync("succeeded");
         await ShotAsync(page, "04-confirmations-credited");

@@ -21,6 +21,7 @@ public sealed class ConfigurationTests
         Assert.Equal("sqlite", settings.Storage.Provider);
         Assert.Contains(settings.Rails.Passes, p => p.Name == "watch:base");
         Assert.Contains(settings.Rails.Passes, p => p.Name == "watch:solana");
+        Assert.Contains(settings.Rails.Passes, p => p.Name == "watch:lightning");
         Assert.Equal(84532, Aisa.Settlement.Adapters.Evm.EvmRails.Bind(configuration, new Aisa.Settlement.Rails.RailSetup())["base"].ChainId);
     }
 
@@ -46,6 +47,16 @@ public sealed class ConfigurationTests
     [InlineData("Rails:Solana:RpcUrls:1", "ws://node/secret-key", "Rails:Solana:RpcUrls[1] is not an http(s) URL")]
     [InlineData("Rails:Solana:MaxSignaturesPerPass", "0", "Rails:Solana:MaxSignaturesPerPass must be from 1 to 100000")]
     [InlineData("Rails:Solana:Commitment", "confirmed", "Rails:Solana:Commitment is not a setting")]
+    [InlineData("Rails:Lightning:Backend", "eclair", "Rails:Lightning:Backend is btcpay or lnd")]
+    [InlineData("Rails:Lightning:Network", "liquid", "Rails:Lightning:Network is mainnet, testnet, signet or regtest")]
+    [InlineData("Rails:Lightning:Network", "2", "Rails:Lightning:Network is mainnet, testnet, signet or regtest")]
+    [InlineData("Rails:Lightning:InvoiceExpirySeconds", "10", "Rails:Lightning:InvoiceExpirySeconds must be from 60 to 86400")]
+    [InlineData("Rails:Lightning:BtcPay:Url", "btcpay.example/secret-key", "Rails:Lightning:BtcPay:Url is required")]
+    [InlineData("Rails:Lightning:BtcPay:ApiKey", "", "Rails:Lightning:BtcPay:ApiKey is required")]
+    [InlineData("Rails:Lightning:BtcPay:StoreId", "store/secret-key", "Rails:Lightning:BtcPay:StoreId is required")]
+    [InlineData("Rails:Lightning:BtcPay:Secret", "secret-key", "Rails:Lightning:BtcPay:Secret is not a setting")]
+    [InlineData("Rails:Lightning:Lnd:Macaroon", "secret-key", "Rails:Lightning:Lnd:Macaroon is not a setting")]
+    [InlineData("Rails:Lightning:Confirmations", "3", "Rails:Lightning:Confirmations is not a setting")]
     [InlineData("Scheduling:LeaseSeconds", "1", "Scheduling:LeaseSeconds must be from 2 to 3600")]
     [InlineData("Scheduling:RunHistoryDays", "7", "Scheduling:RunHistoryDays is not a setting")]
     [InlineData("Operator:ApiKey", "Replace-With-your-own-key-please", "Operator:ApiKey is the example's placeholder")]
@@ -62,6 +73,34 @@ public sealed class ConfigurationTests
 
         Assert.Contains(problems, p => p.Contains(expected, StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.Contains("secret-key", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Lightning_on_LND_needs_its_REST_URL_a_hex_macaroon_a_pin_of_64_hex_digits_and_a_rate_source_and_never_names_the_macaroon()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(RepositoryPaths.Root, "appsettings.example.json"), optional: false)
+            .AddInMemoryCollection([
+                new("Rails:Lightning:Backend", "lnd"),
+                new("Rails:Lightning:Lnd:RestUrl", "lnd:8080"),
+                new("Rails:Lightning:Lnd:MacaroonHex", "0201-secret-key"),
+                new("Rails:Lightning:Lnd:TlsCertificateThumbprint", "AB:CD"),
+                new("Rails:Lightning:Lnd:RateUrl", ""),
+                new("Rails:Lightning:Lnd:RateJsonPath", "bitcoin..usd"),
+            ])
+            .Build();
+
+        var problems = SettlementConfiguration.BindAndValidate(configuration, new ServiceCollection(), out _);
+
+        foreach (var expected in new[]
+        {
+            "Rails:Lightning:Lnd:RestUrl is required", "Rails:Lightning:Lnd:MacaroonHex is required", "Rails:Lightning:Lnd:TlsCertificateThumbprint is the SHA-256",
+            "Rails:Lightning:Lnd:RateUrl is required", "Rails:Lightning:Lnd:RateJsonPath is required",
+        })
+        {
+            Assert.Contains(problems, p => p.StartsWith(expected, StringComparison.Ordinal));
+        }
+        Assert.DoesNotContain(problems, p => p.Contains("secret-key", StringComparison.Ordinal) || p.Contains("BtcPay", StringComparison.Ordinal));
     }
 
     [Fact]

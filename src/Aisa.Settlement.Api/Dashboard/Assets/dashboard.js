@@ -33,6 +33,18 @@ function confirmationBar(deposit) {
   return cell;
 }
 
+// What was last learned about a deposit (its latest transition's evidence), as name=value pairs; long hashes shortened.
+function evidenceLine(evidence) {
+  if (!evidence || typeof evidence !== "object") return "";
+  return Object.entries(evidence)
+    .filter(([, value]) => value !== null && value !== "" && typeof value !== "object")
+    .map(([name, value]) => {
+      const text = String(value);
+      return name + "=" + (text.length > 24 ? text.slice(0, 10) + "…" + text.slice(-6) : text);
+    })
+    .join(" · ");
+}
+
 function depositRow(deposit) {
   const row = document.createElement("tr");
   row.dataset.depositId = deposit.id;
@@ -49,7 +61,14 @@ function depositRow(deposit) {
   row.appendChild(confirmationBar(deposit));
   row.appendChild(text("td", deposit.amount, "num"));
   row.appendChild(text("td", deposit.agentId));
-  row.appendChild(text("td", deposit.evidence, "mono"));
+  const evidence = text("td", deposit.evidence, "mono");
+  const latest = evidenceLine(deposit.latestEvidence);
+  if (latest) {
+    const detail = text("div", latest, "evidence-latest");
+    detail.title = JSON.stringify(deposit.latestEvidence, null, 2);
+    evidence.appendChild(detail);
+  }
+  row.appendChild(evidence);
   row.appendChild(text("td", deposit.updatedAt));
   return row;
 }

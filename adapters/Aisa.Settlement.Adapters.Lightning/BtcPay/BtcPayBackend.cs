@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Aisa.Settlement.Adapters.Lightning.Backends;
+using Aisa.Settlement.Money;
+
+namespace Aisa.Settlement.Adapters.Lightning.BtcPay;
+
+/// <summary>
+/// BTCPay Server's Greenfield API: a store invoice in USD payable by Lightning only (BTCPay fixes the rate), its BOLT11 read
+/// from the invoice's payment methods. The deposit's id rides in the invoice's metadata, which BTCPay's webhooks echo.
+/// </summary>
+public sealed class BtcPayBackend(LightningHttp http, BtcPayOptions options) : ILightningBackend
+{
+    /// <summary>The payment method of Lightning invoices (older servers said <c>BTC-LightningNetwork</c>).</summary>
+    public static readonly string[] LightningMethods = ["BTC-LN", "BTC-LightningNetwork"];
+
+    /// <summary>The metadata's order id of a deposit's invoice.</summary>
+    public static string OrderId(long depositId) => $"aisa-deposit-{depositId.ToString(CultureInfo.InvariantCulture)}";
+
+    public string Name => "btcpay";
+
+    public long Calls => http.Calls;
+
+    public async Task<MadeInvoice> CreateAsync(long depositId, Micros amount, TimeSpan expiry, CancellationToken cancellationToken)
+    {
+        var usd = amount.ToUsd().ToString("0.00####", CultureInfo.InvariantCulture);
+        var request = new JsonObject
+        {
+            ["amount"] = usd,
+            ["currency"] = "USD",
+            ["metadata"] = new JsonObject { ["orderId"] = OrderId(depositId), ["depositId"] = depositId, ["itemDesc"] = "AISA wallet top-up" },
+            ["checkout"] = new JsonObject
+            {
+                ["paymentMethods"] = new JsonArray("BTC-LN"),
+                ["expirationMinutes"] = (int)Math.Ceiling(expiry.TotalMinutes),
+                ["speedPolicy"] = "HighSpeed",
+                // The BOLT11 is made now, not when a payer opens the checkout page: it is handed out at once.
+                ["lazyPaymentMethods"] = false,
+            },
+        };
+        var invoice = Expect(await SendAsync(HttpMethod.Post, StorePath("invoices"), request, cancellationToken), "create an invoice") as JsonObject
+            ?? throw new LightningBackendException("BTCPay answered the new invoice with something that is not an invoice.");
+        var id = invoice["id"]?.ToString() ?? throw new LightningBackendException("BTCPay answered the new invoice without its id.");
+        var method = await LightningMethodAsync(id, cancellationToken)
+            ?? throw new LightningBackendException($"BTCPay's invoice {id} has no activated Lightning payment method: is Lightning enabled on the store?");
+        var amountMsat = Msat.FromBtc(method["amount"]) ?? throw new LightningBackendException($"BTCPay's invoice {id} states no Lightning amount.");
+        return new MadeInvoice(id, method["destination"]?.ToString() ?? "", method["additionalData"]?["paymentHash"]?.ToString() ?? "", amountMsat, new JsonObject
+        {
+            ["backend"] = Name,
+            ["invoiceId"] = id,
+            ["usd"] = invoice["amount"]?.ToString(),
+            ["currency"] = invoice["currency"]?.ToString(),
+            ["rate"] = method["rate"]?.ToString(),
+            ["btc"] = method["amount"]?.ToString(),
+            ["checkoutLink"] = invoice["checkoutLink"]?.ToString(),
+        });
+    }
+
+    public async Task<InvoiceReading> ReadAsync(string invoiceId, CancellationToken cancellationToken)
+    {
+        var (status, body) = await SendAsync(HttpMethod.Get, StorePath($"invoices/{Uri.EscapeDataString(invoiceId)}"), null, cancellationToken);
+        if (status == 404 && body?["code"]?.ToString() == "invoice-not-found")
+        {
+            return new InvoiceReading(InvoiceStatus.Unknown, null, 0, 0, 0, new JsonObject { ["backend"] = Name, ["invoiceId"] = invoiceId, ["status"] = "not found" });
+        }
+        var invoice = Expect((status, body), "read an invoice") as JsonObject ?? throw new LightningBackendException($"BTCPay answered invoice {invoiceId} with something that is not an invoice.");
+        var state = invoice["status"]?.ToString();
+        var additional = invoice["additionalStatus"]?.ToString();
+        var evidence = new JsonObject { ["backend"] = Name, ["invoiceId"] = invoiceId, ["status"] = state, ["additionalStatus"] = additional, ["usd"] = invoice["amount"]?.ToString() };
+        if (state is "New" or "Processing")
+        {
+            return new InvoiceReading(InvoiceStatus.Open, null, 0, 0, 0, evidence);
+        }
+        if (state == "Invalid")
+        {
+            return new InvoiceReading(InvoiceStatus.Invalid, null, 0, 0, 0, evidence);
+        }
+        if (state == "Expired" && additional != "PaidPartial")
+        {
+            return new InvoiceReading(InvoiceStatus.Expired, null, 0, 0, 0, evidence);
+        }
+        if (state is not ("Settled" or "Expired"))
+        {
+            throw new LightningBackendException($"BTCPay's invoice {invoiceId} has a status this service does not know: {state}.");
+        }
+        // Settled, or expired partly paid: what the Lightning payment method received decides.
+        var method = await LightningMethodAsync(invoiceId, cancellationToken) ?? throw new LightningBackendException($"BTCPay's invoice {invoiceId} has no Lightning payment method.");
+        var asked = Msat.FromBtc(method["amount"]) ?? 0;
+        var paid = Msat.FromBtc(method["totalPaid"]) ?? 0;
+        evidence["btc"] = method["amount"]?.ToString();
+        evidence["btcPaid"] = method["totalPaid"]?.ToString();
+        evidence["rate"] = method["rate"]?.ToString();
+        var hash = method["additionalData"]?["paymentHash"]?.ToString();
+        var settled = state == "Settled" && asked > 0 && paid >= asked;
+        return new InvoiceReading(settled ? InvoiceStatus.Settled : InvoiceStatus.Underpaid, hash, asked, paid, 0, evidence);
+    }
+
+    private async Task<JsonObject?> LightningMethodAsync(string invoiceId, CancellationToken cancellationToken)
+    {
+        var methods = Expect(await SendAsync(HttpMethod.Get, StorePath($"invoices/{Uri.EscapeDataString(invoiceId)}/payment-methods"), null, cancellationToken), "read an invoice's payment methods");
+        return (methods as JsonArray)?.OfType<JsonObject>().FirstOrDefault(m => LightningMethods.Contains(m["paymentMethodId"]?.ToString()) && m["activated"]?.GetValue<bool>() != false);
+    }
+
+    private string StorePath(string path) => $"api/v1/stores/{Uri.EscapeDataString(options.StoreId!)}/{path}";
+
+    private Task<(int, JsonNode?)> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken cancellationToken) =>
+        http.SendAsync(method, new Uri(new Uri(options.Url!.TrimEnd('/') + "/"), path), body,
+            headers => headers.Authorization = new AuthenticationHeaderValue("token", options.ApiKey), cancellationToken);
+
+    private static JsonNode Expect((int Status, JsonNode? Body) answer, string what) => answer switch
+    {
+        ( >= 200 and < 300, { } body) => body,
+        (401 or 403, var body) => throw new LightningBackendException($"BTCPay refused to {what} with the configured API key (HTTP {answer.Status}): {LightningHttp.ErrorOf(body)}"),
+        var (status, body) => throw new LightningBackendException($"BTCPay answered the request to {what} with HTTP {status}: {LightningHttp.ErrorOf(body)}"),
+    };
+}
