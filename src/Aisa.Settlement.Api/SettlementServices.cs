@@ -25,6 +25,9 @@ public static class SettlementServices
     public static IServiceCollection AddSettlement(this IServiceCollection services, SettlementSettings settings)
     {
         services.AddSettlementStorage(settings.Storage);
+        // The HTTP client factory would log every outgoing request's URL, redacting only the query: a node's URL may hold its
+        // provider's key in the path. Each client says itself what failed, naming the host only.
+        services.ConfigureHttpClientDefaults(http => http.RemoveAllLoggers());
         services.AddObservability();
         services.AddOpenApi();
         services.AddDashboardAuth();

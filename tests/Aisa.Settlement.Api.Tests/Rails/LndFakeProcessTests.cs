@@ -71,5 +71,11 @@ public sealed class LndFakeProcessTests : IAsyncLifetime
         Assert.Equal(0m, await SolanaWatch.SuspenseAsync(restarted));
         var audit = await restarted.AuditAsync();
         Assert.True(audit.GetProperty("balanced").GetBoolean(), audit.ToString());
+
+        // Neither service wrote the macaroon or an outgoing request's URL (one may hold a provider's key in its path).
+        var output = _services.SelectMany(s => s.StandardOutput.Concat(s.StandardError)).ToList();
+        Assert.Contains(output, line => line.Contains("Now listening on", StringComparison.Ordinal));
+        Assert.DoesNotContain(output, line => line.Contains(LightningFake.MacaroonHex, StringComparison.Ordinal));
+        Assert.DoesNotContain(output, line => line.Contains(_lnd.Url.Authority, StringComparison.Ordinal));
     }
 }
