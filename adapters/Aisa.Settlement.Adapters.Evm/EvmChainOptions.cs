@@ -51,6 +51,9 @@ public sealed class EvmChainOptions
 
     public List<EvmTokenOptions> Tokens { get; set; } = [];
 
+    /// <summary>Present when this chain pays publishers: the hot wallet and its limits.</summary>
+    public EvmPayoutOptions? Payouts { get; set; }
+
     public int ConfirmationsFor(string chain) => Confirmations ?? (KnownChains.TryGetValue(chain, out var known) ? known.Confirmations : 12);
 
     public IEnumerable<string> Validate(string chain)
@@ -143,6 +146,10 @@ public sealed class EvmChainOptions
             {
                 yield return $"{at}:Tokens[{i}]:Decimals must be from 0 to 36.";
             }
+        }
+        foreach (var problem in Payouts?.Validate($"{at}:Payouts", Tokens) ?? [])
+        {
+            yield return problem;
         }
     }
 }

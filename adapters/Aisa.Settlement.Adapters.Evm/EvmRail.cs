@@ -14,7 +14,7 @@ namespace Aisa.Settlement.Adapters.Evm;
 /// may come back), matches recipients against the watched addresses, and re-reads the hash of every block
 /// that holds an open deposit, so a credit is never decided on a block that left the chain.
 /// </summary>
-public sealed class EvmRail : IAddressDepositRail, IRailWatcher
+public class EvmRail : IAddressDepositRail, IRailWatcher
 {
     private const int HashesPerBatch = 100;
 
@@ -50,6 +50,9 @@ public sealed class EvmRail : IAddressDepositRail, IRailWatcher
     public string KeyId { get; }
 
     public long ChainId => _options.ChainId;
+
+    /// <summary>The chain's JSON-RPC nodes, with fail-over.</summary>
+    protected EvmRpcClient Rpc => _rpc;
 
     public int ConfirmationsRequired { get; }
 
@@ -171,7 +174,7 @@ public sealed class EvmRail : IAddressDepositRail, IRailWatcher
         return hashes;
     }
 
-    private async Task EnsureChainIdAsync(CancellationToken cancellationToken)
+    protected async Task EnsureChainIdAsync(CancellationToken cancellationToken)
     {
         if (_chainIdChecked)
         {

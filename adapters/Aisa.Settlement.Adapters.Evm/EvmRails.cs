@@ -5,7 +5,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Aisa.Settlement.Adapters.Evm;
 
-/// <summary><c>services.AddEvmRails(configuration)</c>: one rail per chain of <c>Rails:Evm:Chains</c> (Base, Polygon, BNB Smart Chain), each with its watcher.</summary>
+/// <summary>
+/// <c>services.AddEvmRails(configuration)</c>: one rail per chain of <c>Rails:Evm:Chains</c> (Base, Polygon, BNB Smart Chain), each with
+/// its watcher, and paying publishers from a hot wallet where the chain has <c>Payouts</c>.
+/// </summary>
 public static class EvmRails
 {
     public static IServiceCollection AddEvmRails(this IServiceCollection services, IConfiguration configuration)
@@ -20,8 +23,17 @@ public static class EvmRails
         foreach (var (name, options) in chains)
         {
             var rail = new RailId(name);
-            services.AddSingleton<IRail>(provider => new EvmRail(rail, options, JsonRpcHttpClient.Create(provider)));
             setup.Watch(rail, TimeSpan.FromSeconds(options.PollIntervalSeconds));
+            if (options.Payouts is { } payouts)
+            {
+                var key = payouts.ReadKey(out _)!;
+                services.AddSingleton<IRail>(provider => new EvmPayoutRail(rail, options, payouts, key, JsonRpcHttpClient.Create(provider), provider.GetService<TimeProvider>() ?? TimeProvider.System));
+                setup.PaysOut(rail);
+            }
+            else
+            {
+                services.AddSingleton<IRail>(provider => new EvmRail(rail, options, JsonRpcHttpClient.Create(provider)));
+            }
         }
         return services;
     }
@@ -34,6 +46,7 @@ public static class EvmRails
         {
             var name = section.Key.ToLowerInvariant();
             setup.ReportUnknownKeys<EvmChainOptions>(section, $"{EvmChainOptions.Section}:{section.Key}");
+            setup.ReportUnknownKeys<EvmPayoutOptions>(section.GetSection("Payouts"), $"{EvmChainOptions.Section}:{section.Key}:Payouts");
             var options = new EvmChainOptions();
             try
             {

@@ -53,7 +53,9 @@ public static class SettlementServices
         services.AddSingleton<IDepositBook>(provider => provider.GetRequiredService<DepositProcessor>());
         services.AddSingleton<DepositAddressService>();
         services.AddSingleton<IAuthorizationClaims, AuthorizationClaimStore>();
-        services.AddJobs(settings.Rails, settings.Scheduling, settings.Storage);
+        services.AddSingleton<Storage.Payouts.PayoutStore>();
+        services.AddSingleton<Payouts.PayoutProcessor>();
+        services.AddJobs(settings.Rails, settings.Scheduling, settings.Storage, settings.Payouts);
         return services;
     }
 }

@@ -66,6 +66,8 @@ public sealed class ChildProcess : IDisposable
 
     public int Id => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public IReadOnlyList<string> StandardOutput => _stdoutSeen.ToArray();
 
     public IReadOnlyList<string> StandardError => _stderr.ToArray();

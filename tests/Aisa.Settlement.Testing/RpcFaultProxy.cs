@@ -55,6 +55,9 @@ public sealed class RpcFaultProxy : IDisposable
     /// <summary>With <see cref="RpcFault.Rewrite"/>: the answer the caller gets instead of the peer's.</summary>
     public Func<string, string>? Rewrite { get; set; }
 
+    /// <summary>Called with each request's body once the peer has answered it, before the caller gets the answer: the moment to kill the caller.</summary>
+    public Action<string>? AfterForward { get; set; }
+
     /// <summary>Requests waiting at the gate <see cref="Hold"/> closed.</summary>
     public int Held => Volatile.Read(ref _held);
 
@@ -161,6 +164,10 @@ public sealed class RpcFaultProxy : IDisposable
                             forward.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
                         }
                         using var answer = await _http.SendAsync(forward);
+                        if (body is not null)
+                        {
+                            AfterForward?.Invoke(body);
+                        }
                         if (fault == RpcFault.LoseAnswer)
                         {
                             context.Response.StatusCode = 500;

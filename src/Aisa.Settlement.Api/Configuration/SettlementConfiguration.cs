@@ -9,7 +9,7 @@ namespace Aisa.Settlement.Api.Configuration;
 
 /// <summary>Every options section, bound and validated.</summary>
 public sealed record SettlementSettings(StorageOptions Storage, PlatformOptions Platform, OperatorOptions Operator, RateLimitOptions RateLimits, RailSetup Rails,
-    SchedulingOptions Scheduling, ForwardedHeadersSettings ForwardedHeaders, Observability.MetricsOptions Metrics);
+    SchedulingOptions Scheduling, ForwardedHeadersSettings ForwardedHeaders, Observability.MetricsOptions Metrics, Payouts.PayoutOptions Payouts);
 
 /// <summary>
 /// Binds and validates every options section before anything starts, so a bad value stops start-up with one clear line;
@@ -40,13 +40,16 @@ public static class SettlementConfiguration
         problems.AddRange(rails.Problems);
         var scheduling = Bind<SchedulingOptions>(configuration, SchedulingOptions.Section, problems);
         problems.AddRange(scheduling.Validate());
+        var payouts = Bind<Payouts.PayoutOptions>(configuration, Payouts.PayoutOptions.Section, problems);
+        problems.AddRange(payouts.Validate(rails.Payers));
 
         services.AddSingleton(Options.Create(storage));
         services.AddSingleton(Options.Create(platform));
         services.AddSingleton(Options.Create(@operator));
         services.AddSingleton(Options.Create(rateLimits));
         services.AddSingleton(metrics);
-        settings = new SettlementSettings(storage, platform, @operator, rateLimits, rails, scheduling, forwarded, metrics);
+        services.AddSingleton(payouts);
+        settings = new SettlementSettings(storage, platform, @operator, rateLimits, rails, scheduling, forwarded, metrics, payouts);
         return problems;
     }
 

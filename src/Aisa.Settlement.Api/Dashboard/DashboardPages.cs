@@ -34,6 +34,7 @@ public static class DashboardPages
         pages.MapGet("/deposits/{id:long}", DepositAsync);
         pages.MapPost("/deposits/{id:long}/assign", AssignAsync);
         pages.MapGet("/ledger", LedgerAsync);
+        pages.MapDashboardPayouts();
 
         var api = endpoints.MapGroup("/dashboard/api").RequireAuthorization(DashboardAuth.Policy).WithTags("Dashboard");
         api.MapGet("/overview", OverviewJsonAsync).WithSummary("Deposits by rail and state, credited today, charges per minute over the last hour, job health.");
@@ -61,16 +62,17 @@ public static class DashboardPages
     }
 
     private static async Task<IResult> OverviewJsonAsync(OperationsStore operations, JobStore jobs, RecurringJobs scheduled, ChargeMinutes minutes, TimeProvider clock,
-        CancellationToken cancellationToken)
+        Storage.Payouts.PayoutStore payouts, CancellationToken cancellationToken)
     {
         // This instance's charges up to now; the other instances' arrive within their next flush (5 s).
         await minutes.FlushAsync(cancellationToken);
         var facts = await OverviewFactsAsync(operations, jobs, clock, cancellationToken);
+        var open = await payouts.OpenTotalsAsync(cancellationToken);
         return Results.Json(new
         {
             deposits = facts.Tallies.Select(t => new { t.Rail, t.State, t.Count, amount = t.Amount }),
             creditedToday = new { count = facts.CreditedCount, amount = facts.CreditedAmount },
-            openPayouts = 0,
+            openPayouts = new { count = open.Count, amount = open.Amount, awaitingApproval = open.AwaitingApproval },
             chargesPerMinute = (await operations.ChargesPerMinuteAsync(facts.Now.AddHours(-1), cancellationToken)).Select(m => new { minute = m.Minute, m.Charges, amount = m.Amount }),
             jobs = scheduled.Jobs.Select(job =>
             {
@@ -90,7 +92,7 @@ public static class DashboardPages
     }
 
     private static async Task<IResult> OverviewAsync(HttpContext context, OperationsStore operations, JobStore jobs, RecurringJobs scheduled, Storage.IDatabase database,
-        TimeProvider clock, CancellationToken cancellationToken)
+        TimeProvider clock, Storage.Payouts.PayoutStore payouts, CancellationToken cancellationToken)
     {
         // Where the data lives and whether it answers: for the operator only (readiness tells the world just ok or failing).
         string? storageProblem = null;
@@ -109,6 +111,7 @@ public static class DashboardPages
         }
         var (now, tallies, creditedCount, creditedAmount, jobStates) = await OverviewFactsAsync(operations, jobs, clock, cancellationToken);
         var failures = jobStates.Values.Sum(h => h.FailuresSince);
+        var openPayouts = await payouts.OpenTotalsAsync(cancellationToken);
         var states = Enum.GetValues<DepositState>().Select(s => s.ToWire()).ToList();
         var rails = tallies.Select(t => t.Rail).Distinct().ToList();
         var depositRows = rails.Select(rail =>
@@ -124,7 +127,7 @@ public static class DashboardPages
         var body = $"""
             <div class="cards">
               <div class="card"><div class="muted">Credited today</div><div class="value">{E(creditedAmount)}</div><div>{E(creditedCount)} deposits</div></div>
-              <div class="card"><div class="muted">Open payouts</div><div class="value">0</div><div class="muted">payouts are not built yet</div></div>
+              <div class="card" id="open-payouts"><div class="muted">Open payouts</div><div class="value">{E(openPayouts.Count)}</div><div>{E(openPayouts.Amount)} in flight</div><div class="{(openPayouts.AwaitingApproval > 0 ? "warn" : "muted")}"><a href="/dashboard/payouts?state=awaiting_approval">{E(openPayouts.AwaitingApproval)} awaiting approval</a></div></div>
               <div class="card"><div class="muted">Failed job runs (24 h)</div><div class="value {(failures > 0 ? "bad" : "ok")}" id="failed-runs">{E(failures)}</div></div>
               <div class="card"><div class="muted">Charges (last hour)</div><div class="value" id="charges-last-hour">…</div></div>
               {storage}

@@ -34,13 +34,16 @@ public static class JobEngine
     /// <summary>A job fetched by an instance that died is handed out again after this (sliding: a live instance keeps its jobs).</summary>
     public static readonly TimeSpan InvisibilityTimeout = TimeSpan.FromMinutes(1);
 
-    public static IServiceCollection AddJobs(this IServiceCollection services, RailSetup rails, SchedulingOptions scheduling, StorageOptions storage)
+    public static IServiceCollection AddJobs(this IServiceCollection services, RailSetup rails, SchedulingOptions scheduling, StorageOptions storage, Payouts.PayoutOptions payouts)
     {
         HangfireLogs.Install();
         services.AddSingleton(scheduling);
         services.AddSingleton<ServiceInstance>();
         services.AddSingleton<LeasedRuns>();
-        var recurring = new RecurringJobs([.. rails.Passes.Select(p => new ScheduledJob(p.Name, p.Interval, p.Purpose, p.Watcher)), PruneJob.Scheduled]);
+        var recurring = new RecurringJobs([
+            .. rails.Passes.Select(p => new ScheduledJob(p.Name, p.Interval, p.Purpose, p.Watcher)),
+            .. PayoutJobs(rails.Payers, payouts),
+            PruneJob.Scheduled]);
         services.AddSingleton(recurring);
         services.AddTransient<PruneJob>();
         services.AddTransient<RecurringPass>();
@@ -57,6 +60,22 @@ public static class JobEngine
         services.AddSingleton<JobServer>();
         services.AddHostedService(provider => provider.GetRequiredService<JobServer>());
         return services;
+    }
+
+    /// <summary>With a rail that pays: the payout run on its schedule, and a pass per rail that sends and tracks its payouts.</summary>
+    private static IEnumerable<ScheduledJob> PayoutJobs(IReadOnlyList<RailId> payers, Payouts.PayoutOptions payouts)
+    {
+        if (payers.Count == 0)
+        {
+            yield break;
+        }
+        yield return new ScheduledJob(Payouts.PayoutProcessor.RunJob, payouts.RunInterval(DateTimeOffset.UtcNow),
+            "Pays every publisher whose available earnings reach its minimum: one payout of the whole amount on its rail.", CronExpression: payouts.Schedule.Trim());
+        foreach (var rail in payers)
+        {
+            yield return new ScheduledJob(Payouts.PayoutProcessor.PassJob(rail.Value), TimeSpan.FromSeconds(payouts.PollIntervalSeconds),
+                $"Sends the payouts on {rail} and tracks them until they are final.", Payer: rail);
+        }
     }
 
     /// <summary>

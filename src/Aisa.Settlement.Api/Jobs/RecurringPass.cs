@@ -8,10 +8,11 @@ namespace Aisa.Settlement.Api.Jobs;
 
 /// <summary>
 /// The Hangfire job behind every recurring job: a rail's watcher from its stored cursor (so a retry never credits twice),
-/// a rail's own pass, or pruning, each run through <see cref="LeasedRuns"/>. Never retried by Hangfire: the next tick is
+/// a rail's own pass, a payout run or a rail's payouts, or pruning, each run through <see cref="LeasedRuns"/>. Never retried by Hangfire: the next tick is
 /// the retry.
 /// </summary>
-public sealed class RecurringPass(RecurringJobs recurring, LeasedRuns runs, IRailRegistry rails, IEnumerable<IRailJob> railJobs, DepositProcessor processor, PruneJob prune)
+public sealed class RecurringPass(RecurringJobs recurring, LeasedRuns runs, IRailRegistry rails, IEnumerable<IRailJob> railJobs, DepositProcessor processor, PruneJob prune,
+    Payouts.PayoutProcessor payouts)
 {
     [AutomaticRetry(Attempts = 0, LogEvents = false)]
     [JobDisplayName("{0}")]
@@ -28,6 +29,15 @@ public sealed class RecurringPass(RecurringJobs recurring, LeasedRuns runs, IRai
         {
             var rail = rails.Find(watcher) as IRailWatcher ?? throw new InvalidOperationException($"The rail {watcher} is not a watcher of this instance.");
             return (lease, token) => processor.PassAsync(rail, lease, token);
+        }
+        if (job.Payer is { } payer)
+        {
+            var rail = rails.Find(payer) as IPayoutRail ?? throw new InvalidOperationException($"The rail {payer} does not pay out on this instance.");
+            return (lease, token) => payouts.PassAsync(rail, lease, token);
+        }
+        if (job.Name == Payouts.PayoutProcessor.RunJob)
+        {
+            return (_, token) => payouts.RunAsync(token);
         }
         if (job.Name == PruneJob.Name)
         {

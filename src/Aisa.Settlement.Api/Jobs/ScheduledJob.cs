@@ -3,8 +3,11 @@ using Aisa.Settlement.Rails;
 
 namespace Aisa.Settlement.Api.Jobs;
 
-/// <summary>A recurring job: its name (the Hangfire recurring job's id and the lease's), how often it runs, what it does, and the rail it watches if it is a watcher.</summary>
-public sealed record ScheduledJob(string Name, TimeSpan Interval, string Purpose, RailId? Watcher = null)
+/// <summary>
+/// A recurring job: its name (the Hangfire recurring job's id and the lease's), how often it runs, what it does, the rail it
+/// watches if it is a watcher or pays on if it sends payouts, and its own cron expression when one was configured.
+/// </summary>
+public sealed record ScheduledJob(string Name, TimeSpan Interval, string Purpose, RailId? Watcher = null, RailId? Payer = null, string? CronExpression = null)
 {
     /// <summary>Whether a last success at <paramref name="lastSuccess"/> is recent: within three intervals (and 5 s of slack).</summary>
     public bool Current(DateTimeOffset lastSuccess, DateTimeOffset now) => now - lastSuccess <= 3 * Interval + TimeSpan.FromSeconds(5);
@@ -18,6 +21,10 @@ public sealed record ScheduledJob(string Name, TimeSpan Interval, string Purpose
     {
         get
         {
+            if (CronExpression is not null)
+            {
+                return CronExpression;
+            }
             var seconds = (int)Math.Max(1, Interval.TotalSeconds);
             return seconds switch
             {

@@ -29,7 +29,10 @@ public sealed record RuleView(long Id, string UrlPattern, string AccessMode, Mic
         rule.BillingType.ToWire(), rule.CrawlerType, rule.CreatedAt, rule.UpdatedAt);
 }
 
-public sealed record EarningsView(Micros Balance, Micros GrossCharges, Micros PlatformFees)
+/// <param name="Balance">The payable: what is available to pay out (the same as <paramref name="Available"/>, kept for existing clients).</param>
+/// <param name="InFlight">In a payout not yet confirmed.</param>
+/// <param name="Paid">In payouts confirmed on their rail.</param>
+public sealed record EarningsView(Micros Balance, Micros GrossCharges, Micros PlatformFees, Micros Available, Micros InFlight, Micros Paid)
 {
     public string Currency => "USD";
 }
@@ -149,14 +152,17 @@ public static class PublishersApi
         return deleted ? Results.NoContent() : ApiResponses.Error(404, "rule_not_found", "You have no rule with this id.").ToResult();
     }
 
-    private static async Task<IResult> EarningsAsync(HttpRequest request, ILedger ledger, CancellationToken cancellationToken)
+    private static async Task<IResult> EarningsAsync(HttpRequest request, ILedger ledger, Storage.Payouts.PayoutStore payouts, CancellationToken cancellationToken)
     {
         var publisher = request.HttpContext.SessionPublisher();
+        var available = await ledger.GetBalanceAsync(publisher.Payable, cancellationToken);
+        var totals = await payouts.TotalsAsync(publisher.Id, cancellationToken);
         var earnings = new EarningsView(
-            await ledger.GetBalanceAsync(publisher.Payable, cancellationToken),
+            available,
             await ledger.SumAsync(publisher.Payable, TransferKinds.Charge, EntrySide.Credit, cancellationToken),
-            await ledger.SumAsync(publisher.Payable, TransferKinds.PlatformFee, EntrySide.Debit, cancellationToken));
-        return ApiResponses.Json(200, new { earnings }).ToResult();
+            await ledger.SumAsync(publisher.Payable, TransferKinds.PlatformFee, EntrySide.Debit, cancellationToken),
+            available, totals.InFlight, totals.Paid);
+        return ApiResponses.Json(200, new { earnings, available, inFlight = totals.InFlight, paid = totals.Paid, currency = "USD" }).ToResult();
     }
 
     private static async Task<(RuleDraft? Draft, StoredResponse? Problem)> ReadRuleAsync(HttpRequest request, CancellationToken cancellationToken)

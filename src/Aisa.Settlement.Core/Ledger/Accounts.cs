@@ -22,6 +22,8 @@ public enum AccountKind
     Suspense,
     /// <summary>Manual corrections by an operator, so that an adjustment is a transfer like any other.</summary>
     OperatorAdjustments,
+    /// <summary>Publishers' payouts on one rail that left their payable and are not yet confirmed paid (or reversed).</summary>
+    PayoutsInFlight,
 }
 
 public static class AccountKinds
@@ -43,6 +45,7 @@ public static class AccountCodes
     public static string AgentWallet(string agentId) => $"wallet:{agentId}";
     public static string PublisherPayable(string publisherId) => $"publisher:{publisherId}:payable";
     public static string RailClearing(string rail) => $"clearing:{rail}";
+    public static string PayoutsInFlight(string rail) => $"payouts:{rail}";
 }
 
 public sealed record Account(AccountId Id, string Code, AccountKind Kind, DateTimeOffset CreatedAt);

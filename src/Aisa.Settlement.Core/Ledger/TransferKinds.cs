@@ -13,6 +13,12 @@ public static class TransferKinds
     public const string Chargeback = "chargeback";
     /// <summary>The funds of a dispute given back to us (the dispute was won, or the refund failed).</summary>
     public const string Reinstatement = "reinstatement";
+    /// <summary>A publisher's earnings moved out of its payable into a payout in flight.</summary>
+    public const string Payout = "payout";
+    /// <summary>A payout confirmed paid on its rail: out of flight, against the rail's clearing account.</summary>
+    public const string PayoutSettlement = "payout-settlement";
+    /// <summary>A payout that failed or was cancelled: its money back in the publisher's payable.</summary>
+    public const string PayoutReversal = "payout-reversal";
 
     /// <summary>
     /// Money that has already left through the rail when we hear of it: its debit may take a wallet below zero,

@@ -11,6 +11,7 @@ public sealed class RailSetup
 {
     private readonly List<string> _problems = [];
     private readonly List<ScheduledPass> _passes = [];
+    private readonly List<RailId> _payers = [];
 
     public IReadOnlyList<string> Problems => _problems;
 
@@ -33,6 +34,12 @@ public sealed class RailSetup
     /// <summary>A watcher pass over <paramref name="rail"/> every <paramref name="interval"/> (the rail is an <see cref="IRailWatcher"/>).</summary>
     public void Watch(RailId rail, TimeSpan interval) =>
         _passes.Add(new ScheduledPass($"watch:{rail}", interval, $"Watches {rail} for deposits and counts their confirmations.", rail));
+
+    /// <summary>The rail pays publishers (it is an <see cref="IPayoutRail"/>): the host sends and tracks its payouts.</summary>
+    public void PaysOut(RailId rail) => _payers.Add(rail);
+
+    /// <summary>The rails that pay publishers.</summary>
+    public IReadOnlyList<RailId> Payers => _payers;
 
     /// <summary>A rail job (an <see cref="IRailJob"/> of that name) every <paramref name="interval"/>.</summary>
     public void Schedule(string name, TimeSpan interval, string purpose) => _passes.Add(new ScheduledPass(name, interval, purpose, null));

@@ -55,29 +55,9 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
 
     public Task<IReadOnlyList<Deposit>> ListAsync(DepositFilter filter, CancellationToken cancellationToken)
     {
-        var conditions = new List<string> { "1 = 1" };
-        var parameters = new List<(string, object?)> { ("limit", filter.Limit) };
-        if (filter.Rail is not null)
-        {
-            conditions.Add("rail = @rail");
-            parameters.Add(("rail", filter.Rail));
-        }
-        if (filter.State is { } state)
-        {
-            conditions.Add("state = @state");
-            parameters.Add(("state", state.ToWire()));
-        }
-        if (filter.AgentId is { } agent)
-        {
-            conditions.Add("agent_id = @agent");
-            parameters.Add(("agent", agent));
-        }
-        if (filter.BeforeId is { } before)
-        {
-            conditions.Add("id < @before");
-            parameters.Add(("before", before));
-        }
-        return ListWhereAsync($"{string.Join(" AND ", conditions)} ORDER BY id DESC LIMIT @limit", cancellationToken, [.. parameters]);
+        var (sql, parameters) = new PageQuery(filter.BeforeId, filter.Limit)
+            .Equal("rail", filter.Rail).Equal("state", filter.State?.ToWire()).Equal("agent_id", filter.AgentId).Build();
+        return ListWhereAsync(sql, cancellationToken, parameters);
     }
 
     /// <summary>The evidence of each deposit's latest transition (what was last learned about it), by deposit id.</summary>

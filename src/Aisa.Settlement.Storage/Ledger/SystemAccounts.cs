@@ -4,11 +4,11 @@ namespace Aisa.Settlement.Storage.Ledger;
 
 /// <summary>
 /// The platform's own accounts, opened once at start-up (opening is idempotent, so every instance may), and each rail's
-/// clearing account, opened on first use and remembered.
+/// clearing and payouts-in-flight accounts, opened on first use and remembered.
 /// </summary>
 public sealed class SystemAccounts(ILedger ledger)
 {
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, AccountId> _clearing = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, AccountId> _opened = new(StringComparer.Ordinal);
     private AccountId? _platformRevenue;
     private AccountId? _operatorAdjustments;
     private AccountId? _suspense;
@@ -25,12 +25,19 @@ public sealed class SystemAccounts(ILedger ledger)
     }
 
     /// <summary>The clearing account of <paramref name="rail"/>: what the rail brought in, against what it credited or paid.</summary>
-    public async ValueTask<AccountId> ClearingAsync(string rail, CancellationToken cancellationToken)
+    public ValueTask<AccountId> ClearingAsync(string rail, CancellationToken cancellationToken) =>
+        OpenedAsync(AccountCodes.RailClearing(rail), AccountKind.RailClearing, cancellationToken);
+
+    /// <summary>The payouts of <paramref name="rail"/> in flight: out of publishers' payables, not yet confirmed paid.</summary>
+    public ValueTask<AccountId> PayoutsInFlightAsync(string rail, CancellationToken cancellationToken) =>
+        OpenedAsync(AccountCodes.PayoutsInFlight(rail), AccountKind.PayoutsInFlight, cancellationToken);
+
+    private async ValueTask<AccountId> OpenedAsync(string code, AccountKind kind, CancellationToken cancellationToken)
     {
-        if (!_clearing.TryGetValue(rail, out var account))
+        if (!_opened.TryGetValue(code, out var account))
         {
-            account = (await ledger.OpenAccountAsync(AccountCodes.RailClearing(rail), AccountKind.RailClearing, cancellationToken)).Id;
-            _clearing[rail] = account;
+            account = (await ledger.OpenAccountAsync(code, kind, cancellationToken)).Id;
+            _opened[code] = account;
         }
         return account;
     }

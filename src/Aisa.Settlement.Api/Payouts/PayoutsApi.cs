@@ -1,0 +1,185 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Aisa.Settlement.Api.Auth;
+using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Api.Operator;
+using Aisa.Settlement.Money;
+using Aisa.Settlement.Payouts;
+using Aisa.Settlement.Rails;
+using Aisa.Settlement.Storage.Jobs;
+using Aisa.Settlement.Storage.Payouts;
+using Hangfire;
+
+namespace Aisa.Settlement.Api.Payouts;
+
+public sealed record PayoutSettingsRequest(string? Rail, string? Destination, Micros? MinimumAmount);
+
+public sealed record PayoutSettingsView(string Rail, string Destination, Micros MinimumAmount, DateTimeOffset UpdatedAt)
+{
+    public string Currency => "USD";
+
+    public static PayoutSettingsView Of(PayoutSettings settings) => new(settings.Rail, settings.Destination, settings.Minimum, settings.UpdatedAt);
+}
+
+public sealed record PayoutView(long Id, string State, Micros Amount, string Rail, string Destination, string? Reference, int Confirmations, int ConfirmationsRequired,
+    JsonNode? Evidence, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public string Currency => "USD";
+
+    public static PayoutView Of(Payout payout) => new(payout.Id, payout.State.ToWire(), payout.Amount, payout.Rail, payout.Destination, payout.Reference,
+        payout.Confirmations, payout.ConfirmationsRequired, JsonNode.Parse(payout.Evidence), payout.CreatedAt, payout.UpdatedAt);
+}
+
+/// <summary>
+/// Payouts: a publisher's payout settings and payouts (session), and the operator's payout run, approvals and cancels
+/// (<c>X-AISA-Operator-Key</c>). Money moves only through <see cref="PayoutProcessor"/>.
+/// </summary>
+public static class PayoutsApi
+{
+    public static IEndpointRouteBuilder MapPayoutsApi(this IEndpointRouteBuilder endpoints)
+    {
+        var publisher = endpoints.MapGroup("/api/publisher").WithTags("Publisher");
+        publisher.MapGet("/payout-settings", SettingsAsync).RequirePublisherSession();
+        publisher.MapPut("/payout-settings", SaveSettingsAsync).RequirePublisherSession();
+        publisher.MapGet("/payouts", PublisherPayoutsAsync).RequirePublisherSession();
+
+        var operators = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(OperatorApi.RequireOperatorKeyAsync);
+        operators.MapGet("/payouts", OperatorPayoutsAsync);
+        operators.MapGet("/payouts/{payoutId}", PayoutAsync);
+        operators.MapPost("/payouts/run", RunAsync);
+        operators.MapPost("/payouts/{payoutId}/approve", (string payoutId, PayoutStore payouts, PayoutProcessor processor, CancellationToken cancellationToken) =>
+            DecideAsync(payoutId, payouts, (payout, token) => processor.ApproveAsync(payout, "operator-api", token), "approved", cancellationToken));
+        operators.MapPost("/payouts/{payoutId}/cancel", (string payoutId, PayoutStore payouts, PayoutProcessor processor, CancellationToken cancellationToken) =>
+            DecideAsync(payoutId, payouts, (payout, token) => processor.CancelAsync(payout, "operator-api", token), "cancelled", cancellationToken));
+        return endpoints;
+    }
+
+    private static async Task<IResult> SettingsAsync(HttpRequest request, PayoutStore payouts, CancellationToken cancellationToken)
+    {
+        var settings = await payouts.SettingsAsync(request.HttpContext.SessionPublisher().Id, cancellationToken);
+        return settings is null
+            ? ApiResponses.Error(404, "payout_settings_not_set", "No payout rail is chosen yet: PUT /api/publisher/payout-settings {rail, destination, minimumAmount}.").ToResult()
+            : ApiResponses.Json(200, new { payoutSettings = PayoutSettingsView.Of(settings) }).ToResult();
+    }
+
+    private static async Task<IResult> SaveSettingsAsync(HttpRequest request, PayoutStore payouts, IRailRegistry rails, PayoutOptions options, CancellationToken cancellationToken)
+    {
+        var body = await ApiJson.ReadAsync<PayoutSettingsRequest>(request, cancellationToken);
+        if (body.Value is not { } input)
+        {
+            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
+        }
+        var payers = rails.All.OfType<IPayoutRail>().Select(r => r.Id.Value).Order(StringComparer.Ordinal).ToList();
+        if (!RailId.TryParse(input.Rail, out var railId) || rails.Find(railId) is not IPayoutRail rail)
+        {
+            return ApiResponses.Error(400, "invalid_rail",
+                payers.Count == 0 ? "No payout rail is configured on this gateway." : $"rail is one of the payout rails configured here: {string.Join(", ", payers)}.").ToResult();
+        }
+        if (string.IsNullOrWhiteSpace(input.Destination) || input.Destination.Length > 500)
+        {
+            return ApiResponses.Error(400, "invalid_destination", $"destination is where {rail.Id} pays you (at most 500 characters).").ToResult();
+        }
+        var check = await rail.CheckDestinationAsync(input.Destination.Trim(), cancellationToken);
+        if (check.Normalized is not { } destination)
+        {
+            return ApiResponses.Error(400, "invalid_destination", check.Problem ?? $"destination cannot be paid on {rail.Id}.").ToResult();
+        }
+        var floor = options.MinimumOn(rail.Id.Value);
+        var minimum = input.MinimumAmount ?? floor;
+        if (minimum < floor)
+        {
+            return ApiResponses.Error(400, "invalid_minimum", $"minimumAmount is at least {floor.ToAmountString()} USD on {rail.Id}.").ToResult();
+        }
+        var saved = await payouts.SaveSettingsAsync(request.HttpContext.SessionPublisher().Id, rail.Id.Value, destination, minimum, cancellationToken);
+        return ApiResponses.Json(200, new { payoutSettings = PayoutSettingsView.Of(saved) }).ToResult();
+    }
+
+    private static Task<IResult> PublisherPayoutsAsync(HttpRequest request, PayoutStore payouts, CancellationToken cancellationToken) =>
+        ListAsync(request, payouts, request.HttpContext.SessionPublisher().Id, cancellationToken);
+
+    private static Task<IResult> OperatorPayoutsAsync(HttpRequest request, PayoutStore payouts, CancellationToken cancellationToken)
+    {
+        long? publisher = null;
+        if (request.Query.TryGetValue("publisherId", out var text))
+        {
+            if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                return Task.FromResult(ApiResponses.Error(400, "invalid_request", "publisherId is a publisher's id.").ToResult());
+            }
+            publisher = id;
+        }
+        return ListAsync(request, payouts, publisher, cancellationToken);
+    }
+
+    private static async Task<IResult> ListAsync(HttpRequest request, PayoutStore payouts, long? publisher, CancellationToken cancellationToken)
+    {
+        var (limit, before, problem) = ApiQuery.ReadPage(request, "before is the id of the last payout of the previous page.");
+        PayoutState? state = null;
+        if (request.Query.TryGetValue("state", out var stateText))
+        {
+            if (PayoutStates.TryParse(stateText, out var parsed))
+            {
+                state = parsed;
+            }
+            else
+            {
+                problem ??= $"state is one of {string.Join(", ", Enum.GetValues<PayoutState>().Select(s => s.ToWire()))}.";
+            }
+        }
+        if (problem is not null)
+        {
+            return ApiResponses.Error(400, "invalid_request", problem).ToResult();
+        }
+        string? rail = request.Query.TryGetValue("rail", out var railText) ? railText.ToString() : null;
+        var list = await payouts.ListAsync(new PayoutFilter(publisher, rail, state, before, limit), cancellationToken);
+        return ApiResponses.Json(200, new { payouts = list.Select(PayoutView.Of) }).ToResult();
+    }
+
+    private static async Task<IResult> PayoutAsync(string payoutId, PayoutStore payouts, CancellationToken cancellationToken)
+    {
+        if (await FindAsync(payoutId, payouts, cancellationToken) is not { } payout)
+        {
+            return NotFound();
+        }
+        var transitions = await payouts.TransitionsAsync(payout.Id, cancellationToken);
+        return ApiResponses.Json(200, new
+        {
+            payout = PayoutView.Of(payout),
+            publisherId = payout.PublisherId,
+            ledgerKey = payout.Key,
+            transitions = transitions.Select(t => new { from = t.From?.ToWire(), to = t.To.ToWire(), evidence = JsonNode.Parse(t.Evidence), t.CreatedAt }),
+        }).ToResult();
+    }
+
+    /// <summary>Starts a payout run now, on whichever instance takes it (as the dashboard's "Run now" does).</summary>
+    private static async Task<IResult> RunAsync(Jobs.RecurringJobs recurring, JobStore jobs, IRecurringJobManager manager, CancellationToken cancellationToken)
+    {
+        if (recurring.Find(PayoutProcessor.RunJob) is null)
+        {
+            return ApiResponses.Error(409, "no_payout_rail", "No rail of this configuration pays out: there is no payout run.").ToResult();
+        }
+        await jobs.RequestRunAsync(PayoutProcessor.RunJob, cancellationToken);
+        manager.Trigger(PayoutProcessor.RunJob);
+        return ApiResponses.Json(202, new { success = true, job = PayoutProcessor.RunJob, message = "A payout run starts now; its payouts appear in GET /api/operator/payouts." }).ToResult();
+    }
+
+    private static async Task<IResult> DecideAsync(string payoutId, PayoutStore payouts, Func<Payout, CancellationToken, Task<Payout?>> decide, string done, CancellationToken cancellationToken)
+    {
+        if (await FindAsync(payoutId, payouts, cancellationToken) is not { } payout)
+        {
+            return NotFound();
+        }
+        if (await decide(payout, cancellationToken) is not { } decided)
+        {
+            var current = await payouts.FindAsync(payout.Id, cancellationToken) ?? payout;
+            return ApiResponses.Error(409, "payout_not_open_to_decision",
+                $"Payout {payout.Id} is {current.State.ToWire()}{(current.Prepared is not null ? " and already sent" : "")}: only a payout awaiting approval can be approved, and only one not yet sent cancelled.").ToResult();
+        }
+        return ApiResponses.Json(200, new { success = true, result = done, payout = PayoutView.Of(decided) }).ToResult();
+    }
+
+    private static async Task<Payout?> FindAsync(string payoutId, PayoutStore payouts, CancellationToken cancellationToken) =>
+        long.TryParse(payoutId, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? await payouts.FindAsync(id, cancellationToken) : null;
+
+    private static IResult NotFound() => ApiResponses.Error(404, "payout_not_found", "No payout has this id.").ToResult();
+}
