@@ -93,7 +93,8 @@ public sealed class EvmPayoutRail : EvmRail, IPayoutRail
         var (maxFee, tip) = await FeesAsync(cancellationToken);
         var sends = new Sends(ChainId, _wallet.ToLowerHex(), destination.ToLowerHex(), _token.Address.ToLowerInvariant(), units.ToString(CultureInfo.InvariantCulture),
             nonce, data, gas.ToString(CultureInfo.InvariantCulture), []);
-        return new PreparedPayout(order.Key, sends.With(Sign(sends, maxFee, tip)).ToJson());
+        var signed = sends.With(Sign(sends, maxFee, tip));
+        return new PreparedPayout(order.Key, signed.ToJson(), signed.Latest.Hash);
     }
 
     public async Task<PayoutProgress> SendAsync(PreparedPayout prepared, CancellationToken cancellationToken)
@@ -156,7 +157,7 @@ public sealed class EvmPayoutRail : EvmRail, IPayoutRail
                 var replacement = sends.With(Sign(sends, maxFee, tip));
                 waiting["replaced"] = latest.Hash;
                 waiting["txHash"] = replacement.Latest.Hash;
-                return new PayoutProgress(PayoutStage.Submitted, replacement.Latest.Hash, 0, ConfirmationsRequired, waiting, new PreparedPayout(prepared.Key, replacement.ToJson()));
+                return new PayoutProgress(PayoutStage.Submitted, replacement.Latest.Hash, 0, ConfirmationsRequired, waiting, new PreparedPayout(prepared.Key, replacement.ToJson(), replacement.Latest.Hash));
             }
             waiting["note"] = $"not mined after {_payouts.ReplaceAfterSeconds} s; a higher fee would pass the ceiling of {_payouts.MaxFeePerGasGwei} gwei";
         }
@@ -210,13 +211,18 @@ public sealed class EvmPayoutRail : EvmRail, IPayoutRail
         {
             await CallAsync("eth_sendRawTransaction", [send.Raw], cancellationToken);
         }
-        catch (JsonRpcErrorException e) when (e.Message.Contains("nonce too low", StringComparison.OrdinalIgnoreCase)
-            || e.Message.Contains("already known", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("known transaction", StringComparison.OrdinalIgnoreCase)
-            || e.Message.Contains("replacement transaction underpriced", StringComparison.OrdinalIgnoreCase))
+        catch (JsonRpcErrorException e) when (AlreadySeen.Any(answer => e.Message.Contains(answer, StringComparison.OrdinalIgnoreCase)))
         {
             // Mined or waiting already (this send, or the one it replaced): nothing more is paid.
         }
     }
+
+    /// <summary>
+    /// What nodes answer a broadcast of a transaction they have (geth "already known", anvil "transaction already imported",
+    /// Nethermind "AlreadyKnown") or whose nonce is taken (mined, or waiting in a replacement this payout made).
+    /// </summary>
+    private static readonly string[] AlreadySeen =
+        ["nonce too low", "already known", "alreadyknown", "already imported", "known transaction", "replacement transaction underpriced"];
 
     private Task<JsonNode> CallAsync(string method, JsonArray parameters, CancellationToken cancellationToken) => Rpc.CallAsync(method, parameters, cancellationToken);
 

@@ -27,6 +27,9 @@ public sealed class SolanaOptions
 
     public int RpcTimeoutSeconds { get; set; } = 10;
 
+    /// <summary>Present when Solana pays publishers: the treasury owner's key.</summary>
+    public SolanaPayoutOptions? Payouts { get; set; }
+
     public IEnumerable<string> Validate()
     {
         if (RpcUrls.Count == 0)
@@ -73,6 +76,14 @@ public sealed class SolanaOptions
         if (RpcTimeoutSeconds is < 1 or > 300)
         {
             yield return $"{Section}:RpcTimeoutSeconds must be from 1 to 300.";
+        }
+        if (Payouts is not null && !string.IsNullOrWhiteSpace(TreasuryOwner))
+        {
+            Payouts.ReadSeed(TreasuryOwner, out var keyProblem);
+            if (keyProblem is not null)
+            {
+                yield return $"{Section}:Payouts: {keyProblem}.";
+            }
         }
     }
 }

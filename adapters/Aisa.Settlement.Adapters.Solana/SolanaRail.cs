@@ -21,7 +21,7 @@ namespace Aisa.Settlement.Adapters.Solana;
 /// <c>&lt;signature&gt;:&lt;instruction&gt;</c>; then it reports what is only <c>confirmed</c> yet (shown as detected, never
 /// credited) and asks for the status of every deposit still open, so one on a dropped fork is found gone.
 /// </summary>
-public sealed class SolanaRail : IAddressDepositRail, ITopUpRail, IRailWatcher
+public class SolanaRail : IAddressDepositRail, ITopUpRail, IRailWatcher
 {
     public static readonly RailId Rail = new("solana");
 
@@ -70,6 +70,11 @@ public sealed class SolanaRail : IAddressDepositRail, ITopUpRail, IRailWatcher
 
     /// <summary>JSON-RPC requests sent so far (a batch counts once).</summary>
     public long RpcCalls => _rpc.Calls;
+
+    /// <summary>The nodes, with fail-over.</summary>
+    protected SolanaRpcClient Rpc => _rpc;
+
+    protected SolanaOptions Options => _options;
 
     // ---------------------------------------------------------------- deposit intents
 

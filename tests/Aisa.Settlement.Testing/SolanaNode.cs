@@ -50,9 +50,13 @@ public sealed class SolanaNode : IAsyncDisposable
     }
 
     /// <summary>A mint of <paramref name="decimals"/> decimals and a treasury owner (its token account is made by the first payment to it).</summary>
-    public async Task<SolanaTreasury> SetupAsync(int decimals = 6)
+    /// <param name="treasurySeed">The treasury owner's 32-byte Ed25519 seed, when a test's service signs for it (payouts); a fresh key when null.</param>
+    public async Task<SolanaTreasury> SetupAsync(int decimals = 6, byte[]? treasurySeed = null)
     {
-        var setup = await ControlAsync(new JsonObject { ["op"] = "setup", ["decimals"] = decimals });
+        var setup = await ControlAsync(new JsonObject
+        {
+            ["op"] = "setup", ["decimals"] = decimals, ["treasurySeed"] = treasurySeed is null ? null : Convert.ToHexStringLower(treasurySeed),
+        });
         return new SolanaTreasury(Text(setup, "mint"), Text(setup, "mintAuthority"), Text(setup, "treasuryOwner"), Text(setup, "treasuryTokenAccount"));
     }
 

@@ -495,6 +495,13 @@ async function sendInstructions(payer, instructions, skipPreflight = false) {
   return methods.sendTransaction([kit.getBase64EncodedWireTransaction(signed), { encoding: 'base64', skipPreflight }]);
 }
 
+async function walletOf(seed, lamports) {
+  const signer = await kit.createKeyPairSignerFromPrivateKeyBytes(new Uint8Array(seed));
+  svm.airdrop(signer.address, lamports);
+  signers.set(signer.address, signer);
+  return signer;
+}
+
 async function wallet(lamports = 10_000_000_000n) {
   const signer = await kit.generateKeyPairSigner();
   svm.airdrop(signer.address, lamports);
@@ -505,8 +512,9 @@ async function wallet(lamports = 10_000_000_000n) {
 const ata = async (owner, mint, tokenProgram = TOKEN_PROGRAM) => (await token.findAssociatedTokenPda({ owner, mint, tokenProgram }))[0];
 
 const controls = {
-  // A mint, the treasury's owner wallet (its token account is created by the first payment, as a wallet does).
-  async setup({ decimals = 6 }) {
+  // A mint, the treasury's owner wallet (its token account is created by the first payment, as a wallet does); the owner's
+  // key is the given 32-byte seed (hex) when the service must sign for it (payouts), else a fresh one.
+  async setup({ decimals = 6, treasurySeed }) {
     const authority = await wallet();
     const mint = await kit.generateKeyPairSigner();
     const space = BigInt(token.getMintSize());
@@ -514,7 +522,7 @@ const controls = {
       system.getCreateAccountInstruction({ payer: authority, newAccount: mint, lamports: svm.minimumBalanceForRentExemption(space), space, programAddress: TOKEN_PROGRAM }),
       token.getInitializeMint2Instruction({ mint: mint.address, decimals, mintAuthority: authority.address }),
     ]);
-    const treasury = await wallet(1_000_000_000n);
+    const treasury = treasurySeed ? await walletOf(Buffer.from(treasurySeed, 'hex'), 1_000_000_000n) : await wallet(1_000_000_000n);
     return { mint: mint.address, mintAuthority: authority.address, treasuryOwner: treasury.address, treasuryTokenAccount: await ata(treasury.address, mint.address) };
   },
   // A payer with SOL and tokens of the mint.

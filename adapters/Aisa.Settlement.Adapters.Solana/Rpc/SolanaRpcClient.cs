@@ -6,7 +6,7 @@ namespace Aisa.Settlement.Adapters.Solana.Rpc;
 /// <summary>One entry of <c>getSignaturesForAddress</c>, newest first.</summary>
 public sealed record SignatureInfo(string Signature, long Slot, JsonNode? Error);
 
-/// <summary>The Solana JSON-RPC methods the watcher reads, over the shared transport (<see cref="JsonRpcClient"/>: batches, fail-over, back-off).</summary>
+/// <summary>The Solana JSON-RPC methods the watcher and the payouts use, over the shared transport (<see cref="JsonRpcClient"/>: batches, fail-over, back-off).</summary>
 public sealed class SolanaRpcClient(HttpClient http, JsonRpcOptions options)
 {
     /// <summary>The most entries <c>getSignaturesForAddress</c> answers at once.</summary>
@@ -19,6 +19,9 @@ public sealed class SolanaRpcClient(HttpClient http, JsonRpcOptions options)
 
     /// <summary>HTTP requests sent so far (a batch is one).</summary>
     public long Calls => _rpc.Calls;
+
+    /// <summary>Any method, for what the watcher does not read (a payout's blockhash, its send).</summary>
+    public Task<JsonNode> CallAsync(string method, JsonArray parameters, CancellationToken cancellationToken) => _rpc.CallAsync(method, parameters, cancellationToken);
 
     public async Task<long> SlotAsync(string commitment, CancellationToken cancellationToken) =>
         (await _rpc.CallAsync("getSlot", [new JsonObject { ["commitment"] = commitment }], cancellationToken)).GetValue<long>();

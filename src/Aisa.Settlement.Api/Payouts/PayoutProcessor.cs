@@ -177,13 +177,14 @@ public sealed class PayoutProcessor(PayoutStore payouts, PublisherStore publishe
                         : payout.State;
                 }
                 // Stored before it is sent: after a crash the payout resumes from this, never prepared afresh.
-                if (!await payouts.MoveAsync(payout, PayoutState.Submitted, Evidence.Of(("prepared", true)), cancellationToken, prepared: prepared.State, fence: lease))
+                if (!await payouts.MoveAsync(payout, PayoutState.Submitted, Evidence.Of(("prepared", true), ("reference", prepared.Reference)), cancellationToken,
+                        prepared: prepared.State, reference: prepared.Reference, fence: lease))
                 {
                     // Cancelled meanwhile (what was prepared is never sent), or this pass lost its lease to another.
                     return (await payouts.FindAsync(payout.Id, cancellationToken))?.State ?? payout.State;
                 }
                 outstanding.Add(prepared);
-                var submitted = payout with { State = PayoutState.Submitted, Prepared = prepared.State };
+                var submitted = payout with { State = PayoutState.Submitted, Prepared = prepared.State, Reference = prepared.Reference ?? payout.Reference };
                 return await ApplyAsync(rail, submitted, await rail.SendAsync(prepared, cancellationToken), cancellationToken);
             }
             case PayoutState.Submitted:
@@ -217,11 +218,13 @@ public sealed class PayoutProcessor(PayoutStore payouts, PublisherStore publishe
                 if (progress.Replacement is { } replacement)
                 {
                     // A stuck send re-signed: stored before it is sent, like the first.
-                    if (!await payouts.MoveAsync(payout, PayoutState.Submitted, evidence, cancellationToken, prepared: replacement.State, reference: progress.Reference, confirmations: confirmations))
+                    var reference = replacement.Reference ?? progress.Reference;
+                    if (!await payouts.MoveAsync(payout, PayoutState.Submitted, evidence, cancellationToken, prepared: replacement.State, reference: reference, confirmations: confirmations))
                     {
                         return payout.State;
                     }
-                    return await ApplyAsync(rail, payout with { Prepared = replacement.State }, await rail.SendAsync(replacement, cancellationToken) with { Replacement = null }, cancellationToken);
+                    var replaced = payout with { Prepared = replacement.State, Reference = reference, Confirmations = progress.Confirmations, ConfirmationsRequired = progress.ConfirmationsRequired };
+                    return await ApplyAsync(rail, replaced, await rail.SendAsync(replacement, cancellationToken) with { Replacement = null }, cancellationToken);
                 }
                 if (progress.Reference != payout.Reference || progress.Confirmations != payout.Confirmations || progress.ConfirmationsRequired != payout.ConfirmationsRequired)
                 {

@@ -47,7 +47,8 @@ public sealed record DestinationCheck(string? Normalized, string? Problem)
 public sealed record PayoutOrder(string Key, long PayoutId, string Destination, Micros Amount, IReadOnlyList<PreparedPayout> Outstanding);
 
 /// <param name="State">The rail's own record of the payout to send (a signed raw transaction and its nonce, an invoice): opaque to the caller.</param>
-public sealed record PreparedPayout(string Key, string State);
+/// <param name="Reference">The rail's name of what will be sent, where it is known before sending (a transaction hash, a signature).</param>
+public sealed record PreparedPayout(string Key, string State, string? Reference = null);
 
 public enum PayoutStage
 {

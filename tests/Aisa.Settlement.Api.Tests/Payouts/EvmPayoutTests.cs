@@ -54,10 +54,11 @@ public sealed class EvmPayoutTests : IAsyncLifetime
         Directory.Delete(_directory, recursive: true);
     }
 
-    private Dictionary<string, string> Settings(Uri rpc, decimal? approvalThreshold = null)
+    private Dictionary<string, string> Settings(Uri rpc, decimal? approvalThreshold = null, int replaceAfterSeconds = 180)
     {
         var settings = EvmWatch.Settings(rpc, _token);
         settings["Rails:Evm:Chains:base:Payouts:PrivateKey"] = HotWalletKey;
+        settings["Rails:Evm:Chains:base:Payouts:ReplaceAfterSeconds"] = replaceAfterSeconds.ToString(CultureInfo.InvariantCulture);
         // Never during a test: runs are started by the operator.
         settings["Payouts:Schedule"] = "0 0 1 1 *";
         settings["Payouts:PollIntervalSeconds"] = "1";
@@ -69,10 +70,10 @@ public sealed class EvmPayoutTests : IAsyncLifetime
         return settings;
     }
 
-    private async Task<AisaClient> StartInProcessAsync(string provider, decimal? approvalThreshold = null)
+    private async Task<AisaClient> StartInProcessAsync(string provider, decimal? approvalThreshold = null, int replaceAfterSeconds = 180)
     {
         _store = await TestStore.CreateAsync(provider);
-        var factory = new SettlementFactory(_store, Settings(_node.Url, approvalThreshold));
+        var factory = new SettlementFactory(_store, Settings(_node.Url, approvalThreshold, replaceAfterSeconds));
         _disposables.Add(factory);
         _factory = factory;
         return new AisaClient(factory.CreateClient());
@@ -80,66 +81,21 @@ public sealed class EvmPayoutTests : IAsyncLifetime
 
     private SettlementFactory? _factory;
 
-    /// <summary>A publisher that earned from <paramref name="charges"/> charges of $1.50 (90% to it), with its payout settings on base.</summary>
-    private static async Task<(string Session, string Destination, decimal Earned, string Domain)> EarningPublisherAsync(AisaClient client, int charges)
-    {
-        var agent = await client.RegisterAgentAsync();
-        await client.FundAsync(agent.Id, 100m);
-        var (domain, session) = await client.RegisterPublisherAsync();
-        await client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 1.5m });
-        for (var i = 0; i < charges; i++)
-        {
-            var reply = await client.VerifyAsync(new { publisherDomain = domain, resourceUrl = $"/article/{i}", crawlerMaxPrice = "USD 1.50" }, agent.CrawlerToken);
-            Assert.True(reply.Status == HttpStatusCode.OK, reply.Raw);
-        }
-        var destination = "0x" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + "0badc0de";
-        var saved = await client.SendAsync(HttpMethod.Put, "/api/publisher/payout-settings",
-            JsonSerializer.Serialize(new { rail = "base", destination, minimumAmount = 1m }), AisaClient.Bearer(session));
-        Assert.True(saved.Code == 200, saved.Raw);
-        return (session, destination, charges * 1.35m, domain);
-    }
 
-    private static async Task<JsonElement> PayoutsAsync(AisaClient client, string session)
-    {
-        var reply = await client.SendAsync(HttpMethod.Get, "/api/publisher/payouts", headers: AisaClient.Bearer(session));
-        Assert.True(reply.Code == 200, reply.Raw);
-        return reply.Body.GetProperty("payouts");
-    }
 
-    /// <summary>Mines a block at a time until the publisher's payout is in <paramref name="state"/>; fails with what was last seen.</summary>
-    private async Task<JsonElement> WaitForPayoutAsync(AisaClient client, string session, string state)
-    {
-        var deadline = DateTime.UtcNow + EvmWatch.Patience;
-        var last = "";
-        while (DateTime.UtcNow < deadline)
-        {
-            var payouts = await PayoutsAsync(client, session);
-            last = payouts.GetRawText();
-            if (payouts.GetArrayLength() > 0 && payouts[0].GetProperty("state").GetString() == state)
-            {
-                return payouts[0];
-            }
-            await _node.MineAsync(1);
-            await Task.Delay(200);
-        }
-        var runs = await client.SendAsync(HttpMethod.Get, "/api/operator/jobs?limit=5", headers: AisaClient.Operator());
-        throw new Xunit.Sdk.XunitException($"No payout {state} within {EvmWatch.Patience.TotalSeconds} s; last seen: {last}; last runs: {runs.Raw}");
-    }
-
-    private static async Task RunPayoutsAsync(AisaClient client)
-    {
-        var run = await client.PostAsync("/api/operator/payouts/run", new { }, AisaClient.Operator());
-        Assert.True(run.Code == 202, run.Raw);
-    }
-
-    private static async Task<JsonElement> EarningsAsync(AisaClient client, string session)
-    {
-        var reply = await client.SendAsync(HttpMethod.Get, "/api/publisher/earnings", headers: AisaClient.Bearer(session));
-        Assert.True(reply.Code == 200, reply.Raw);
-        return reply.Body;
-    }
 
     private static BigInteger Units(decimal usd) => new(usd * 1_000_000m);
+
+    /// <summary>A publisher that earned from <paramref name="charges"/> charges, paid on base at a fresh address (given all lowercase).</summary>
+    private static async Task<(string Session, string Destination, decimal Earned, string Domain)> EarningPublisherAsync(AisaClient client, int charges)
+    {
+        var destination = "0x" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + "0badc0de";
+        var (session, earned, domain) = await PayoutFlow.EarningPublisherAsync(client, charges, "base", destination);
+        return (session, destination, earned, domain);
+    }
+
+    private Task<JsonElement> WaitForPayoutAsync(AisaClient client, string session, string state) =>
+        PayoutFlow.WaitForPayoutAsync(client, session, state, () => _node.MineAsync(1));
 
     [Theory]
     [InlineData(StorageOptions.Sqlite)]
@@ -156,7 +112,7 @@ public sealed class EvmPayoutTests : IAsyncLifetime
         Assert.Equal(destination, checksummed.ToLowerInvariant());
         Assert.NotEqual(destination, checksummed);
 
-        await RunPayoutsAsync(client);
+        await PayoutFlow.RunAsync(client);
         var payout = await WaitForPayoutAsync(client, session, "confirmed");
 
         Assert.Equal(earned, payout.GetProperty("amount").GetDecimal());
@@ -164,7 +120,7 @@ public sealed class EvmPayoutTests : IAsyncLifetime
         Assert.True(payout.GetProperty("confirmations").GetInt32() >= EvmWatch.Confirmations);
         var txHash = payout.GetProperty("reference").GetString()!;
         Assert.Equal(txHash, payout.GetProperty("evidence").GetProperty("txHash").GetString());
-        var earnings = await EarningsAsync(client, session);
+        var earnings = await PayoutFlow.EarningsAsync(client, session);
         Assert.Equal(0m, earnings.GetProperty("available").GetDecimal());
         Assert.Equal(0m, earnings.GetProperty("inFlight").GetDecimal());
         Assert.Equal(earned, earnings.GetProperty("paid").GetDecimal());
@@ -189,10 +145,10 @@ public sealed class EvmPayoutTests : IAsyncLifetime
         var (approvedSession, approvedDestination, approvedEarned, _) = await EarningPublisherAsync(client, charges: 2);
         var (cancelledSession, cancelledDestination, cancelledEarned, _) = await EarningPublisherAsync(client, charges: 3);
 
-        await RunPayoutsAsync(client);
+        await PayoutFlow.RunAsync(client);
         var approved = await WaitForPayoutAsync(client, approvedSession, "awaiting_approval");
         var cancelled = await WaitForPayoutAsync(client, cancelledSession, "awaiting_approval");
-        Assert.Equal(approvedEarned, (await EarningsAsync(client, approvedSession)).GetProperty("inFlight").GetDecimal());
+        Assert.Equal(approvedEarned, (await PayoutFlow.EarningsAsync(client, approvedSession)).GetProperty("inFlight").GetDecimal());
 
         // The operator approves on the dashboard (a form with its antiforgery token) and cancels through the operator API.
         var approvedId = approved.GetProperty("id").GetInt64();
@@ -202,7 +158,7 @@ public sealed class EvmPayoutTests : IAsyncLifetime
         Assert.Contains($"action=\"/dashboard/payouts/{approvedId}/approve\"", waitingPage, StringComparison.Ordinal);
         var forged = await Dashboard.OperatorLogin.PostFormAsync(dashboard, $"/dashboard/payouts/{approvedId}/approve", csrf: null);
         Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
-        Assert.Equal("awaiting_approval", (await PayoutsAsync(client, approvedSession))[0].GetProperty("state").GetString());
+        Assert.Equal("awaiting_approval", (await PayoutFlow.PayoutsAsync(client, approvedSession))[0].GetProperty("state").GetString());
         var approve = await Dashboard.OperatorLogin.PostFormAsync(dashboard, $"/dashboard/payouts/{approvedId}/approve",
             await Dashboard.OperatorLogin.CsrfAsync(dashboard, "/dashboard/payouts"));
         var cancel = await client.PostAsync($"/api/operator/payouts/{cancelled.GetProperty("id").GetInt64()}/cancel", new { }, AisaClient.Operator());
@@ -219,9 +175,40 @@ public sealed class EvmPayoutTests : IAsyncLifetime
         await WaitForPayoutAsync(client, approvedSession, "confirmed");
         Assert.Equal(Units(approvedEarned), await _node.BalanceOfAsync(_token, approvedDestination));
         Assert.Equal(BigInteger.Zero, await _node.BalanceOfAsync(_token, cancelledDestination));
-        var restored = await EarningsAsync(client, cancelledSession);
+        var restored = await PayoutFlow.EarningsAsync(client, cancelledSession);
         Assert.Equal(cancelledEarned, restored.GetProperty("available").GetDecimal());
         Assert.Equal(0m, restored.GetProperty("inFlight").GetDecimal());
+        Assert.True((await client.AuditAsync()).GetProperty("balanced").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_transaction_left_unmined_is_replaced_with_the_same_nonce_and_a_higher_fee_and_only_one_is_mined()
+    {
+        var client = await StartInProcessAsync(StorageOptions.Sqlite, replaceAfterSeconds: 1);
+        var (session, destination, earned, _) = await EarningPublisherAsync(client, charges: 2);
+        // The node keeps what it is sent in its pool: nothing is mined until the test says so.
+        await _node.CallAsync("evm_setAutomine", false);
+
+        await PayoutFlow.RunAsync(client);
+        var first = await PayoutFlow.WaitForPayoutAsync(client, session, "submitted", () => Task.CompletedTask);
+        var firstHash = first.GetProperty("reference").GetString()!;
+        var replaced = await PayoutFlow.WaitForPayoutAsync(client, session, "submitted", () => Task.CompletedTask, p => p.GetProperty("reference").GetString() != firstHash);
+        await _node.CallAsync("evm_setAutomine", true);
+        var payout = await WaitForPayoutAsync(client, session, "confirmed");
+
+        var stored = await _factory!.Services.GetRequiredService<PayoutStore>().FindAsync(payout.GetProperty("id").GetInt64(), CancellationToken.None);
+        var sends = JsonNode.Parse(stored!.Prepared!)!["transactions"]!.AsArray();
+        Assert.True(sends.Count >= 2);
+        Assert.Equal(firstHash, sends[0]!["hash"]!.GetValue<string>());
+        var mined = payout.GetProperty("reference").GetString()!;
+        Assert.NotEqual(firstHash, mined);
+        Assert.Contains(sends, s => s!["hash"]!.GetValue<string>() == mined);
+        Assert.Null(await _node.CallAsync("eth_getTransactionReceipt", firstHash));
+        var fees = sends.Select(s => BigInteger.Parse(s!["maxFeePerGas"]!.GetValue<string>(), CultureInfo.InvariantCulture)).ToList();
+        Assert.True(fees[1] > fees[0] * 11 / 10, $"a replacement pays more than 10% above the one it replaces: {fees[0]} then {fees[1]}");
+        Assert.Equal(replaced.GetProperty("reference").GetString(), sends[1]!["hash"]!.GetValue<string>());
+        Assert.Equal(Units(earned), await _node.BalanceOfAsync(_token, destination));
+        Assert.Equal("0x1", (await _node.CallAsync("eth_getTransactionCount", HotWallet, "latest"))!.GetValue<string>());
         Assert.True((await client.AuditAsync()).GetProperty("balanced").GetBoolean());
     }
 
@@ -250,27 +237,11 @@ public sealed class EvmPayoutTests : IAsyncLifetime
 
         // Below its minimum the publisher is not paid; nothing moves.
         Assert.Equal((200, null), await PutAsync(new { rail = "base", destination, minimumAmount = 5m }));
-        await RunPayoutsAsync(client);
-        await WaitForRunAsync(client);
-        Assert.Equal(0, (await PayoutsAsync(client, session)).GetArrayLength());
-        Assert.Equal(1.35m, (await EarningsAsync(client, session)).GetProperty("available").GetDecimal());
+        await PayoutFlow.RunAndWaitAsync(client);
+        Assert.Equal(0, (await PayoutFlow.PayoutsAsync(client, session)).GetArrayLength());
+        Assert.Equal(1.35m, (await PayoutFlow.EarningsAsync(client, session)).GetProperty("available").GetDecimal());
     }
 
-    /// <summary>Waits until the payout run has run once (its last success is recorded).</summary>
-    private static async Task WaitForRunAsync(AisaClient client)
-    {
-        var deadline = DateTime.UtcNow + EvmWatch.Patience;
-        while (DateTime.UtcNow < deadline)
-        {
-            var runs = await client.SendAsync(HttpMethod.Get, "/api/operator/jobs?job=payouts:run&outcome=succeeded", headers: AisaClient.Operator());
-            if (runs.Code == 200 && runs.Body.GetProperty("runs").GetArrayLength() > 0)
-            {
-                return;
-            }
-            await Task.Delay(200);
-        }
-        throw new Xunit.Sdk.XunitException("The payout run did not run.");
-    }
 
     [Theory]
     [InlineData(StorageOptions.Sqlite)]
@@ -283,11 +254,11 @@ public sealed class EvmPayoutTests : IAsyncLifetime
         var (session, _, earned, domain) = await EarningPublisherAsync(client, charges: 2);
 
         var charges = Enumerable.Range(0, 20).Select(i => client.VerifyAsync(new { publisherDomain = domain, resourceUrl = $"/during/{i}", crawlerMaxPrice = "USD 1.50" }, agent.CrawlerToken)).ToList();
-        await RunPayoutsAsync(client);
+        await PayoutFlow.RunAsync(client);
         var replies = await Task.WhenAll(charges);
         var charged = replies.Count(r => r.Status == HttpStatusCode.OK);
         var payout = await WaitForPayoutAsync(client, session, "confirmed");
-        var earnings = await EarningsAsync(client, session);
+        var earnings = await PayoutFlow.EarningsAsync(client, session);
 
         var total = earned + charged * 1.35m;
         var paid = payout.GetProperty("amount").GetDecimal();
@@ -304,49 +275,25 @@ public sealed class EvmPayoutTests : IAsyncLifetime
     {
         _store = await TestStore.CreateAsync(provider);
         using var proxy = new RpcFaultProxy(_node.Url);
-        ChildProcess? first = null;
-        proxy.AfterForward = body =>
+        var destination = "";
+        var earned = 0m;
+        var session = await PayoutFlow.PayAndKillAsync(_store, _directory, Settings(proxy.Url), proxy, "eth_sendRawTransaction", _services, async client =>
         {
-            if (body.Contains("eth_sendRawTransaction", StringComparison.Ordinal))
-            {
-                first?.KillHard();
-            }
-        };
-        var (service, url) = ServiceProcess.Start(_store, _directory, Settings(proxy.Url));
-        _services.Add(service);
-        first = service;
-        var client = new AisaClient(new HttpClient { BaseAddress = url });
-        var (session, destination, earned, _) = await EarningPublisherAsync(client, charges: 2);
-
-        await RunPayoutsAsync(client);
-        await WaitUntilAsync(() => first.HasExited, "the service killed once its payout reached the node");
+            (var session, destination, earned, _) = await EarningPublisherAsync(client, charges: 2);
+            return session;
+        });
         var sent = await _node.CallAsync("eth_getTransactionCount", HotWallet, "pending");
         Assert.Equal("0x1", sent!.GetValue<string>());
 
-        proxy.AfterForward = null;
-        var (restarted, restartedUrl) = ServiceProcess.Start(_store, _directory, Settings(proxy.Url));
-        _services.Add(restarted);
-        client = new AisaClient(new HttpClient { BaseAddress = restartedUrl });
+        var client = PayoutFlow.Restart(_store, _directory, Settings(proxy.Url), _services);
         var payout = await WaitForPayoutAsync(client, session, "confirmed");
 
         Assert.Equal(Units(earned), await _node.BalanceOfAsync(_token, destination));
         // One transaction of the hot wallet ever: resumed from the stored bytes, never signed afresh.
         Assert.Equal("0x1", (await _node.CallAsync("eth_getTransactionCount", HotWallet, "latest"))!.GetValue<string>());
         Assert.Equal(earned, payout.GetProperty("amount").GetDecimal());
-        Assert.Equal(earned, (await EarningsAsync(client, session)).GetProperty("paid").GetDecimal());
+        Assert.Equal(earned, (await PayoutFlow.EarningsAsync(client, session)).GetProperty("paid").GetDecimal());
         Assert.True((await client.AuditAsync()).GetProperty("balanced").GetBoolean());
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + EvmWatch.Patience;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new Xunit.Sdk.XunitException($"Not within {EvmWatch.Patience.TotalSeconds} s: {what}.");
-            }
-            await Task.Delay(100);
-        }
-    }
 }
