@@ -17,6 +17,9 @@ public sealed class LightningOptions
 
     public LndOptions Lnd { get; set; } = new();
 
+    /// <summary>Present when Lightning pays publishers (at their Lightning address).</summary>
+    public LightningPayoutOptions? Payouts { get; set; }
+
     /// <summary>How long an agent has to pay an invoice.</summary>
     public int InvoiceExpirySeconds { get; set; } = 900;
 
@@ -59,6 +62,10 @@ public sealed class LightningOptions
         if (TimeoutSeconds is < 1 or > 300)
         {
             yield return $"{Section}:TimeoutSeconds must be from 1 to 300.";
+        }
+        foreach (var problem in Payouts?.Validate($"{Section}:Payouts", UsesLnd) ?? [])
+        {
+            yield return problem;
         }
     }
 

@@ -21,7 +21,7 @@ namespace Aisa.Settlement.Adapters.Lightning;
 /// service was away comes in settlement order) and reads the invoices past their expiry. An invoice expired or cancelled
 /// unpaid expires its deposit; one settled for less, marked invalid, or no longer known fails it, with the evidence.
 /// </summary>
-public sealed class LightningRail(LightningOptions options, ILightningBackend backend, IDepositBook book, TimeProvider clock, ILogger<LightningRail> logger)
+public class LightningRail(LightningOptions options, ILightningBackend backend, IDepositBook book, TimeProvider clock, ILogger<LightningRail> logger)
     : ITopUpRail, IRailWatcher, IWebhookRail
 {
     public static readonly RailId Rail = new("lightning");
@@ -45,6 +45,12 @@ public sealed class LightningRail(LightningOptions options, ILightningBackend ba
     public TimeSpan PollInterval { get; } = TimeSpan.FromSeconds(options.PollIntervalSeconds);
 
     public WebhookLimit Limit { get; } = new(64 * 1024, "A BTCPay webhook delivery is at most 64 KB.");
+
+    protected LightningOptions Options => options;
+
+    protected ILightningBackend Backend => backend;
+
+    protected TimeProvider Clock => clock;
 
     // ---------------------------------------------------------------- top-ups
 

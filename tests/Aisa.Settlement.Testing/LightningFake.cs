@@ -17,6 +17,9 @@ public sealed class LightningFake : IAsyncDisposable
     public const string WebhookSecret = "btcpay-fake-webhook-secret";
     public const string MacaroonHex = "0201036c6e6402f801030a10";
 
+    /// <summary>The macaroon that may pay (the invoice macaroon is refused by the router).</summary>
+    public const string PayoutMacaroonHex = "0201036c6e6402f801030a20";
+
     /// <summary>The fake's BTC/USD price: 100,000 dollars, so one dollar is 1,000 sat.</summary>
     public const decimal BtcUsd = 100_000m;
 
@@ -40,9 +43,22 @@ public sealed class LightningFake : IAsyncDisposable
         var fake = new LightningFake(process, url);
         await fake.ControlAsync(new JsonObject
         {
-            ["op"] = "setup", ["network"] = network, ["apiKey"] = ApiKey, ["storeId"] = StoreId, ["webhookSecret"] = WebhookSecret, ["macaroon"] = MacaroonHex, ["btcUsd"] = BtcUsd,
+            ["op"] = "setup", ["network"] = network, ["apiKey"] = ApiKey, ["storeId"] = StoreId, ["webhookSecret"] = WebhookSecret, ["macaroon"] = MacaroonHex, ["payoutMacaroon"] = PayoutMacaroonHex, ["btcUsd"] = BtcUsd,
         });
         return fake;
+    }
+
+    /// <summary>A Lightning address the fake's LNURL-pay server answers for (a name starting "nobody" does not resolve).</summary>
+    public string Address(string name) => $"{name}@{Url.Authority}";
+
+    /// <summary>How the node's next payments end: <c>succeed</c>, <c>fail</c> (no route) or <c>inflight</c>.</summary>
+    public Task PayOutcomeAsync(string mode) => ControlAsync(new JsonObject { ["op"] = "payOutcome", ["mode"] = mode });
+
+    /// <summary>What reached a Lightning address's recipient: payment attempts, those that succeeded, and their msat.</summary>
+    public async Task<(int Attempts, int Succeeded, long Msat)> ReceivedAsync(string name)
+    {
+        var received = await ControlAsync(new JsonObject { ["op"] = "received", ["name"] = name });
+        return (received["attempts"]!.GetValue<int>(), received["succeeded"]!.GetValue<int>(), long.Parse(received["msat"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>Where the fake's BTCPay sends its webhooks.</summary>

@@ -4,8 +4,11 @@
 // base64), each with its error bodies — and its invoices are real BOLT11 strings encoded and signed by the bolt11 package
 // with a node key. BTCPay's webhooks are sent signed (BTCPay-Sig: sha256=HMAC), as often and as concurrently as a test asks.
 // LND's invoice subscription replays the settlements after a settle_index, then streams what happens, one JSON line each.
-// A BTC/USD rate for LND (which has none) at GET /rate. Test controls at POST /control; the same API over TLS with a
-// certificate the test makes (control "tls"), for the pinning of LND's self-signed certificate.
+// A BTC/USD rate for LND (which has none) at GET /rate. Paying: LND's /v2/router/send and /v2/router/track (with a macaroon
+// that may pay), BTCPay's lightning invoices/pay, payments/{hash} and store rates, each paying a hash at most once; and a
+// recipient's LNURL-pay server for Lightning addresses (LUD-16/LUD-06: description hash of the metadata). Test controls at
+// POST /control; the same API over TLS with a certificate the test makes (control "tls"), for the pinning of LND's
+// self-signed certificate.
 // Usage: node lightning-fake.mjs <port>   prints "listening <url>"
 import http from 'node:http';
 import https from 'node:https';
@@ -20,7 +23,7 @@ const NETWORKS = {
   regtest: { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] },
 };
 
-let config = { network: 'mainnet', apiKey: 'btcpay-test-key', storeId: 'StoreTest1', webhookSecret: 'whsec', webhookUrl: null, macaroon: 'ab'.repeat(32), btcUsd: 100000 };
+let config = { network: 'mainnet', apiKey: 'btcpay-test-key', storeId: 'StoreTest1', webhookSecret: 'whsec', webhookUrl: null, macaroon: 'ab'.repeat(32), payoutMacaroon: 'cd'.repeat(32), btcUsd: 100000 };
 let fault = 'none';
 let nextAddIndex = 1;
 let nextSettleIndex = 1;
@@ -36,7 +39,7 @@ const b64 = hexText => Buffer.from(hexText, 'hex').toString('base64');
 const btcString = msat => (Number(BigInt(msat)) / 1e11).toFixed(8);
 const newBtcPayId = () => `Inv${(nextIdSeed++).toString(36)}${randomBytes(8).toString('hex')}`;
 
-function makeInvoice({ amountMsat, expiry, description, usd, currency, metadata }) {
+function makeInvoice({ amountMsat, expiry, description, usd, currency, metadata, descriptionHash }) {
   const preimage = randomBytes(32);
   const paymentHash = createHash('sha256').update(preimage).digest('hex');
   const created = now();
@@ -47,7 +50,7 @@ function makeInvoice({ amountMsat, expiry, description, usd, currency, metadata 
     tags: [
       { tagName: 'payment_hash', data: paymentHash },
       { tagName: 'payment_secret', data: hex(randomBytes(32)) },
-      { tagName: 'description', data: description },
+      descriptionHash ? { tagName: 'purpose_commit_hash', data: descriptionHash } : { tagName: 'description', data: description },
       { tagName: 'expire_time', data: expiry },
     ],
   });
@@ -92,6 +95,8 @@ function btcpay(method, path, headers, body) {
   if (headers.authorization !== `token ${config.apiKey}`) {
     return [401, { code: 'unauthenticated', message: 'Authentication is required for accessing this endpoint' }];
   }
+  const paying = btcpayPay(method, path, body);
+  if (paying) return paying;
   const store = path.match(/^\/api\/v1\/stores\/([^/]+)\/invoices(?:\/([^/]+))?(\/payment-methods)?$/);
   if (!store) return [404, { code: 'not-found', message: 'Not found' }];
   if (store[1] !== config.storeId) return [404, { code: 'store-not-found', message: 'The store was not found' }];
@@ -181,6 +186,13 @@ function subscribe(request, response, query) {
 }
 
 function lnd(method, path, headers, body, query) {
+  if (path.startsWith('/v2/router/')) {
+    // Paying needs a macaroon that may pay (admin or router): the invoice macaroon is refused.
+    if (headers['grpc-metadata-macaroon'] !== config.payoutMacaroon) {
+      return [500, { code: 2, message: 'verification failed: permission denied', details: [] }];
+    }
+    return lndPay(method, path, body) ?? [404, { code: 5, message: 'Not Found', details: [] }];
+  }
   if (headers['grpc-metadata-macaroon'] !== config.macaroon) {
     return [500, { code: 2, message: headers['grpc-metadata-macaroon'] ? 'verification failed: signature mismatch after caveat verification' : 'expected 1 macaroon, got 0', details: [] }];
   }
@@ -198,6 +210,104 @@ function lnd(method, path, headers, body, query) {
     return invoice ? [200, lndInvoice(invoice)] : [404, { code: 5, message: 'unable to locate invoice', details: [] }];
   }
   return [404, { code: 5, message: 'Not Found', details: [] }];
+}
+
+// ---------------------------------------------------------------- paying (the node pays a publisher's invoice)
+
+// Lightning addresses (LUD-16) served here as a recipient's LNURL-pay server would: GET /.well-known/lnurlp/<name>, then
+// its callback with ?amount=<msat> answers a fresh invoice whose description hash commits to the metadata (LUD-06).
+const payments = new Map(); // payment hash (hex) -> payment
+let nextPaymentIndex = 1;
+let payOutcome = 'succeed';
+const lnurlMetadata = (name, host) => JSON.stringify([['text/plain', `Payout to ${name}`], ['text/identifier', `${name}@${host}`]]);
+
+function lnurlp(path, query, host) {
+  const pay = path.match(/^\/\.well-known\/lnurlp\/([a-z0-9._+-]+)$/);
+  if (pay) {
+    if (pay[1].startsWith('nobody')) return [404, { status: 'ERROR', reason: 'no such user' }];
+    return [200, { tag: 'payRequest', callback: `http://${host}/lnurlp/${pay[1]}/callback`, minSendable: 1000, maxSendable: 100_000_000_000, metadata: lnurlMetadata(pay[1], host), commentAllowed: 0 }];
+  }
+  const callback = path.match(/^\/lnurlp\/([a-z0-9._+-]+)\/callback$/);
+  if (callback) {
+    const amount = BigInt(query.get('amount') ?? '0');
+    if (amount < 1000n) return [200, { status: 'ERROR', reason: 'amount below minSendable' }];
+    const descriptionHash = createHash('sha256').update(lnurlMetadata(callback[1], host), 'utf8').digest('hex');
+    const invoice = makeInvoice({ amountMsat: amount, expiry: 600, descriptionHash, usd: null, currency: null });
+    invoice.recipient = callback[1];
+    return [200, { pr: invoice.bolt11, routes: [] }];
+  }
+  return null;
+}
+
+function lndPayment(p) {
+  return {
+    payment_hash: p.paymentHash, value: String(p.amountMsat / 1000n), creation_date: String(p.created), fee: String(p.feeMsat / 1000n),
+    payment_preimage: p.status === 'SUCCEEDED' ? p.preimage : '0'.repeat(64), value_sat: String(p.amountMsat / 1000n), value_msat: String(p.amountMsat),
+    payment_request: p.bolt11, status: p.status, fee_sat: String(p.feeMsat / 1000n), fee_msat: String(p.feeMsat), creation_time_ns: String(BigInt(p.created) * 1_000_000_000n),
+    htlcs: [], payment_index: String(p.index), failure_reason: p.status === 'FAILED' ? 'FAILURE_REASON_NO_ROUTE' : 'FAILURE_REASON_NONE', first_hop_custom_records: {},
+  };
+}
+
+function btcpayPayment(p) {
+  const status = { SUCCEEDED: 'Complete', IN_FLIGHT: 'Pending', FAILED: 'Failed' }[p.status] ?? 'Unknown';
+  const answer = { id: p.paymentHash, status, BOLT11: p.bolt11, paymentHash: p.paymentHash, createdAt: p.created, totalAmount: String(p.amountMsat + p.feeMsat), feeAmount: String(p.feeMsat) };
+  if (p.status === 'SUCCEEDED') answer.preimage = p.preimage;
+  return answer;
+}
+
+// The node pays an invoice once: a second attempt on the same hash is refused as LND refuses it.
+function pay(bolt11Text) {
+  const invoice = [...invoices.values()].find(i => i.bolt11 === bolt11Text);
+  if (!invoice) return { error: 'invoice not found on the network' };
+  const existing = payments.get(invoice.paymentHash);
+  if (existing?.status === 'SUCCEEDED') return { error: 'invoice is already paid' };
+  if (existing?.status === 'IN_FLIGHT') return { error: 'payment is in transition' };
+  const payment = { paymentHash: invoice.paymentHash, preimage: invoice.preimage, bolt11: invoice.bolt11, amountMsat: invoice.amountMsat, feeMsat: 1000n,
+    created: now(), index: nextPaymentIndex++, status: 'IN_FLIGHT', recipient: invoice.recipient };
+  payments.set(invoice.paymentHash, payment);
+  if (payOutcome === 'succeed') settlePayment(payment);
+  if (payOutcome === 'fail') payment.status = 'FAILED';
+  return { payment };
+}
+
+function settlePayment(payment) {
+  payment.status = 'SUCCEEDED';
+  const invoice = invoices.get(payment.paymentHash);
+  invoice.paidMsat = invoice.amountMsat;
+  invoice.paidAt = now();
+  invoice.state = 'SETTLED';
+}
+
+function lndPay(method, path, body) {
+  if (method === 'POST' && path === '/v2/router/send') {
+    const { payment, error } = pay(body?.payment_request);
+    // A stream: one {"result": Payment} line (no_inflight_updates), or an {"error": …} line.
+    return error ? [200, { error: { code: 2, message: error, details: [] } }] : [200, { result: lndPayment(payment) }];
+  }
+  const track = path.match(/^\/v2\/router\/track\/([A-Za-z0-9_-]+={0,2})$/);
+  if (method === 'GET' && track) {
+    const hash = Buffer.from(track[1], 'base64url').toString('hex');
+    const payment = payments.get(hash);
+    return payment ? [200, { result: lndPayment(payment) }] : [200, { error: { code: 5, message: "payment isn't initiated", details: [] } }];
+  }
+  return null;
+}
+
+function btcpayPay(method, path, body) {
+  const lightning = path.match(/^\/api\/v1\/stores\/([^/]+)\/lightning\/BTC\/(invoices\/pay|payments\/([0-9a-f]{64}))$/);
+  const rates = path.match(/^\/api\/v1\/stores\/([^/]+)\/rates$/);
+  if (rates) return [200, [{ currencyPair: 'BTC_USD', errors: [], rate: config.btcUsd.toFixed(2) }]];
+  if (!lightning) return null;
+  if (method === 'POST' && lightning[2] === 'invoices/pay') {
+    const { payment, error } = pay(body?.BOLT11);
+    if (error) return [400, { code: 'generic-error', message: error }];
+    return [payment.status === 'SUCCEEDED' ? 200 : 202, btcpayPayment(payment)];
+  }
+  if (method === 'GET' && lightning[3]) {
+    const payment = payments.get(lightning[3]);
+    return payment ? [200, btcpayPayment(payment)] : [404, { code: 'payment-not-found', message: 'The payment was not found' }];
+  }
+  return null;
 }
 
 // ---------------------------------------------------------------- controls
@@ -274,6 +384,22 @@ const controls = {
   requests() {
     return { requests };
   },
+  // How the node's next payments end: succeed (default), fail (no route), or stay in flight until resolved.
+  payOutcome({ mode }) {
+    payOutcome = mode;
+    return { payOutcome };
+  },
+  resolvePayment({ paymentHash, status }) {
+    const payment = payments.get(paymentHash);
+    if (status === 'SUCCEEDED') settlePayment(payment); else payment.status = status;
+    return { status: payment.status };
+  },
+  // What reached a Lightning address's recipient: every payment attempt to it, and the msat of those that succeeded.
+  received({ name }) {
+    const toName = [...payments.values()].filter(p => p.recipient === name);
+    return { attempts: toName.length, succeeded: toName.filter(p => p.status === 'SUCCEEDED').length,
+      msat: String(toName.filter(p => p.status === 'SUCCEEDED').reduce((sum, p) => sum + p.amountMsat, 0n)) };
+  },
 };
 
 // ---------------------------------------------------------------- HTTP
@@ -293,18 +419,26 @@ async function handle(request, response) {
       return control ? send(200, await control(body)) : send(404, { error: `no control ${body.op}` });
     }
     requests.push(`${request.method} ${url.pathname}`);
-    if (fault === 'down') {
+    if (fault === 'down' && !url.pathname.includes('lnurlp')) {
       request.socket.destroy();
       return;
     }
     if (fault === '500') return send(500, 'upstream error', 'text/plain');
     if (fault === 'garbage') return send(200, '{"id":"Inv', 'application/json');
     if (url.pathname === '/rate') return send(200, { bitcoin: { usd: config.btcUsd } });
+    const lnurl = lnurlp(url.pathname, url.searchParams, request.headers.host);
+    if (lnurl) return send(lnurl[0], lnurl[1]);
     if (request.method === 'GET' && url.pathname === '/v1/invoices/subscribe') return subscribe(request, response, url.searchParams);
     const body = text ? JSON.parse(text) : null;
+    const paying = url.pathname === '/v2/router/send' || url.pathname.endsWith('/lightning/BTC/invoices/pay');
     const [status, answer] = url.pathname.startsWith('/api/v1/')
       ? btcpay(request.method, url.pathname, request.headers, body)
       : lnd(request.method, url.pathname, request.headers, body, url.searchParams);
+    if (paying && fault === 'lose-pay-answer') {
+      // The payment was made; its answer never arrives.
+      request.socket.destroy();
+      return;
+    }
     send(status, answer);
   } catch (error) {
     send(500, { error: String(error?.stack ?? error) });

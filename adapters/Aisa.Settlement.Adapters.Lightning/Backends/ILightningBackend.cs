@@ -2,7 +2,7 @@ using Aisa.Settlement.Money;
 
 namespace Aisa.Settlement.Adapters.Lightning.Backends;
 
-/// <summary>Where invoices are made and read: BTCPay Server or an LND node. Both throw <see cref="LightningBackendException"/> when they cannot answer.</summary>
+/// <summary>Where invoices are made and read, and publishers' invoices paid: BTCPay Server or an LND node. Both throw <see cref="LightningBackendException"/> when they cannot answer.</summary>
 public interface ILightningBackend
 {
     /// <summary>The backend's name, for messages and evidence (<c>btcpay</c>, <c>lnd</c>).</summary>
@@ -16,4 +16,16 @@ public interface ILightningBackend
 
     /// <summary>Where the invoice stands now; <see cref="InvoiceStatus.Unknown"/> when the backend says it has no such invoice.</summary>
     Task<InvoiceReading> ReadAsync(string invoiceId, CancellationToken cancellationToken);
+
+    /// <summary>The price of a bitcoin in US dollars now, and where it was read, for a payout's amount.</summary>
+    Task<(decimal Price, string Source)> BtcUsdAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Pays <paramref name="bolt11"/> (whose hash is <paramref name="paymentHash"/>) with at most <paramref name="maxFeePercent"/>
+    /// percent in fees. Paying a hash again pays nothing more: the node answers where the first payment stands.
+    /// </summary>
+    Task<PaymentReading> PayAsync(string bolt11, string paymentHash, decimal maxFeePercent, CancellationToken cancellationToken);
+
+    /// <summary>Where the node's payment of <paramref name="paymentHash"/> stands; <see cref="PaymentStatus.Unknown"/> when it made none.</summary>
+    Task<PaymentReading> PaymentAsync(string paymentHash, CancellationToken cancellationToken);
 }

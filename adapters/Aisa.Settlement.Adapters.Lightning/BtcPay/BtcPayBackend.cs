@@ -9,6 +9,7 @@ namespace Aisa.Settlement.Adapters.Lightning.BtcPay;
 /// <summary>
 /// BTCPay Server's Greenfield API: a store invoice in USD payable by Lightning only (BTCPay fixes the rate), its BOLT11 read
 /// from the invoice's payment methods. The deposit's id rides in the invoice's metadata, which BTCPay's webhooks echo.
+/// Payouts pay through the store's Lightning node (the API key needs <c>btcpay.store.canuselightningnode</c>).
 /// </summary>
 public sealed class BtcPayBackend(LightningHttp http, BtcPayOptions options) : ILightningBackend
 {
@@ -94,6 +95,68 @@ public sealed class BtcPayBackend(LightningHttp http, BtcPayOptions options) : I
         var hash = method["additionalData"]?["paymentHash"]?.ToString();
         var settled = state == "Settled" && asked > 0 && paid >= asked;
         return new InvoiceReading(settled ? InvoiceStatus.Settled : InvoiceStatus.Underpaid, hash, asked, paid, 0, evidence);
+    }
+
+    public async Task<(decimal Price, string Source)> BtcUsdAsync(CancellationToken cancellationToken)
+    {
+        var rates = Expect(await SendAsync(HttpMethod.Get, StorePath("rates?currencyPair=BTC_USD"), null, cancellationToken), "read the store's BTC/USD rate");
+        var rate = (rates as JsonArray)?.OfType<JsonObject>().FirstOrDefault(r => r["currencyPair"]?.ToString() == "BTC_USD");
+        return decimal.TryParse(rate?["rate"]?.ToString(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var price) && price > 0
+            ? (price, $"btcpay store {options.StoreId}")
+            : throw new LightningBackendException($"BTCPay's store has no BTC/USD rate: {rate?["errors"]?.ToJsonString() ?? "none answered"}.");
+    }
+
+    public async Task<PaymentReading> PayAsync(string bolt11, string paymentHash, decimal maxFeePercent, CancellationToken cancellationToken)
+    {
+        var request = new JsonObject
+        {
+            ["BOLT11"] = bolt11,
+            ["maxFeePercent"] = maxFeePercent.ToString(CultureInfo.InvariantCulture),
+            ["sendTimeout"] = 30,
+        };
+        var (status, body) = await SendAsync(HttpMethod.Post, StorePath("lightning/BTC/invoices/pay"), request, cancellationToken);
+        if (status == 400 && body?["code"]?.ToString() == "generic-error")
+        {
+            // "invoice is already paid", "payment is in transition", or no route: where the node's payment stands decides.
+            var known = await PaymentAsync(paymentHash, cancellationToken);
+            if (known.Status != PaymentStatus.Unknown)
+            {
+                return known;
+            }
+        }
+        if (status == 400 && body?["code"]?.ToString() is "could-not-find-route" or "generic-error")
+        {
+            return new PaymentReading(PaymentStatus.Failed, new JsonObject { ["backend"] = Name, ["paymentHash"] = paymentHash, ["refused"] = LightningHttp.ErrorOf(body) });
+        }
+        return Payment(Expect((status, body), "pay an invoice") as JsonObject ?? throw new LightningBackendException("BTCPay answered the payment with something that is not one."), paymentHash);
+    }
+
+    public async Task<PaymentReading> PaymentAsync(string paymentHash, CancellationToken cancellationToken)
+    {
+        var (status, body) = await SendAsync(HttpMethod.Get, StorePath($"lightning/BTC/payments/{Uri.EscapeDataString(paymentHash)}"), null, cancellationToken);
+        if (status == 404 && body?["code"]?.ToString() == "payment-not-found")
+        {
+            return new PaymentReading(PaymentStatus.Unknown, new JsonObject { ["backend"] = Name, ["paymentHash"] = paymentHash, ["status"] = "not found" });
+        }
+        return Payment(Expect((status, body), "read a payment") as JsonObject ?? throw new LightningBackendException("BTCPay answered the payment with something that is not one."), paymentHash);
+    }
+
+    private PaymentReading Payment(JsonObject payment, string paymentHash)
+    {
+        var state = payment["status"]?.ToString();
+        var evidence = new JsonObject
+        {
+            ["backend"] = Name, ["paymentHash"] = paymentHash, ["status"] = state, ["totalAmountMsat"] = payment["totalAmount"]?.ToString(),
+            ["feeMsat"] = payment["feeAmount"]?.ToString(), ["preimage"] = payment["preimage"]?.ToString(),
+        };
+        return new PaymentReading(state switch
+        {
+            "Complete" => PaymentStatus.Succeeded,
+            "Pending" => PaymentStatus.InFlight,
+            "Failed" => PaymentStatus.Failed,
+            // BTCPay's "Unknown": its node cannot say; never taken as unpaid.
+            _ => PaymentStatus.InFlight,
+        }, evidence);
     }
 
     private async Task<JsonObject?> LightningMethodAsync(string invoiceId, CancellationToken cancellationToken)

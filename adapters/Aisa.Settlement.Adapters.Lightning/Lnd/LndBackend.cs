@@ -12,7 +12,8 @@ namespace Aisa.Settlement.Adapters.Lightning.Lnd;
 /// rate read at creation, read back by its payment hash; settled invoices since a <c>settle_index</c> replayed from
 /// <c>/v1/invoices/subscribe</c>, so a watcher that was away catches up from where it stopped.
 /// </summary>
-public sealed class LndBackend(LightningHttp http, BtcUsdRate rate, LndOptions options) : ILightningBackend
+/// <param name="payoutMacaroonHex">A macaroon that may pay (admin, or one baked for the router), for payouts; null when they are off.</param>
+public sealed class LndBackend(LightningHttp http, BtcUsdRate rate, LndOptions options, string? payoutMacaroonHex = null) : ILightningBackend
 {
     public const string MacaroonHeader = "Grpc-Metadata-macaroon";
 
@@ -89,6 +90,74 @@ public sealed class LndBackend(LightningHttp http, BtcUsdRate rate, LndOptions o
             }
         }
     }
+
+    public async Task<(decimal Price, string Source)> BtcUsdAsync(CancellationToken cancellationToken) => (await rate.ReadAsync(cancellationToken), rate.Source);
+
+    public async Task<PaymentReading> PayAsync(string bolt11, string paymentHash, decimal maxFeePercent, CancellationToken cancellationToken)
+    {
+        var invoiceMsat = Bolt11.Bolt11Invoice.Decode(bolt11).AmountMsat ?? 0;
+        var request = new JsonObject
+        {
+            ["payment_request"] = bolt11,
+            ["timeout_seconds"] = 60,
+            ["fee_limit_msat"] = ((long)Math.Floor(invoiceMsat * maxFeePercent / 100m)).ToString(CultureInfo.InvariantCulture),
+            ["no_inflight_updates"] = true,
+        };
+        // A stream: with no in-flight updates, one line with where the payment ended (or an error line).
+        var answer = Expect(await http.SendAsync(HttpMethod.Post, Url("v2/router/send"), request, PayoutAuthorize, cancellationToken), "pay an invoice");
+        if (answer["error"] is JsonObject error)
+        {
+            // "invoice is already paid", "payment is in transition": the node's own payment of this hash answers.
+            var known = await PaymentAsync(paymentHash, cancellationToken);
+            return known.Status != PaymentStatus.Unknown
+                ? known
+                : new PaymentReading(PaymentStatus.Failed, new JsonObject { ["backend"] = Name, ["paymentHash"] = paymentHash, ["refused"] = LightningHttp.ErrorOf(error) });
+        }
+        return Payment(answer["result"] as JsonObject ?? throw new LightningBackendException("LND answered the payment without its result."), paymentHash);
+    }
+
+    public async Task<PaymentReading> PaymentAsync(string paymentHash, CancellationToken cancellationToken)
+    {
+        // The first line of the track stream is where the payment stands now (the stream then waits for changes: not read).
+        var hash = Convert.ToBase64String(Convert.FromHexString(paymentHash)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        await foreach (var line in http.StreamAsync(Url($"v2/router/track/{hash}"), PayoutAuthorize, TimeSpan.FromSeconds(10), cancellationToken))
+        {
+            if (line["error"] is JsonObject error)
+            {
+                return Msat.Int64(error["code"]) == 5
+                    ? new PaymentReading(PaymentStatus.Unknown, new JsonObject { ["backend"] = Name, ["paymentHash"] = paymentHash, ["status"] = "not initiated", ["message"] = LightningHttp.ErrorOf(error) })
+                    : throw new LightningBackendException($"LND could not track payment {paymentHash}: {LightningHttp.ErrorOf(error)}");
+            }
+            if (line["result"] is JsonObject payment)
+            {
+                return Payment(payment, paymentHash);
+            }
+        }
+        throw new LightningBackendException($"LND said nothing about payment {paymentHash}.");
+    }
+
+    private PaymentReading Payment(JsonObject payment, string paymentHash)
+    {
+        var state = payment["status"]?.ToString();
+        var evidence = new JsonObject
+        {
+            ["backend"] = Name, ["paymentHash"] = paymentHash, ["status"] = state, ["valueMsat"] = Msat.Int64(payment["value_msat"]), ["feeMsat"] = Msat.Int64(payment["fee_msat"]),
+            ["failureReason"] = payment["failure_reason"]?.ToString(), ["paymentIndex"] = Msat.Int64(payment["payment_index"]),
+        };
+        if (state == "SUCCEEDED")
+        {
+            evidence["preimage"] = payment["payment_preimage"]?.ToString();
+        }
+        return new PaymentReading(state switch
+        {
+            "SUCCEEDED" => PaymentStatus.Succeeded,
+            "FAILED" => PaymentStatus.Failed,
+            _ => PaymentStatus.InFlight,
+        }, evidence);
+    }
+
+    private void PayoutAuthorize(HttpRequestHeaders headers) =>
+        headers.Add(MacaroonHeader, payoutMacaroonHex ?? throw new LightningBackendException("Payouts on LND need Rails:Lightning:Payouts:MacaroonHex, a macaroon that may pay."));
 
     private InvoiceReading Reading(JsonObject invoice)
     {

@@ -241,9 +241,12 @@ public sealed class PayoutProcessor(PayoutStore payouts, PublisherStore publishe
         await MoveOutAsync(payout, publisher.Payable, cancellationToken);
         var inFlight = await accounts.PayoutsInFlightAsync(payout.Rail, cancellationToken);
         await PostAsync(new TransferRequest($"{payout.Key}:reversed", inFlight, publisher.Payable, payout.Amount, TransferKinds.PayoutReversal, Reference(payout)), cancellationToken);
-        var cancelled = JsonNode.Parse(payout.Evidence) is JsonObject evidence && evidence.ContainsKey("cancelledBy");
-        var to = cancelled ? PayoutState.Cancelled : PayoutState.Reversed;
-        await payouts.MoveAsync(payout, to, Evidence.Of(("reversedTo", "payable"), ("ledgerKey", $"{payout.Key}:reversed")), cancellationToken);
+        // What failed it (the rail's answer, or who cancelled) stays in the evidence the publisher sees.
+        var evidence = JsonNode.Parse(payout.Evidence) as JsonObject ?? [];
+        var to = evidence.ContainsKey("cancelledBy") ? PayoutState.Cancelled : PayoutState.Reversed;
+        evidence["reversedTo"] = "payable";
+        evidence["ledgerKey"] = $"{payout.Key}:reversed";
+        await payouts.MoveAsync(payout, to, evidence.ToJsonString(), cancellationToken);
         return to;
     }
 

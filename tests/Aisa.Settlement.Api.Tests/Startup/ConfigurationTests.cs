@@ -65,6 +65,9 @@ public sealed class ConfigurationTests
     [InlineData("Rails:Solana:Payouts:PrivateKey", "secret-key", "Rails:Solana:Payouts: the key is not base58")]
     [InlineData("Rails:Solana:Payouts:PrivateKey", "11111111111111111111111111111111", "Rails:Solana:Payouts: the key is not TreasuryOwner's")]
     [InlineData("Rails:Solana:Payouts:Seed", "secret-key", "Rails:Solana:Payouts:Seed is not a setting")]
+    [InlineData("Rails:Lightning:Payouts:MaxFeePercent", "50", "Rails:Lightning:Payouts:MaxFeePercent must be from 0 to 10")]
+    [InlineData("Rails:Lightning:Payouts:MacaroonHex", "secret-key", "Rails:Lightning:Payouts:MacaroonHex is for LND")]
+    [InlineData("Rails:Lightning:Payouts:Macaroon", "secret-key", "Rails:Lightning:Payouts:Macaroon is not a setting")]
     [InlineData("Payouts:Schedule", "every day", "Payouts:Schedule is not a cron expression")]
     [InlineData("Payouts:Minimums:solana", "2", "Payouts:Minimums:solana names no payout rail of this configuration")]
     [InlineData("Payouts:ApprovalThreshold", "-1", "Payouts:ApprovalThreshold must be a positive USD amount")]
@@ -99,6 +102,7 @@ public sealed class ConfigurationTests
                 new("Rails:Lightning:Lnd:TlsCertificateThumbprint", "AB:CD"),
                 new("Rails:Lightning:Lnd:RateUrl", ""),
                 new("Rails:Lightning:Lnd:RateJsonPath", "bitcoin..usd"),
+                new("Rails:Lightning:Payouts:MaxFeePercent", "1"),
             ])
             .Build();
 
@@ -107,7 +111,7 @@ public sealed class ConfigurationTests
         foreach (var expected in new[]
         {
             "Rails:Lightning:Lnd:RestUrl is required", "Rails:Lightning:Lnd:MacaroonHex is required", "Rails:Lightning:Lnd:TlsCertificateThumbprint is the SHA-256",
-            "Rails:Lightning:Lnd:RateUrl is required", "Rails:Lightning:Lnd:RateJsonPath is required",
+            "Rails:Lightning:Lnd:RateUrl is required", "Rails:Lightning:Lnd:RateJsonPath is required", "Rails:Lightning:Payouts:MacaroonHex is required on LND",
         })
         {
             Assert.Contains(problems, p => p.StartsWith(expected, StringComparison.Ordinal));
