@@ -213,6 +213,30 @@ public sealed class EvmPayoutTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_instances_running_payout_runs_at_once_on_one_PostgreSQL_make_one_payout_of_the_money()
+    {
+        var client = await StartInProcessAsync(StorageOptions.Postgres);
+        var second = new SettlementFactory(_store!, Settings(_node.Url));
+        _disposables.Add(second);
+        var (session, destination, earned, _) = await EarningPublisherAsync(client, charges: 2);
+
+        // Past the run job's lease: both instances' state machines asked to run at the same moment, five times over.
+        var runners = new[] { _factory!, second }.Select(f => f.Services.GetRequiredService<Aisa.Settlement.Api.Payouts.PayoutProcessor>()).ToArray();
+        for (var round = 0; round < 5; round++)
+        {
+            await Task.WhenAll(runners.Select(r => Task.Run(() => r.RunAsync(CancellationToken.None))));
+        }
+        await Task.WhenAll(PayoutFlow.RunAsync(client), PayoutFlow.RunAsync(new AisaClient(second.CreateClient())));
+        var payout = await WaitForPayoutAsync(client, session, "confirmed");
+
+        Assert.Equal(1, (await PayoutFlow.PayoutsAsync(client, session)).GetArrayLength());
+        Assert.Equal(earned, payout.GetProperty("amount").GetDecimal());
+        Assert.Equal(Units(earned), await _node.BalanceOfAsync(_token, destination));
+        Assert.Equal("0x1", (await _node.CallAsync("eth_getTransactionCount", HotWallet, "latest"))!.GetValue<string>());
+        Assert.True((await client.AuditAsync()).GetProperty("balanced").GetBoolean());
+    }
+
+    [Fact]
     public async Task Bad_payout_settings_get_a_clear_400_and_change_nothing()
     {
         var client = await StartInProcessAsync(StorageOptions.Sqlite);
