@@ -23,8 +23,8 @@ namespace Aisa.Settlement.Adapters.Evm;
 /// </summary>
 public sealed class EvmPayoutRail : EvmRail, IPayoutRail
 {
-    // A replacement must pay at least 10% more (geth's price bump); 12.5% leaves room for rounding.
-    private const int BumpPercent = 125;
+    // A replacement must pay at least 10% more (geth's price bump); 12.5% (1125 per mille) leaves room for rounding.
+    private const int BumpPerMille = 1125;
     private static readonly BigInteger Gwei = BigInteger.Pow(10, 9);
 
     private readonly EvmPayoutOptions _payouts;
@@ -150,8 +150,8 @@ public sealed class EvmPayoutRail : EvmRail, IPayoutRail
         if (mined.Count == 0 && _clock.GetUtcNow() - latest.SignedAt >= TimeSpan.FromSeconds(_payouts.ReplaceAfterSeconds))
         {
             var (maxFee, tip) = await FeesAsync(cancellationToken);
-            maxFee = BigInteger.Max(maxFee, latest.MaxFeePerGas * BumpPercent / 100 + 1);
-            tip = BigInteger.Max(tip, latest.MaxPriorityFeePerGas * BumpPercent / 100 + 1);
+            maxFee = BigInteger.Max(maxFee, latest.MaxFeePerGas * BumpPerMille / 1000 + 1);
+            tip = BigInteger.Max(tip, latest.MaxPriorityFeePerGas * BumpPerMille / 1000 + 1);
             if (maxFee <= _feeCeiling && tip <= maxFee)
             {
                 var replacement = sends.With(Sign(sends, maxFee, tip));
