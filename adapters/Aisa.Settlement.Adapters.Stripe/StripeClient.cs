@@ -1,8 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Aisa.Settlement.Adapters.Stripe;
 
@@ -23,22 +19,9 @@ public sealed record CheckoutSession(
     string Currency,
     string? ClientReferenceId,
     string? DepositId,
-    string? PaymentIntent,
-    JsonObject Json)
+    string? PaymentIntent)
 {
     public bool Paid => PaymentStatus == "paid";
-
-    public static CheckoutSession Parse(JsonObject json) => new(
-        json["id"]!.GetValue<string>(),
-        json["url"]?.GetValue<string>(),
-        json["status"]?.GetValue<string>() ?? "open",
-        json["payment_status"]?.GetValue<string>() ?? "unpaid",
-        json["amount_total"]?.GetValue<long>() ?? 0,
-        json["currency"]?.GetValue<string>() ?? "usd",
-        json["client_reference_id"]?.GetValue<string>(),
-        json["metadata"]?["deposit_id"]?.GetValue<string>(),
-        json["payment_intent"]?.ToString(),
-        json);
 }
 
 /// <summary>
@@ -51,95 +34,122 @@ public sealed record ChargeReversal(string Id, long Amount, string Currency, str
 {
     /// <summary>A failed or canceled refund gave the money back to us.</summary>
     public bool RefundUndone => Status is "failed" or "canceled";
-
-    public static ChargeReversal Parse(JsonObject json) => new(
-        json["id"]!.GetValue<string>(),
-        json["amount"]?.GetValue<long>() ?? 0,
-        json["currency"]?.GetValue<string>() ?? "",
-        json["status"]?.GetValue<string>() ?? "",
-        json["charge"]?.ToString(),
-        json["payment_intent"]?.ToString());
 }
 
-/// <summary>Stripe's REST API over HttpClient: form-encoded bodies, an Idempotency-Key on every POST, the API version pinned.</summary>
-public sealed class StripeClient(HttpClient http, StripeOptions options)
+/// <summary>
+/// Stripe's API through Stripe.net, at the library's pinned API version: an Idempotency-Key on every create, each call with its
+/// own timeout; what the rail reads is mapped to <see cref="CheckoutSession"/> and <see cref="ChargeReversal"/>.
+/// </summary>
+public sealed class StripeClient(global::Stripe.IStripeClient client, StripeOptions options)
 {
     /// <summary>A Checkout Session for a one-off USD amount; the deposit id rides along in client_reference_id and metadata.</summary>
     public async Task<CheckoutSession> CreateCheckoutSessionAsync(long amountCents, long depositId, long agentId, CancellationToken cancellationToken)
     {
         var deposit = depositId.ToString(CultureInfo.InvariantCulture);
-        var form = new Dictionary<string, string>
+        var create = new global::Stripe.Checkout.SessionCreateOptions
         {
-            ["mode"] = "payment",
-            ["line_items[0][price_data][currency]"] = "usd",
-            ["line_items[0][price_data][unit_amount]"] = amountCents.ToString(CultureInfo.InvariantCulture),
-            ["line_items[0][price_data][product_data][name]"] = "AISA wallet top-up",
-            ["line_items[0][quantity]"] = "1",
-            ["success_url"] = options.SuccessUrl!,
-            ["cancel_url"] = options.CancelUrl!,
-            ["client_reference_id"] = deposit,
-            ["metadata[deposit_id]"] = deposit,
-            ["metadata[agent_id]"] = agentId.ToString(CultureInfo.InvariantCulture),
-            ["payment_intent_data[metadata][deposit_id]"] = deposit,
+            Mode = "payment",
+            LineItems =
+            [
+                new global::Stripe.Checkout.SessionLineItemOptions
+                {
+                    PriceData = new global::Stripe.Checkout.SessionLineItemPriceDataOptions
+                    {
+                        Currency = "usd",
+                        UnitAmount = amountCents,
+                        ProductData = new global::Stripe.Checkout.SessionLineItemPriceDataProductDataOptions { Name = "AISA wallet top-up" },
+                    },
+                    Quantity = 1,
+                },
+            ],
+            SuccessUrl = options.SuccessUrl,
+            CancelUrl = options.CancelUrl,
+            ClientReferenceId = deposit,
+            Metadata = new Dictionary<string, string> { ["deposit_id"] = deposit, ["agent_id"] = agentId.ToString(CultureInfo.InvariantCulture) },
+            PaymentIntentData = new global::Stripe.Checkout.SessionPaymentIntentDataOptions { Metadata = new Dictionary<string, string> { ["deposit_id"] = deposit } },
         };
         // One key per deposit: a retry after a lost answer gets the same session back, never a second one.
-        return CheckoutSession.Parse(await SendAsync(HttpMethod.Post, "v1/checkout/sessions", form, $"aisa-topup-{deposit}", cancellationToken));
+        return await CallAsync("checkout", token => new global::Stripe.Checkout.SessionService(client)
+            .CreateAsync(create, new global::Stripe.RequestOptions { IdempotencyKey = $"aisa-topup-{deposit}" }, token), Session, cancellationToken);
     }
 
-    public async Task<CheckoutSession> GetCheckoutSessionAsync(string id, CancellationToken cancellationToken) =>
-        CheckoutSession.Parse(await SendAsync(HttpMethod.Get, $"v1/checkout/sessions/{Uri.EscapeDataString(id)}", null, null, cancellationToken));
+    public Task<CheckoutSession> GetCheckoutSessionAsync(string id, CancellationToken cancellationToken) =>
+        CallAsync("checkout", token => new global::Stripe.Checkout.SessionService(client).GetAsync(id, null, null, token), Session, cancellationToken);
 
     /// <summary>The Checkout Session that the PaymentIntent paid, if any.</summary>
-    public async Task<CheckoutSession?> FindCheckoutSessionAsync(string paymentIntent, CancellationToken cancellationToken)
-    {
-        var list = await SendAsync(HttpMethod.Get, $"v1/checkout/sessions?payment_intent={Uri.EscapeDataString(paymentIntent)}&limit=1", null, null, cancellationToken);
-        return list["data"] is JsonArray { Count: > 0 } data ? CheckoutSession.Parse(data[0]!.AsObject()) : null;
-    }
+    public Task<CheckoutSession?> FindCheckoutSessionAsync(string paymentIntent, CancellationToken cancellationToken) =>
+        CallAsync("checkout", token => new global::Stripe.Checkout.SessionService(client)
+            .ListAsync(new global::Stripe.Checkout.SessionListOptions { PaymentIntent = paymentIntent, Limit = 1 }, null, token),
+            list => list.Data.Count > 0 ? Session(list.Data[0]) : null, cancellationToken);
 
     /// <summary>Every refund of a charge (a charge has at most a handful: one page of 100).</summary>
-    public async Task<IReadOnlyList<ChargeReversal>> ListRefundsAsync(string chargeId, CancellationToken cancellationToken)
-    {
-        var list = await SendAsync(HttpMethod.Get, $"v1/refunds?charge={Uri.EscapeDataString(chargeId)}&limit=100", null, null, cancellationToken);
-        return list["data"] is JsonArray data ? data.Select(r => ChargeReversal.Parse(r!.AsObject())).ToList() : [];
-    }
+    public Task<IReadOnlyList<ChargeReversal>> ListRefundsAsync(string chargeId, CancellationToken cancellationToken) =>
+        CallAsync("refunds", token => new global::Stripe.RefundService(client).ListAsync(new global::Stripe.RefundListOptions { Charge = chargeId, Limit = 100 }, null, token),
+            list => (IReadOnlyList<ChargeReversal>)list.Data.Select(Refund).ToList(), cancellationToken);
 
     /// <summary>The PaymentIntent that made a charge.</summary>
-    public async Task<string?> ChargePaymentIntentAsync(string chargeId, CancellationToken cancellationToken) =>
-        (await SendAsync(HttpMethod.Get, $"v1/charges/{Uri.EscapeDataString(chargeId)}", null, null, cancellationToken))["payment_intent"]?.ToString();
+    public Task<string?> ChargePaymentIntentAsync(string chargeId, CancellationToken cancellationToken) =>
+        CallAsync("charges", token => new global::Stripe.ChargeService(client).GetAsync(chargeId, null, null, token), charge => (string?)charge.PaymentIntentId, cancellationToken);
 
-    // The kind of object asked for ("checkout", "refunds"), never its id or query: enough to say what failed.
-    private static string Resource(string path) => path.Split('/')[1].Split('?')[0];
-
-    private async Task<JsonObject> SendAsync(HttpMethod method, string path, Dictionary<string, string>? form, string? idempotencyKey, CancellationToken cancellationToken)
+    /// <summary>Whether the connected account exists and may receive transfers; null when Stripe knows no such account.</summary>
+    public async Task<bool?> CanReceiveTransfersAsync(string account, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(method, new Uri(new Uri(options.ApiBaseUrl.TrimEnd('/') + "/"), path));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.SecretKey);
-        request.Headers.Add("Stripe-Version", StripeOptions.ApiVersion);
-        if (idempotencyKey is not null)
+        try
         {
-            request.Headers.Add("Idempotency-Key", idempotencyKey);
+            return await CallAsync("accounts", token => new global::Stripe.AccountService(client).GetAsync(account, null, null, token),
+                found => found.Capabilities?.Transfers == "active", cancellationToken);
         }
-        if (form is not null)
+        catch (StripeException e) when (e.InnerException is global::Stripe.StripeException { HttpStatusCode: System.Net.HttpStatusCode.NotFound })
         {
-            request.Content = new FormUrlEncodedContent(form);
+            return null;
         }
+    }
+
+    /// <summary>
+    /// A Connect transfer of <paramref name="cents"/> to <paramref name="account"/> under <paramref name="key"/> (its
+    /// Idempotency-Key and transfer group): made once, however often it is asked for.
+    /// </summary>
+    public Task<global::Stripe.Transfer> TransferAsync(string key, string account, long cents, long payoutId, CancellationToken cancellationToken) =>
+        CallAsync("transfers", token => new global::Stripe.TransferService(client).CreateAsync(new global::Stripe.TransferCreateOptions
+        {
+            Amount = cents,
+            Currency = "usd",
+            Destination = account,
+            TransferGroup = key,
+            Metadata = new Dictionary<string, string> { ["payout_id"] = payoutId.ToString(CultureInfo.InvariantCulture) },
+        }, new global::Stripe.RequestOptions { IdempotencyKey = key }, token), transfer => transfer, cancellationToken);
+
+    /// <summary>The transfer made under <paramref name="key"/> (its transfer group), if any: what a lost answer made.</summary>
+    public Task<global::Stripe.Transfer?> FindTransferAsync(string key, CancellationToken cancellationToken) =>
+        CallAsync("transfers", token => new global::Stripe.TransferService(client).ListAsync(new global::Stripe.TransferListOptions { TransferGroup = key, Limit = 1 }, null, token),
+            list => list.Data.FirstOrDefault(), cancellationToken);
+
+    public static CheckoutSession Session(global::Stripe.Checkout.Session session) => new(
+        session.Id, session.Url, session.Status ?? "open", session.PaymentStatus ?? "unpaid", session.AmountTotal ?? 0, session.Currency ?? "usd",
+        session.ClientReferenceId, session.Metadata?.GetValueOrDefault("deposit_id"), session.PaymentIntentId);
+
+    public static ChargeReversal Refund(global::Stripe.Refund refund) =>
+        new(refund.Id, refund.Amount, refund.Currency ?? "", refund.Status ?? "", refund.ChargeId, refund.PaymentIntentId);
+
+    public static ChargeReversal Dispute(global::Stripe.Dispute dispute) =>
+        new(dispute.Id, dispute.Amount, dispute.Currency ?? "", dispute.Status ?? "", dispute.ChargeId, dispute.PaymentIntentId);
+
+    private async Task<TResult> CallAsync<TAnswer, TResult>(string resource, Func<CancellationToken, Task<TAnswer>> call, Func<TAnswer, TResult> read, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
         try
         {
-            using var response = await http.SendAsync(request, timeout.Token);
-            var body = await response.Content.ReadFromJsonAsync<JsonObject>(timeout.Token);
-            if (response.IsSuccessStatusCode && body is not null)
-            {
-                return body;
-            }
-            var error = body?["error"]?["message"]?.GetValue<string>() ?? "no error message";
-            var status = (int)response.StatusCode;
-            throw new StripeException($"Stripe answered {method} /{Resource(path)}… with HTTP {status}: {error}", transient: status is 429 or >= 500);
+            return read(await call(timeout.Token));
         }
-        catch (Exception e) when (e is HttpRequestException or JsonException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (global::Stripe.StripeException e)
         {
-            throw new StripeException($"Stripe could not be reached for {method} /{Resource(path)}…: {(e is TaskCanceledException ? "timed out" : e.GetType().Name)}.", transient: true, e);
+            var status = (int)e.HttpStatusCode;
+            throw new StripeException($"Stripe answered /{resource}… with HTTP {status}: {e.StripeError?.Message ?? e.Message}", transient: status is 429 or >= 500 or 0, e);
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new StripeException($"Stripe could not be reached for /{resource}…: {(e is OperationCanceledException ? "timed out" : e.GetType().Name)}.", transient: true, e);
         }
     }
 }

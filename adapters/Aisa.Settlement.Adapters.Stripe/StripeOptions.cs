@@ -1,12 +1,15 @@
 namespace Aisa.Settlement.Adapters.Stripe;
 
-/// <summary><c>Rails:Stripe</c>: card top-ups through Checkout Sessions.</summary>
+/// <summary><c>Rails:Stripe</c>: card top-ups through Checkout Sessions, and publishers' payouts by Connect transfers when enabled.</summary>
 public sealed class StripeOptions
 {
     public const string Section = "Rails:Stripe";
 
-    /// <summary>The API version every request pins (<c>Stripe-Version</c>), so an account upgrade changes nothing here.</summary>
-    public const string ApiVersion = "2024-06-20";
+    /// <summary>
+    /// The API version of every request and of the events accepted: Stripe.net's own pin, so an account upgrade changes nothing
+    /// here. The webhook endpoint must be created at this version (an event of another is refused).
+    /// </summary>
+    public static string ApiVersion => global::Stripe.StripeConfiguration.ApiVersion;
 
     public string? SecretKey { get; set; }
 
@@ -25,6 +28,9 @@ public sealed class StripeOptions
     public int PollIntervalSeconds { get; set; } = 30;
 
     public int TimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Stripe also pays publishers: Connect transfers to their connected accounts (the platform needs Connect).</summary>
+    public bool PayoutsEnabled { get; set; }
 
     public IReadOnlyList<string> Secrets => [.. WebhookSecrets, .. WebhookSecret is null ? Array.Empty<string>() : [WebhookSecret]];
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Aisa.Settlement.Money;
 using Aisa.Settlement.Rails;
 
@@ -9,7 +7,7 @@ namespace Aisa.Settlement.Adapters.Stripe;
 /// Card top-ups through Stripe Checkout as a rail: a hosted checkout per top-up (<see cref="StripeTopUps"/>), signed webhooks
 /// for paid sessions, refunds and disputes, and a watcher job for the webhooks that never came. The default top-up rail.
 /// </summary>
-public sealed class StripeRail(StripeOptions options, StripeTopUps topUps, TimeProvider clock) : ITopUpRail, IWebhookRail
+public class StripeRail(StripeOptions options, StripeTopUps topUps, TimeProvider clock) : ITopUpRail, IWebhookRail
 {
     public static readonly RailId Rail = new("stripe");
 
@@ -39,55 +37,63 @@ public sealed class StripeRail(StripeOptions options, StripeTopUps topUps, TimeP
         }
     }
 
-    /// <summary>A delivery is verified before anything is read from it; a bad one gets 400 and changes nothing.</summary>
+    /// <summary>
+    /// A delivery is verified by Stripe.net (the signature with any configured secret, the 300 s tolerance, the event's API
+    /// version the library's own) before anything is read from it; a bad one gets 400 and changes nothing.
+    /// </summary>
     public async Task<RailAnswer> ReceiveAsync(WebhookDelivery delivery, CancellationToken cancellationToken)
     {
-        var check = StripeSignature.Check(delivery.Header("Stripe-Signature") ?? "", delivery.Body, options.Secrets, clock.GetUtcNow(), StripeSignature.DefaultTolerance);
-        if (check != SignatureCheck.Valid)
+        var header = delivery.Header("Stripe-Signature");
+        if (string.IsNullOrWhiteSpace(header))
         {
-            var reason = check switch
+            return RailAnswer.Refused(400, "invalid_signature", "The Stripe-Signature header is missing.");
+        }
+        var json = System.Text.Encoding.UTF8.GetString(delivery.Body);
+        global::Stripe.Event? stripeEvent = null;
+        string? refused = null;
+        // Several secrets while one is rolled: the library checks one at a time.
+        foreach (var secret in options.Secrets)
+        {
+            try
             {
-                SignatureCheck.Missing => "The Stripe-Signature header is missing.",
-                SignatureCheck.Malformed => "The Stripe-Signature header has no timestamp or no v1 signature.",
-                SignatureCheck.OutsideTolerance => "The delivery was signed outside the 300 s tolerance.",
-                _ => "No signature matches the endpoint's secret: a wrong secret or a changed body.",
-            };
-            return RailAnswer.Refused(400, "invalid_signature", reason);
+                stripeEvent = global::Stripe.EventUtility.ConstructEvent(json, header, secret, tolerance: 300, utcNow: clock.GetUtcNow().ToUnixTimeSeconds(), throwOnApiVersionMismatch: true);
+                break;
+            }
+            catch (global::Stripe.StripeException e)
+            {
+                // A secret that matched says why it still failed (the tolerance, another API version): that, before any "no match".
+                refused = refused is null || !e.Message.Contains("not present", StringComparison.Ordinal) ? e.Message : refused;
+            }
+            catch (Newtonsoft.Json.JsonException)
+            {
+                return RailAnswer.Refused(400, "invalid_request", "A signed delivery that is not a Stripe event.");
+            }
         }
-        JsonObject? stripeEvent;
-        try
+        if (stripeEvent is null)
         {
-            stripeEvent = JsonNode.Parse(delivery.Body) as JsonObject;
+            return refused?.Contains("API version", StringComparison.Ordinal) == true
+                // Signed, but written at another API version than the library reads: the endpoint must be made at StripeOptions.ApiVersion.
+                ? RailAnswer.Refused(400, "unsupported_api_version", refused)
+                : RailAnswer.Refused(400, "invalid_signature", refused ?? "No signature matches the endpoint's secret: a wrong secret or a changed body.");
         }
-        catch (JsonException)
-        {
-            stripeEvent = null;
-        }
-        var type = stripeEvent?["type"]?.ToString();
-        if (stripeEvent is null || type is null)
-        {
-            return RailAnswer.Refused(400, "invalid_request", "A signed delivery that is not a Stripe event.");
-        }
-        var source = $"webhook {stripeEvent["id"]}";
-        if (stripeEvent["data"]?["object"] is not JsonObject subject || subject["id"] is null)
-        {
-            return RailAnswer.Ok(new { received = true });
-        }
+        var type = stripeEvent.Type;
+        var source = $"webhook {stripeEvent.Id}";
         try
         {
             switch (type)
             {
-                case "checkout.session.completed" or "checkout.session.async_payment_succeeded":
-                    await topUps.CreditPaidAsync(CheckoutSession.Parse(subject), source, cancellationToken);
+                case "checkout.session.completed" or "checkout.session.async_payment_succeeded" when stripeEvent.Data.Object is global::Stripe.Checkout.Session session:
+                    await topUps.CreditPaidAsync(StripeClient.Session(session), source, cancellationToken);
                     break;
-                case "charge.refunded":
-                    await topUps.ApplyRefundsAsync(subject["id"]!.ToString(), subject["payment_intent"]?.ToString(), source, cancellationToken);
+                case "charge.refunded" when stripeEvent.Data.Object is global::Stripe.Charge charge:
+                    await topUps.ApplyRefundsAsync(charge.Id, charge.PaymentIntentId, source, cancellationToken);
                     break;
-                case "charge.refund.updated" when subject["charge"] is { } charge:
-                    await topUps.ApplyRefundsAsync(charge.ToString(), subject["payment_intent"]?.ToString(), source, cancellationToken);
+                case "charge.refund.updated" when stripeEvent.Data.Object is global::Stripe.Refund { ChargeId: { } charge } refund:
+                    await topUps.ApplyRefundsAsync(charge, refund.PaymentIntentId, source, cancellationToken);
                     break;
-                case "charge.dispute.created" or "charge.dispute.updated" or "charge.dispute.closed" or "charge.dispute.funds_withdrawn" or "charge.dispute.funds_reinstated":
-                    await topUps.ApplyDisputeAsync(ChargeReversal.Parse(subject), source, cancellationToken);
+                case "charge.dispute.created" or "charge.dispute.updated" or "charge.dispute.closed" or "charge.dispute.funds_withdrawn" or "charge.dispute.funds_reinstated"
+                    when stripeEvent.Data.Object is global::Stripe.Dispute dispute:
+                    await topUps.ApplyDisputeAsync(StripeClient.Dispute(dispute), source, cancellationToken);
                     break;
             }
         }

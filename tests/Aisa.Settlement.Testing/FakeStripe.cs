@@ -9,13 +9,18 @@ namespace Aisa.Settlement.Testing;
 /// A hand-written stand-in for Stripe's API (no real Stripe runs here), built from the documented shapes of
 /// <c>POST /v1/checkout/sessions</c> (form-encoded, Bearer key, Idempotency-Key replays the first result) and the
 /// Checkout Session object, the list endpoints (<c>GET /v1/checkout/sessions?payment_intent=</c>,
-/// <c>GET /v1/refunds?charge=</c>, <c>{object: "list", data, has_more}</c>), the Charge, Refund and Dispute objects;
-/// it also plays the payer (<see cref="Pay"/>), the payer's bank (<see cref="Dispute"/>), the merchant refunding
+/// <c>GET /v1/refunds?charge=</c>, <c>{object: "list", data, has_more}</c>), the Charge, Refund and Dispute objects,
+/// and for Connect payouts the Account (<c>capabilities.transfers</c>) and Transfer (<c>POST /v1/transfers</c> drawing on the
+/// platform's balance, an Idempotency-Key replaying the first, <c>GET /v1/transfers?transfer_group=</c>), at Stripe.net's
+/// API version (<see cref="ApiVersion"/>); it also plays the payer (<see cref="Pay"/>), the payer's bank (<see cref="Dispute"/>), the merchant refunding
 /// (<see cref="Refund"/>), and writes the events Stripe would send.
 /// </summary>
 public sealed class FakeStripe : IAsyncDisposable
 {
     public const string SecretKey = "sk_test_fake_0123456789";
+
+    /// <summary>The API version this fake answers and writes its events in: Stripe.net 53.1.0's pin.</summary>
+    public const string ApiVersion = "2026-10-28.endive";
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, JsonObject> _sessions = new();
     private readonly ConcurrentDictionary<string, string> _byIdempotencyKey = new();
@@ -57,6 +62,18 @@ public sealed class FakeStripe : IAsyncDisposable
             app.MapGet("/v1/refunds", (HttpRequest request) =>
                 fake.Failing ? Error(500, "An unknown error occurred") : !Authorized(request) ? Error(401, "Invalid API Key provided")
                 : List("/v1/refunds", fake._refunds.Values.Where(r => r["charge"]!.ToString() == request.Query["charge"].ToString())));
+            app.MapGet("/v1/accounts/{id}", (string id, HttpRequest request) =>
+                !Authorized(request) ? Error(401, "Invalid API Key provided")
+                : fake.ConnectedAccounts.TryGetValue(id, out var transfers) ? Results.Text(new JsonObject
+                {
+                    ["id"] = id, ["object"] = "account", ["type"] = "express", ["charges_enabled"] = transfers, ["payouts_enabled"] = transfers,
+                    ["capabilities"] = new JsonObject { ["transfers"] = transfers ? "active" : "inactive" },
+                }.ToJsonString(), "application/json")
+                : Error(404, $"No such account: '{id}'", "resource_missing"));
+            app.MapPost("/v1/transfers", fake.TransferAsync);
+            app.MapGet("/v1/transfers", (HttpRequest request) =>
+                !Authorized(request) ? Error(401, "Invalid API Key provided")
+                : List("/v1/transfers", fake._transfers.Values.Where(t => t["transfer_group"]?.ToString() == request.Query["transfer_group"].ToString())));
             app.MapGet("/v1/charges/{id}", (string id, HttpRequest request) =>
                 fake.Failing ? Error(500, "An unknown error occurred") : !Authorized(request) ? Error(401, "Invalid API Key provided")
                 : fake._charges.TryGetValue(id, out var charge) ? Results.Text(charge.ToJsonString(), "application/json")
@@ -64,6 +81,87 @@ public sealed class FakeStripe : IAsyncDisposable
         });
         fake!.Url = url;
         return fake;
+    }
+
+    /// <summary>Connected accounts (Stripe Connect) by id, and whether each may receive transfers.</summary>
+    public ConcurrentDictionary<string, bool> ConnectedAccounts { get; } = new();
+
+    /// <summary>The platform balance transfers draw on, in cents: a transfer above it is refused (balance_insufficient).</summary>
+    public long PlatformBalanceCents { get; set; } = 1_000_000;
+
+    /// <summary>The next transfer is made, then its answer lost (HTTP 500, not to be retried by the library).</summary>
+    public bool LoseNextTransferAnswer { get; set; }
+
+    /// <summary>Transfer requests received (replays of a key included).</summary>
+    public int TransferRequests => _transferRequests;
+
+    private int _transferRequests;
+
+    private readonly ConcurrentDictionary<string, JsonObject> _transfers = new();
+    private readonly ConcurrentDictionary<string, string> _transferKeys = new();
+
+    /// <summary>Cents transferred to a connected account, and how many transfers.</summary>
+    public (long Cents, int Count) TransferredTo(string account)
+    {
+        var to = _transfers.Values.Where(t => t["destination"]!.ToString() == account).ToList();
+        return (to.Sum(t => t["amount"]!.GetValue<long>()), to.Count);
+    }
+
+    private async Task<IResult> TransferAsync(HttpRequest request)
+    {
+        if (!Authorized(request))
+        {
+            return Error(401, "Invalid API Key provided");
+        }
+        VersionsSeen.Enqueue(request.Headers["Stripe-Version"].ToString());
+        Interlocked.Increment(ref _transferRequests);
+        var key = request.Headers["Idempotency-Key"].ToString();
+        if (key.Length > 0 && _transferKeys.TryGetValue(key, out var known))
+        {
+            return Results.Text(_transfers[known].ToJsonString(), "application/json");
+        }
+        var form = await request.ReadFormAsync();
+        var destination = form["destination"].ToString();
+        if (!ConnectedAccounts.TryGetValue(destination, out var active))
+        {
+            return Error(400, $"No such destination: '{destination}'", "resource_missing");
+        }
+        if (!active)
+        {
+            return Error(400, "Your destination account needs to have at least one of the following capabilities enabled: transfers", "insufficient_capabilities_for_transfer");
+        }
+        if (!long.TryParse(form["amount"], out var amount) || amount < 1 || form["currency"] != "usd")
+        {
+            return Error(400, "Invalid amount or currency.", "parameter_invalid_integer");
+        }
+        lock (_transfers)
+        {
+            if (amount > PlatformBalanceCents)
+            {
+                return Error(400, "You have insufficient available funds in your Stripe account.", "balance_insufficient");
+            }
+            PlatformBalanceCents -= amount;
+        }
+        var id = "tr_" + Guid.NewGuid().ToString("N")[..24];
+        var transfer = new JsonObject
+        {
+            ["id"] = id, ["object"] = "transfer", ["amount"] = amount, ["amount_reversed"] = 0, ["currency"] = "usd", ["destination"] = destination,
+            ["transfer_group"] = form["transfer_group"].ToString(), ["metadata"] = new JsonObject { ["payout_id"] = form["metadata[payout_id]"].ToString() },
+            ["reversed"] = false, ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), ["livemode"] = false,
+        };
+        _transfers[id] = transfer;
+        if (key.Length > 0)
+        {
+            _transferKeys[key] = id;
+        }
+        if (LoseNextTransferAnswer)
+        {
+            LoseNextTransferAnswer = false;
+            // Stripe.net would retry a 500 with the same key (and be answered the transfer): told not to, the caller sees it lost.
+            request.HttpContext.Response.Headers["Stripe-Should-Retry"] = "false";
+            return Results.Text("""{"error":{"type":"api_error","message":"An unknown error occurred"}}""", "application/json", statusCode: 500);
+        }
+        return Results.Text(transfer.ToJsonString(), "application/json");
     }
 
     private async Task<IResult> CreateAsync(HttpRequest request)
@@ -226,7 +324,7 @@ public sealed class FakeStripe : IAsyncDisposable
     {
         ["id"] = "evt_test_" + Guid.NewGuid().ToString("N")[..16],
         ["object"] = "event",
-        ["api_version"] = "2024-06-20",
+        ["api_version"] = ApiVersion,
         ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
         ["type"] = type,
         ["livemode"] = false,
@@ -243,8 +341,8 @@ public sealed class FakeStripe : IAsyncDisposable
 
     private static bool Authorized(HttpRequest request) => request.Headers.Authorization.ToString() == "Bearer " + SecretKey;
 
-    private static IResult Error(int status, string message) =>
-        Results.Json(new { error = new { message, type = "invalid_request_error" } }, statusCode: status);
+    private static IResult Error(int status, string message, string? code = null) =>
+        Results.Json(new { error = new { message, type = status >= 500 ? "api_error" : "invalid_request_error", code } }, statusCode: status);
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
 }

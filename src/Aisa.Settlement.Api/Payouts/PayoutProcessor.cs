@@ -40,7 +40,7 @@ public sealed class PayoutProcessor(PayoutStore payouts, PublisherStore publishe
         foreach (var settings in await payouts.AllSettingsAsync(cancellationToken))
         {
             publishersSeen++;
-            if (Rail(settings.Rail) is null)
+            if (Rail(settings.Rail) is not { } rail)
             {
                 railMissing++;
                 logger.LogWarning("Publisher {Publisher} is paid on {Rail}, which pays nothing in this configuration: no payout.", settings.PublisherId, settings.Rail);
@@ -54,7 +54,7 @@ public sealed class PayoutProcessor(PayoutStore payouts, PublisherStore publishe
             var publisher = await publishers.FindByIdAsync(settings.PublisherId, cancellationToken)
                 ?? throw new InvalidOperationException($"Payout settings name publisher {settings.PublisherId}, who does not exist.");
             // Only a payout debits a payable, and this publisher has none in flight: the balance can only grow from here.
-            var available = await ledger.GetBalanceAsync(publisher.Payable, cancellationToken);
+            var available = rail.Payable(await ledger.GetBalanceAsync(publisher.Payable, cancellationToken));
             if (available < settings.Minimum)
             {
                 belowMinimum++;

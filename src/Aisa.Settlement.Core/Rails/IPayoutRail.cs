@@ -10,6 +10,9 @@ namespace Aisa.Settlement.Rails;
 /// </summary>
 public interface IPayoutRail : IRail
 {
+    /// <summary>What of <paramref name="available"/> this rail can pay exactly (a card network pays whole cents): the payout's amount; the rest stays in the payable.</summary>
+    Micros Payable(Micros available) => available;
+
     /// <summary>Whether <paramref name="destination"/> can be paid here (an address with its checksum, a connected account, a resolvable Lightning address), with its normal form.</summary>
     Task<DestinationCheck> CheckDestinationAsync(string destination, CancellationToken cancellationToken);
 

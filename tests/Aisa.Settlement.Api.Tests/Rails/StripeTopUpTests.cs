@@ -128,8 +128,13 @@ public sealed class StripeTopUpTests : IAsyncLifetime
         var tampered = await DeliverAsync(client, payload.Replace("\"amount_total\":500", "\"amount_total\":50000", StringComparison.Ordinal), await SignAsync(payload, WebhookSecret));
         var old = await DeliverAsync(client, payload, await SignAsync(payload, WebhookSecret, DateTimeOffset.UtcNow.AddMinutes(-6)));
         var missing = await DeliverAsync(client, payload, null);
+        // An event written at another API version than the library's: the endpoint was made at the wrong version.
+        var otherVersion = payload.Replace(FakeStripe.ApiVersion, "2024-06-20", StringComparison.Ordinal);
+        var wrongVersion = await DeliverAsync(client, otherVersion, await SignAsync(otherVersion, WebhookSecret));
 
         Assert.All([wrongSecret, tampered, old, missing], r => Assert.Equal((400, "invalid_signature"), (r.Code, r.Error)));
+        Assert.Equal((400, "unsupported_api_version"), (wrongVersion.Code, wrongVersion.Error));
+        Assert.Contains("API version", wrongVersion.Body.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("tolerance", old.Body.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("missing", missing.Body.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
