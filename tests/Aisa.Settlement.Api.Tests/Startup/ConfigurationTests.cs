@@ -22,6 +22,8 @@ public sealed class ConfigurationTests
         Assert.Contains(settings.Rails.Passes, p => p.Name == "watch:base");
         Assert.Contains(settings.Rails.Passes, p => p.Name == "watch:solana");
         Assert.Contains(settings.Rails.Passes, p => p.Name == "watch:lightning");
+        // Lightning pays out in the example (no key of its own); the chains' keys are never in a settings file.
+        Assert.Equal(["lightning"], settings.Rails.Payers.Select(p => p.Value));
         Assert.Equal(84532, Aisa.Settlement.Adapters.Evm.EvmRails.Bind(configuration, new Aisa.Settlement.Rails.RailSetup())["base"].ChainId);
     }
 
