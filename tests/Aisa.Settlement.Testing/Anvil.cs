@@ -22,17 +22,17 @@ public sealed class Anvil : EvmNode
 
     public override string PayerAccount => Payer;
 
-    public static Task<Anvil> StartAsync(long chainId = 8453)
-    {
-        var port = FreePort();
-        var binary = Path.Combine(NodePeers.NodeModules, "@foundry-rs", "anvil-linux-amd64", "bin", "anvil");
-        var start = new ProcessStartInfo(binary) { WorkingDirectory = NodePeers.Directory };
-        foreach (var argument in new[] { "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--chain-id", chainId.ToString(CultureInfo.InvariantCulture), "--silent" })
+    public static Task<Anvil> StartAsync(long chainId = 8453) =>
+        StartAsync(port =>
         {
-            start.ArgumentList.Add(argument);
-        }
-        return StartAsync(start, (process, url) => new Anvil(process, url, chainId), port);
-    }
+            var binary = Path.Combine(NodePeers.NodeModules, "@foundry-rs", "anvil-linux-amd64", "bin", "anvil");
+            var start = new ProcessStartInfo(binary) { WorkingDirectory = NodePeers.Directory };
+            foreach (var argument in new[] { "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--chain-id", chainId.ToString(CultureInfo.InvariantCulture), "--silent" })
+            {
+                start.ArgumentList.Add(argument);
+            }
+            return start;
+        }, (process, url) => new Anvil(process, url, chainId));
 
     public override async Task MineAsync(int blocks) => await CallAsync("anvil_mine", "0x" + blocks.ToString("x", CultureInfo.InvariantCulture));
 

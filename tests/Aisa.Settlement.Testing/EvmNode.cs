@@ -48,29 +48,44 @@ public abstract class EvmNode : IAsyncDisposable
     /// <summary>Account #1: the payer that sends tokens to deposit addresses.</summary>
     public abstract string PayerAccount { get; }
 
-    /// <summary>Starts the node's process (its arguments are the kind's) and waits until it answers JSON-RPC.</summary>
-    protected static async Task<T> StartAsync<T>(ProcessStartInfo start, Func<Process, Uri, T> create, int port) where T : EvmNode
+    /// <summary>
+    /// Starts the node's process on a free port (its arguments for that port are the kind's) and waits until it answers
+    /// JSON-RPC. A free port is only free when it is picked: when another server took it meanwhile (it answers, but not as
+    /// a node) or the node could not bind it and exited, the node is started again on another.
+    /// </summary>
+    protected static async Task<T> StartAsync<T>(Func<int, ProcessStartInfo> startOn, Func<Process, Uri, T> create) where T : EvmNode
     {
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.UseShellExecute = false;
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"{start.FileName} did not start.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var node = create(process, new Uri($"http://127.0.0.1:{port}/"));
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
+        for (var attempt = 1; ; attempt++)
         {
-            try
+            var port = FreePort();
+            var start = startOn(port);
+            start.RedirectStandardOutput = true;
+            start.RedirectStandardError = true;
+            start.UseShellExecute = false;
+            var process = Process.Start(start) ?? throw new InvalidOperationException($"{start.FileName} did not start.");
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            var node = create(process, new Uri($"http://127.0.0.1:{port}/"));
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
             {
-                await node.CallAsync("eth_chainId");
-                return node;
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline && !process.HasExited)
-            {
-                await Task.Delay(100);
+                try
+                {
+                    await node.CallAsync("eth_chainId");
+                    return node;
+                }
+                catch (HttpRequestException e) when (e.StatusCode is null && DateTime.UtcNow < deadline && !process.HasExited)
+                {
+                    await Task.Delay(100);
+                }
+                catch (Exception e) when (attempt < 5 && (process.HasExited || e is HttpRequestException { StatusCode: not null } or System.Text.Json.JsonException))
+                {
+                    // Port {port} went to another server (or the node could not bind it): try another.
+                    await node.DisposeAsync();
+                    break;
+                }
             }
         }
     }

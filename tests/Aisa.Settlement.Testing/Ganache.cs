@@ -28,21 +28,21 @@ public sealed class Ganache : EvmNode
 
     public override string PayerAccount => Payer;
 
-    public static Task<Ganache> StartAsync(long chainId = 8453)
-    {
-        var port = FreePort();
-        var start = new ProcessStartInfo("node") { WorkingDirectory = NodePeers.Directory };
-        foreach (var argument in new[]
+    public static Task<Ganache> StartAsync(long chainId = 8453) =>
+        StartAsync(port =>
         {
-            Path.Combine(NodePeers.NodeModules, "ganache", "dist", "node", "cli.js"),
-            "--chain.chainId", chainId.ToString(CultureInfo.InvariantCulture), "--wallet.deterministic",
-            "--server.host", "127.0.0.1", "--server.port", port.ToString(CultureInfo.InvariantCulture), "--logging.quiet",
-        })
-        {
-            start.ArgumentList.Add(argument);
-        }
-        return StartAsync(start, (process, url) => new Ganache(process, url, chainId), port);
-    }
+            var start = new ProcessStartInfo("node") { WorkingDirectory = NodePeers.Directory };
+            foreach (var argument in new[]
+            {
+                Path.Combine(NodePeers.NodeModules, "ganache", "dist", "node", "cli.js"),
+                "--chain.chainId", chainId.ToString(CultureInfo.InvariantCulture), "--wallet.deterministic",
+                "--server.host", "127.0.0.1", "--server.port", port.ToString(CultureInfo.InvariantCulture), "--logging.quiet",
+            })
+            {
+                start.ArgumentList.Add(argument);
+            }
+            return start;
+        }, (process, url) => new Ganache(process, url, chainId));
 
     public override async Task MineAsync(int blocks) => await CallAsync("evm_mine", new JsonObject { ["blocks"] = blocks });
 

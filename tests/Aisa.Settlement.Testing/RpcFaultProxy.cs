@@ -31,15 +31,26 @@ public sealed class RpcFaultProxy : IDisposable
     public RpcFaultProxy(Uri node)
     {
         _node = node;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        // A free port is only free when it is picked: taken by another server meanwhile, the proxy takes another.
+        for (var attempt = 1; ; attempt++)
         {
-            probe.Start();
-            Url = new Uri($"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}/");
+            using (var probe = new TcpListener(IPAddress.Loopback, 0))
+            {
+                probe.Start();
+                Url = new Uri($"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}/");
+            }
+            try
+            {
+                Listen();
+                return;
+            }
+            catch (HttpListenerException) when (attempt < 5)
+            {
+            }
         }
-        Listen();
     }
 
-    public Uri Url { get; }
+    public Uri Url { get; private set; } = null!;
 
     public TimeSpan SlowDelay { get; init; } = TimeSpan.FromSeconds(3);
 
@@ -97,7 +108,15 @@ public sealed class RpcFaultProxy : IDisposable
     {
         var listener = new HttpListener();
         listener.Prefixes.Add(Url.ToString());
-        listener.Start();
+        try
+        {
+            listener.Start();
+        }
+        catch (HttpListenerException)
+        {
+            listener.Close();
+            throw;
+        }
         _listener = listener;
         _ = Task.Run(async () =>
         {
