@@ -63,7 +63,7 @@ public sealed partial class LightningAddress
         }
         if (offer["tag"]?.ToString() != "payRequest" || !Uri.TryCreate(offer["callback"]?.ToString(), UriKind.Absolute, out var callback)
             || !(callback.Scheme == "https" || (callback.Scheme == "http" && Loopback))
-            || Long(offer["minSendable"]) is not { } min || Long(offer["maxSendable"]) is not { } max || min < 1 || max < min
+            || Msat.Int64(offer["minSendable"]) is not { } min || Msat.Int64(offer["maxSendable"]) is not { } max || min < 1 || max < min
             || offer["metadata"]?.ToString() is not { Length: > 0 } metadata)
         {
             throw new LightningBackendException($"The Lightning address {this} answers something that is not an LNURL pay request.");
@@ -82,7 +82,4 @@ public sealed partial class LightningAddress
         }
         return invoice;
     }
-
-    private static long? Long(JsonNode? node) =>
-        node is JsonValue value && long.TryParse(value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number : null;
 }

@@ -79,16 +79,17 @@ public static class PayoutsApi
         {
             return ApiResponses.Error(400, "invalid_destination", $"destination is where {rail.Id} pays you (at most 500 characters).").ToResult();
         }
-        var check = await rail.CheckDestinationAsync(input.Destination.Trim(), cancellationToken);
-        if (check.Normalized is not { } destination)
-        {
-            return ApiResponses.Error(400, "invalid_destination", check.Problem ?? $"destination cannot be paid on {rail.Id}.").ToResult();
-        }
         var floor = options.MinimumOn(rail.Id.Value);
         var minimum = input.MinimumAmount ?? floor;
         if (minimum < floor)
         {
             return ApiResponses.Error(400, "invalid_minimum", $"minimumAmount is at least {floor.ToAmountString()} USD on {rail.Id}.").ToResult();
+        }
+        // Last: the rail may ask the outside world (a Lightning address's server, Stripe) whether the destination exists.
+        var check = await rail.CheckDestinationAsync(input.Destination.Trim(), cancellationToken);
+        if (check.Normalized is not { } destination)
+        {
+            return ApiResponses.Error(400, "invalid_destination", check.Problem ?? $"destination cannot be paid on {rail.Id}.").ToResult();
         }
         var saved = await payouts.SaveSettingsAsync(request.HttpContext.SessionPublisher().Id, rail.Id.Value, destination, minimum, cancellationToken);
         return ApiResponses.Json(200, new { payoutSettings = PayoutSettingsView.Of(saved) }).ToResult();
