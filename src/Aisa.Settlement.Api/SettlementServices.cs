@@ -45,6 +45,9 @@ public static class SettlementServices
         services.AddSingleton<SessionAuthentication>();
         services.AddSingleton<PublisherDirectory>();
         services.AddSingleton<VerifyService>();
+        services.AddSingleton<Storage.Guard.ApprovalStore>();
+        services.AddSingleton<Guard.RequestRates>();
+        services.AddSingleton<Guard.SpendingGuard>();
         services.AddSingleton<DepositStore>();
         services.AddSingleton<DepositAddressStore>();
         services.AddSingleton<JobStore>();

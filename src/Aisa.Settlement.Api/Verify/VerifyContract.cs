@@ -38,6 +38,10 @@ public sealed record VerifyBody(bool AccessGranted, int StatusCode)
     public OfferView? Offer { get; init; }
     public CrawlerBalanceView? Crawler { get; init; }
     public OnboardingView? Onboarding { get; init; }
+    /// <summary>For <c>budget_exceeded</c>: the budget the charge would pass, what remains of it and when it renews.</summary>
+    public Guard.BudgetView? Budget { get; init; }
+    /// <summary>For <c>approval_required</c>: the approval the owner decides with <c>POST /api/agent/approvals/{id}/approve|decline</c>.</summary>
+    public string? ApprovalId { get; init; }
 
     /// <summary>Fields some clients read a rail's requirements from (x402 version 1: <c>x402Version</c>, <c>accepts</c>), last in the body.</summary>
     [System.Text.Json.Serialization.JsonExtensionData]

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Aisa.Settlement.Api.Configuration;
+using Aisa.Settlement.Api.Guard;
 using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Api.Http;
 using Aisa.Settlement.Api.Publishers;
@@ -52,6 +53,7 @@ public sealed class VerifyService(
     IOptions<PlatformOptions> platform,
     Observability.SettlementMetrics metrics,
     IRailRegistry rails,
+    SpendingGuard guard,
     TimeProvider clock)
 {
     private const int MaxNameLength = 254;
@@ -178,6 +180,15 @@ public sealed class VerifyService(
         }
 
         var price = rule.Price;
+        if (guard.Admit(agent, publisher.Domain, price) is { } refused)
+        {
+            var refusal = new VerifyBody(false, refused.StatusCode) { Error = refused.Error, Message = refused.Message, Rule = ruleView, CrawlerIdentification = identification };
+            return refused.StatusCode == 402
+                ? PaymentRequired(refusal, verify, rule, retryAfter: false)
+                : Respond(refused.StatusCode, refusal, refused.RetryAfter is { } wait
+                    ? new Dictionary<string, string> { ["Retry-After"] = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture) }
+                    : null);
+        }
         var priceRefusal = verify.Intent.Kind switch
         {
             PriceIntentKind.None => ("price_required", $"This resource costs {price.ToPriceString()}: send crawlerAutoPrice, crawlerExactPrice or crawlerMaxPrice."),
@@ -189,6 +200,53 @@ public sealed class VerifyService(
         {
             return PaymentRequired(new VerifyBody(false, 402) { Error = error, Message = message, Rule = ruleView, CrawlerIdentification = identification }, verify, rule, retryAfter: false);
         }
+        StoredResponse BudgetExceeded(BudgetView budget) => PaymentRequired(new VerifyBody(false, 402)
+        {
+            Error = "budget_exceeded",
+            Message = $"The owner's {(budget.Period == "day" ? "daily" : "monthly")} budget of {budget.Limit.ToPriceString()} has {budget.Remaining.ToPriceString()} left, less than the price {price.ToPriceString()}; it renews at {budget.RenewsAt:yyyy-MM-dd'T'HH:mm:ss'Z'}.",
+            Rule = ruleView,
+            CrawlerIdentification = identification,
+            Budget = budget,
+        }, verify, rule, retryAfter: false);
+
+        Storage.Guard.Approval? approval = null;
+        if (SpendingGuard.NeedsApproval(agent, price))
+        {
+            // The approval comes after the budgets: a charge the budget cannot take is not put to the owner.
+            if (await guard.WouldExceedAsync(agent, price, cancellationToken) is { } over)
+            {
+                return BudgetExceeded(over);
+            }
+            switch (await guard.ApprovalAsync(agent, publisher.Id, verify.Resource.PathAndQuery, price, cancellationToken))
+            {
+                case ApprovalStatus.Approved approved:
+                    approval = approved.Approval;
+                    if (rule.BillingType == BillingType.PerRequest)
+                    {
+                        // Keyed by the approval: the verifies that race with it after the owner said yes charge once.
+                        chargeKey = "approval:" + approval.Id;
+                    }
+                    break;
+                case ApprovalStatus.Declined declined:
+                    return PaymentRequired(new VerifyBody(false, 402)
+                    {
+                        Error = "approval_declined",
+                        Message = $"The owner declined this charge of {price.ToPriceString()} ({declined.Approval.Id}).",
+                        Rule = ruleView,
+                        CrawlerIdentification = identification,
+                        ApprovalId = declined.Approval.Id,
+                    }, verify, rule, retryAfter: false);
+                case var waiting:
+                    return PaymentRequired(new VerifyBody(false, 402)
+                    {
+                        Error = "approval_required",
+                        Message = $"The owner approves charges above {agent.Guard.ApprovalAbove!.Value.ToPriceString()}: this one ({price.ToPriceString()}) waits for approval {waiting.Approval.Id}; verify again once it is approved.",
+                        Rule = ruleView,
+                        CrawlerIdentification = identification,
+                        ApprovalId = waiting.Approval.Id,
+                    }, verify, rule, retryAfter: true);
+            }
+        }
 
         // What the charge is for. An hourly pass is bought by whichever request comes first, and its key names the pass,
         // not the request: its reference names the pass too, so two requests racing for it post the same transfer.
@@ -197,9 +255,15 @@ public sealed class VerifyService(
             : $"{publisher.Domain}{verify.Resource.PathAndQuery}";
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var result = await ledger.PostAsync(ChargeTransfers(chargeKey, agent.Wallet, publisher.Payable, price, reference), cancellationToken);
+            var result = await ledger.PostAsync(ChargeTransfers(chargeKey, agent.Wallet, publisher.Payable, price, reference), SpendingGuard.Caps(agent), cancellationToken);
+            if (approval is not null && result.Succeeded)
+            {
+                await guard.UsedAsync(approval, chargeKey);
+            }
             switch (result.Outcome)
             {
+                case PostOutcome.BudgetExceeded:
+                    return BudgetExceeded(BudgetView.Of(result.ExceededPeriod!.Value, SpendingGuard.Caps(agent)!.CapOf(result.ExceededPeriod.Value)!.Value, result.Spending!));
                 case PostOutcome.Posted:
                     metrics.Charged(price);
                     if (passSequence is { } posted)

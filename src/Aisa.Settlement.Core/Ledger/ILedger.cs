@@ -20,6 +20,16 @@ public interface ILedger
     /// </summary>
     Task<PostResult> PostAsync(IReadOnlyList<TransferRequest> transfers, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="PostAsync(IReadOnlyList{TransferRequest}, CancellationToken)"/>, refusing the batch
+    /// (<see cref="PostOutcome.BudgetExceeded"/>) when its charges would take <see cref="SpendingCaps.Account"/> past a cap;
+    /// the check and the count move in the commit that posts the charge, so concurrent batches cannot pass a cap together.
+    /// </summary>
+    Task<PostResult> PostAsync(IReadOnlyList<TransferRequest> transfers, SpendingCaps? caps, CancellationToken cancellationToken);
+
+    /// <summary>What the account has spent on charges in the day and month of <paramref name="at"/>.</summary>
+    Task<SpendingTotals> GetSpendingAsync(AccountId account, DateTimeOffset at, CancellationToken cancellationToken);
+
     Task<Micros> GetBalanceAsync(AccountId account, CancellationToken cancellationToken);
 
     Task<Transfer?> FindTransferAsync(string idempotencyKey, CancellationToken cancellationToken);

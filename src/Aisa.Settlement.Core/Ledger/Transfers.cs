@@ -76,12 +76,20 @@ public enum PostOutcome
     InsufficientFunds,
     /// <summary>An account of the batch does not exist: nothing moved.</summary>
     AccountNotFound,
+    /// <summary>The charges of the batch would take the wallet past a cap it was posted with: nothing moved.</summary>
+    BudgetExceeded,
 }
 
 /// <param name="Transfers">The transfers of the batch as stored (now or before); empty when nothing was posted.</param>
 /// <param name="FailedAccount">The account that could not afford, or does not exist.</param>
+/// <param name="Spending">For a batch posted with caps: what the capped account has spent in the day and month of the commit, this batch included when posted.</param>
+/// <param name="ExceededPeriod">For <see cref="PostOutcome.BudgetExceeded"/>: the period whose cap the batch would pass.</param>
 public sealed record PostResult(PostOutcome Outcome, IReadOnlyList<Transfer> Transfers, AccountId? FailedAccount = null)
 {
+    public SpendingTotals? Spending { get; init; }
+
+    public SpendingPeriod? ExceededPeriod { get; init; }
+
     /// <summary>The money moved, now or by the earlier post of the same batch.</summary>
     public bool Succeeded => Outcome is PostOutcome.Posted or PostOutcome.AlreadyPosted;
 }

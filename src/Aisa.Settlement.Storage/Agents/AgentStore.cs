@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Text.Json;
+using Aisa.Settlement.Guard;
 using Aisa.Settlement.Ledger;
 
 namespace Aisa.Settlement.Storage.Agents;
@@ -14,13 +16,14 @@ public sealed record Agent(
     string? CompanyName,
     AccountId Wallet,
     bool Disabled,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    GuardPolicy Guard);
 
 public sealed record NewAgent(string Email, string PasswordHash, string? Name, string? CrawlerType, string? UserAgent, string? CompanyName, string TokenHash);
 
 public sealed class AgentStore(SqlDatabase database, ILedger ledger, TimeProvider clock)
 {
-    private const string Columns = "id, crawler_uuid, email, password_hash, name, crawler_type, user_agent, company_name, wallet_account_id, disabled, created_at";
+    private const string Columns = "id, crawler_uuid, email, password_hash, name, crawler_type, user_agent, company_name, wallet_account_id, disabled, created_at, guard_policy";
 
     /// <summary>Registers an agent with its wallet; null when the email is taken.</summary>
     public async Task<Agent?> RegisterAsync(NewAgent agent, CancellationToken cancellationToken)
@@ -77,7 +80,7 @@ public sealed class AgentStore(SqlDatabase database, ILedger ledger, TimeProvide
         {
             while (await reader.ReadAsync(CancellationToken.None))
             {
-                found[reader.GetString(11)] = ReadAgent(reader);
+                found[reader.GetString(12)] = ReadAgent(reader);
             }
         }
         foreach (var pending in group)
@@ -92,6 +95,16 @@ public sealed class AgentStore(SqlDatabase database, ILedger ledger, TimeProvide
         await using var connection = await database.OpenAsync(cancellationToken);
         return await connection.ExecuteAsync(null, "UPDATE agents SET token_hash = @hash WHERE id = @id", cancellationToken, ("hash", newTokenHash), ("id", agentId)) == 1;
     }
+
+    /// <summary>Replaces the crawler's policy; verifies read it with the agent from the next lookup on, on every instance.</summary>
+    public async Task<bool> SetGuardAsync(long agentId, GuardPolicy policy, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(null, "UPDATE agents SET guard_policy = @policy WHERE id = @id", cancellationToken,
+            ("policy", policy.IsEmpty ? null : JsonSerializer.Serialize(policy, PolicyJson)), ("id", agentId)) == 1;
+    }
+
+    private static readonly JsonSerializerOptions PolicyJson = new(JsonSerializerDefaults.Web);
 
     private async Task<Agent?> FindAsync(string condition, object value, CancellationToken cancellationToken)
     {
@@ -118,5 +131,6 @@ public sealed class AgentStore(SqlDatabase database, ILedger ledger, TimeProvide
             reader.GetNullableString(7),
             new AccountId(reader.GetInt64(8)),
             reader.GetBoolean(9),
-            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)));
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)),
+            reader.GetNullableString(11) is { } policy ? JsonSerializer.Deserialize<GuardPolicy>(policy, PolicyJson)! : GuardPolicy.None);
 }

@@ -439,20 +439,22 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
     {
         public Task<Account> OpenAccountAsync(string code, AccountKind kind, CancellationToken cancellationToken) => inner.OpenAccountAsync(code, kind, cancellationToken);
         public Task<Account?> FindAccountAsync(string code, CancellationToken cancellationToken) => inner.FindAccountAsync(code, cancellationToken);
-        public async Task<PostResult> PostAsync(IReadOnlyList<TransferRequest> transfers, CancellationToken cancellationToken)
+        public Task<PostResult> PostAsync(IReadOnlyList<TransferRequest> transfers, CancellationToken cancellationToken) => PostAsync(transfers, null, cancellationToken);
+        public async Task<PostResult> PostAsync(IReadOnlyList<TransferRequest> transfers, SpendingCaps? caps, CancellationToken cancellationToken)
         {
             if (transfers[0].Kind != TransferKinds.Charge)
             {
-                return await inner.PostAsync(transfers, cancellationToken);
+                return await inner.PostAsync(transfers, caps, cancellationToken);
             }
             if (fail())
             {
                 throw new StorageUnavailableException("The database went away.");
             }
-            var result = await inner.PostAsync(transfers, cancellationToken);
+            var result = await inner.PostAsync(transfers, caps, cancellationToken);
             return failAfter() ? throw new StorageUnavailableException("The database went away after the commit.") : result;
         }
         public Task<Money.Micros> GetBalanceAsync(AccountId account, CancellationToken cancellationToken) => inner.GetBalanceAsync(account, cancellationToken);
+        public Task<SpendingTotals> GetSpendingAsync(AccountId account, DateTimeOffset at, CancellationToken cancellationToken) => inner.GetSpendingAsync(account, at, cancellationToken);
         public Task<Transfer?> FindTransferAsync(string idempotencyKey, CancellationToken cancellationToken) => inner.FindTransferAsync(idempotencyKey, cancellationToken);
         public Task<IReadOnlyList<Transfer>> ListTransfersAsync(AccountId account, int limit, long? beforeId, CancellationToken cancellationToken) => inner.ListTransfersAsync(account, limit, beforeId, cancellationToken);
         public Task<Money.Micros> SumAsync(AccountId account, string kind, EntrySide side, CancellationToken cancellationToken) => inner.SumAsync(account, kind, side, cancellationToken);

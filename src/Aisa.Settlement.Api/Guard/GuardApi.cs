@@ -1,0 +1,178 @@
+using Aisa.Settlement.Api.Auth;
+using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Guard;
+using Aisa.Settlement.Ledger;
+using Aisa.Settlement.Money;
+using Aisa.Settlement.Storage.Agents;
+using Aisa.Settlement.Storage.Guard;
+
+namespace Aisa.Settlement.Api.Guard;
+
+public sealed record SpendingView(Micros Spent, Micros? Limit, Micros? Remaining, DateTimeOffset RenewsAt);
+
+public sealed record GuardView(GuardPolicy Guard, IReadOnlyDictionary<string, SpendingView> Spending)
+{
+    public bool Success => true;
+}
+
+public sealed record ApprovalView(string Id, string Publisher, string Resource, Micros Price, string State, DateTimeOffset CreatedAt, DateTimeOffset? DecidedAt,
+    DateTimeOffset? UsedAt, DateTimeOffset? ExpiresAt)
+{
+    public static ApprovalView Of(Approval approval) => new(approval.Id, approval.PublisherDomain, approval.Resource, approval.Price,
+        approval.State.ToString().ToLowerInvariant(), approval.CreatedAt, approval.DecidedAt, approval.UsedAt,
+        approval.State is ApprovalState.Pending or ApprovalState.Approved ? approval.CreatedAt + SpendingGuard.ApprovalLifetime : null);
+}
+
+/// <summary>
+/// The crawler's policy, set by its owner (<c>/api/agent/guard</c>, session) or by an operator
+/// (<c>/api/operator/crawlers/{id}/guard</c>), and the approvals waiting for the owner.
+/// </summary>
+public static class GuardApi
+{
+    public static IEndpointRouteBuilder MapGuardApi(this IEndpointRouteBuilder endpoints)
+    {
+        var agent = endpoints.MapGroup("/api/agent").WithTags("Agent");
+        agent.MapGet("/guard", (HttpContext context, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken) =>
+                ViewAsync(context.SessionAgent(), ledger, clock, cancellationToken))
+            .RequireAgentSession().WithSummary("The crawler's spending policy and what it has spent today and this month.");
+        agent.MapPut("/guard", (HttpContext context, AgentStore agents, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken) =>
+                ReplaceAsync(context.Request, context.SessionAgent(), agents, ledger, clock, cancellationToken))
+            .RequireAgentSession().WithSummary("Replaces the whole policy: a field left out is no limit.");
+        agent.MapGet("/approvals", ApprovalsAsync).RequireAgentSession().WithSummary("Charges above approvalAbove, newest first (state= filters).");
+        agent.MapPost("/approvals/{approvalId}/approve", (string approvalId, HttpContext context, ApprovalStore approvals, CancellationToken cancellationToken) =>
+            DecideAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Approved, cancellationToken)).RequireAgentSession();
+        agent.MapPost("/approvals/{approvalId}/decline", (string approvalId, HttpContext context, ApprovalStore approvals, CancellationToken cancellationToken) =>
+            DecideAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Declined, cancellationToken)).RequireAgentSession();
+
+        var operators = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(Operator.OperatorApi.RequireOperatorKeyAsync);
+        operators.MapGet("/crawlers/{crawlerId}/guard", async (string crawlerId, AgentStore agents, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken) =>
+            await FindAsync(crawlerId, agents, cancellationToken) is { } found
+                ? await ViewAsync(found, ledger, clock, cancellationToken)
+                : CrawlerNotFound());
+        operators.MapPut("/crawlers/{crawlerId}/guard", async (string crawlerId, HttpRequest request, AgentStore agents, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken) =>
+            await FindAsync(crawlerId, agents, cancellationToken) is { } found
+                ? await ReplaceAsync(request, found, agents, ledger, clock, cancellationToken)
+                : CrawlerNotFound());
+        return endpoints;
+    }
+
+    private static IResult CrawlerNotFound() => ApiResponses.Error(404, "crawler_not_found", "No crawler has this id.").ToResult();
+
+    private static async Task<Agent?> FindAsync(string crawlerId, AgentStore agents, CancellationToken cancellationToken) =>
+        long.TryParse(crawlerId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+            ? await agents.FindByIdAsync(id, cancellationToken)
+            : null;
+
+    private static async Task<IResult> ViewAsync(Agent agent, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken) =>
+        ApiResponses.Json(200, await GuardViewAsync(agent.Wallet, agent.Guard, ledger, clock, cancellationToken)).ToResult();
+
+    public static async Task<GuardView> GuardViewAsync(AccountId wallet, GuardPolicy policy, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var totals = await ledger.GetSpendingAsync(wallet, clock.GetUtcNow(), cancellationToken);
+        SpendingView Of(SpendingPeriod period, Micros? limit)
+        {
+            var spent = totals.Of(period);
+            Micros? remaining = limit is { } cap ? (spent > cap ? Micros.Zero : cap - spent) : null;
+            return new SpendingView(spent, limit, remaining, SpendingPeriods.Renews(period, totals.At));
+        }
+        return new GuardView(policy, new Dictionary<string, SpendingView>
+        {
+            ["day"] = Of(SpendingPeriod.Day, policy.DailyBudget),
+            ["month"] = Of(SpendingPeriod.Month, policy.MonthlyBudget),
+        });
+    }
+
+    private static async Task<IResult> ReplaceAsync(HttpRequest request, Agent agent, AgentStore agents, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var body = await ApiJson.ReadAsync<GuardPolicy>(request, cancellationToken);
+        if (body.Value is not { } input)
+        {
+            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
+        }
+        var (policy, problem) = Validate(input);
+        if (policy is null)
+        {
+            return ApiResponses.Error(400, "invalid_guard", problem!).ToResult();
+        }
+        await agents.SetGuardAsync(agent.Id, policy, cancellationToken);
+        return ApiResponses.Json(200, await GuardViewAsync(agent.Wallet, policy, ledger, clock, cancellationToken)).ToResult();
+    }
+
+    /// <summary>The policy as stored (domains lower case, lists without repeats), or what is wrong with it.</summary>
+    public static (GuardPolicy? Policy, string? Problem) Validate(GuardPolicy input)
+    {
+        foreach (var (name, amount) in new[]
+                 {
+                     ("maxPricePerRequest", input.MaxPricePerRequest), ("dailyBudget", input.DailyBudget), ("monthlyBudget", input.MonthlyBudget),
+                     ("approvalAbove", input.ApprovalAbove),
+                 })
+        {
+            if (amount is { } value && (value < Micros.Zero || value > GuardPolicy.MaxAmount))
+            {
+                return (null, $"{name} is a USD amount from 0 to {GuardPolicy.MaxAmount.ToAmountString()}, or left out for no limit.");
+            }
+        }
+        if (input.RequestsPerMinute is { } perMinute && perMinute is < 1 or > GuardPolicy.MaxRequestsPerMinute)
+        {
+            return (null, $"requestsPerMinute is from 1 to {GuardPolicy.MaxRequestsPerMinute}, or left out for no limit.");
+        }
+        var lists = new List<IReadOnlyList<string>?>();
+        foreach (var (name, list) in new[] { ("publisherAllowlist", input.PublisherAllowlist), ("publisherDenylist", input.PublisherDenylist) })
+        {
+            if (list is null || list.Count == 0)
+            {
+                lists.Add(null);
+                continue;
+            }
+            if (list.Count > GuardPolicy.MaxListedDomains)
+            {
+                return (null, $"{name} holds at most {GuardPolicy.MaxListedDomains} domains.");
+            }
+            var domains = list.Select(Credentials.NormalizeDomain).ToList();
+            if (domains.Any(d => d is null))
+            {
+                return (null, $"{name} holds domains such as news.example.com.");
+            }
+            lists.Add(domains.Distinct(StringComparer.Ordinal).ToList()!);
+        }
+        return (input with { PublisherAllowlist = lists[0], PublisherDenylist = lists[1] }, null);
+    }
+
+    private static async Task<IResult> ApprovalsAsync(HttpContext context, ApprovalStore approvals, CancellationToken cancellationToken)
+    {
+        ApprovalState? state = null;
+        if (context.Request.Query.TryGetValue("state", out var text))
+        {
+            if (!Enum.TryParse<ApprovalState>(text.ToString(), ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || text.ToString().Any(char.IsDigit))
+            {
+                return ApiResponses.Error(400, "invalid_request", "state is pending, approved, declined, used or expired.").ToResult();
+            }
+            state = parsed;
+        }
+        var list = await approvals.ListAsync(context.SessionAgent().Id, state, 100, cancellationToken);
+        return ApiResponses.Json(200, new { success = true, approvals = list.Select(ApprovalView.Of) }).ToResult();
+    }
+
+    private static async Task<IResult> DecideAsync(string approvalId, Agent agent, ApprovalStore approvals, ApprovalState decision, CancellationToken cancellationToken)
+    {
+        var approval = approvalId.Length <= 64 ? await approvals.FindAsync(agent.Id, approvalId, cancellationToken) : null;
+        if (approval is null)
+        {
+            return ApiResponses.Error(404, "approval_not_found", "This crawler has no approval with this id.").ToResult();
+        }
+        if (approval.State == decision)
+        {
+            // The same decision again (a retried request): the same answer.
+            return ApiResponses.Json(200, new { success = true, approval = ApprovalView.Of(approval) }).ToResult();
+        }
+        var expired = approval.CreatedAt + SpendingGuard.ApprovalLifetime <= DateTimeOffset.UtcNow;
+        if (approval.State != ApprovalState.Pending || expired
+            || !await approvals.MoveAsync(approval.Id, ApprovalState.Pending, decision, null, cancellationToken))
+        {
+            var now = await approvals.FindAsync(agent.Id, approvalId, cancellationToken) ?? approval;
+            return ApiResponses.Error(409, "approval_decided",
+                $"This approval is {(expired && now.State == ApprovalState.Pending ? "expired" : now.State.ToString().ToLowerInvariant())}: only a pending one is decided.").ToResult();
+        }
+        return ApiResponses.Json(200, new { success = true, approval = ApprovalView.Of((await approvals.FindAsync(agent.Id, approvalId, cancellationToken))!) }).ToResult();
+    }
+}

@@ -1,0 +1,118 @@
+using Aisa.Settlement.Guard;
+using Aisa.Settlement.Ledger;
+using Aisa.Settlement.Money;
+using Aisa.Settlement.Storage.Agents;
+using Aisa.Settlement.Storage.Guard;
+
+namespace Aisa.Settlement.Api.Guard;
+
+/// <summary>A budget as a crawler is told about it: the period, its cap, what is spent, what remains, when it renews.</summary>
+public sealed record BudgetView(string Period, Micros Limit, Micros Spent, Micros Remaining, DateTimeOffset RenewsAt)
+{
+    public static BudgetView Of(SpendingPeriod period, Micros limit, SpendingTotals totals)
+    {
+        var spent = totals.Of(period);
+        var remaining = limit - spent;
+        return new BudgetView(period == SpendingPeriod.Day ? "day" : "month", limit, spent, remaining < Micros.Zero ? Micros.Zero : remaining,
+            SpendingPeriods.Renews(period, totals.At));
+    }
+}
+
+/// <summary>A guard rule that refuses a verify: the contract's status, error code and message.</summary>
+public sealed record GuardRefusal(int StatusCode, string Error, string Message, TimeSpan? RetryAfter = null);
+
+/// <summary>Where a charge above the approval threshold stands.</summary>
+public abstract record ApprovalStatus(Approval Approval)
+{
+    public sealed record Approved(Approval Approval) : ApprovalStatus(Approval);
+    public sealed record Waiting(Approval Approval, bool Opened) : ApprovalStatus(Approval);
+    public sealed record Declined(Approval Approval) : ApprovalStatus(Approval);
+}
+
+/// <summary>
+/// The crawler's policy applied to one charge, in the contract's order: publisher lists, pace, price cap; then (in the
+/// charge's own commit, by the ledger) the budgets; then the owner's approval. The policy comes with the agent, read by
+/// verify anyway; the budgets are checked by the ledger in the charge's commit, so the common verify costs no extra trip.
+/// </summary>
+public sealed class SpendingGuard(ApprovalStore approvals, ILedger ledger, RequestRates rates, TimeProvider clock)
+{
+    /// <summary>How long an approval waits for its owner, and how long an approved or declined one stands.</summary>
+    public static readonly TimeSpan ApprovalLifetime = TimeSpan.FromHours(24);
+
+    /// <summary>The rules needing no database: publisher lists, requests per minute, the price cap.</summary>
+    public GuardRefusal? Admit(Agent agent, string publisherDomain, Micros price)
+    {
+        var policy = agent.Guard;
+        if (policy.IsEmpty)
+        {
+            return null;
+        }
+        if (!policy.Allows(publisherDomain))
+        {
+            return new GuardRefusal(403, "publisher_not_allowed", $"The crawler's owner does not allow paying {publisherDomain}.");
+        }
+        if (policy.RequestsPerMinute is { } perMinute && !rates.TryAdmit(agent.Id, perMinute, out var retryAfter))
+        {
+            return new GuardRefusal(429, "rate_limited", $"The crawler's owner allows {perMinute} paid requests a minute.", retryAfter);
+        }
+        if (policy.MaxPricePerRequest is { } max && price > max)
+        {
+            return new GuardRefusal(402, "price_too_high", $"The price {price.ToPriceString()} is above the owner's maximum per request {max.ToPriceString()}.");
+        }
+        return null;
+    }
+
+    public static SpendingCaps? Caps(Agent agent) =>
+        agent.Guard.HasBudget ? new SpendingCaps(agent.Wallet, agent.Guard.DailyBudget, agent.Guard.MonthlyBudget) : null;
+
+    public static bool NeedsApproval(Agent agent, Micros price) => agent.Guard.ApprovalAbove is { } above && price > above;
+
+    /// <summary>The budget a charge of <paramref name="price"/> would pass now, or null (read outside the commit: the ledger checks again).</summary>
+    public async Task<BudgetView?> WouldExceedAsync(Agent agent, Micros price, CancellationToken cancellationToken)
+    {
+        if (Caps(agent) is not { } caps)
+        {
+            return null;
+        }
+        var totals = await ledger.GetSpendingAsync(agent.Wallet, clock.GetUtcNow(), cancellationToken);
+        return Exceeded(caps, totals, price);
+    }
+
+    /// <summary>The first budget that <paramref name="price"/> more would pass, after <paramref name="totals"/>.</summary>
+    public static BudgetView? Exceeded(SpendingCaps caps, SpendingTotals totals, Micros price)
+    {
+        foreach (var period in new[] { SpendingPeriod.Day, SpendingPeriod.Month })
+        {
+            if (caps.CapOf(period) is { } cap && totals.Of(period) + price > cap)
+            {
+                return BudgetView.Of(period, cap, totals);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The owner's decision on this charge: approved (and unused), declined, or waiting — opened now if none was.</summary>
+    public async Task<ApprovalStatus> ApprovalAsync(Agent agent, long publisherId, string resource, Micros price, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var latest = await approvals.LatestAsync(agent.Id, publisherId, resource, price, cancellationToken);
+        switch (latest)
+        {
+            case { State: ApprovalState.Approved } when now - latest.CreatedAt < ApprovalLifetime:
+                return new ApprovalStatus.Approved(latest);
+            case { State: ApprovalState.Pending } when now - latest.CreatedAt < ApprovalLifetime:
+                return new ApprovalStatus.Waiting(latest, false);
+            case { State: ApprovalState.Declined, DecidedAt: { } decided } when now - decided < ApprovalLifetime:
+                return new ApprovalStatus.Declined(latest);
+            case { State: ApprovalState.Pending or ApprovalState.Approved }:
+                await approvals.MoveAsync(latest.Id, latest.State, ApprovalState.Expired, null, cancellationToken);
+                break;
+        }
+        var (open, opened) = await approvals.OpenAsync(agent.Id, publisherId, resource, price, cancellationToken);
+        return open.State == ApprovalState.Approved ? new ApprovalStatus.Approved(open) : new ApprovalStatus.Waiting(open, opened);
+    }
+
+    /// <summary>The approved charge was posted: the approval is spent.</summary>
+    public Task UsedAsync(Approval approval, string transferKey) =>
+        approvals.MoveAsync(approval.Id, ApprovalState.Approved, ApprovalState.Used, transferKey, CancellationToken.None);
+}
