@@ -48,6 +48,8 @@ public static class SettlementServices
         services.AddSingleton<Storage.Guard.ApprovalStore>();
         services.AddSingleton<Guard.RequestRates>();
         services.AddSingleton<Guard.SpendingGuard>();
+        services.AddSingleton<Storage.Guard.SigningKeyStore>();
+        services.AddSingleton<Guard.SignedRequests>();
         services.AddSingleton<DepositStore>();
         services.AddSingleton<DepositAddressStore>();
         services.AddSingleton<JobStore>();

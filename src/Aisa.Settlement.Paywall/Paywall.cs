@@ -28,7 +28,8 @@ public static class PaywallExtensions
 
     // The request headers a crawler pays with, passed to the gateway unchanged.
     private static readonly string[] ForwardedRequestHeaders =
-        ["X-AISA-Crawler-Token", "crawler-exact-price", "crawler-max-price", "Idempotency-Key", "User-Agent", "PAYMENT-SIGNATURE", "X-PAYMENT"];
+        ["X-AISA-Crawler-Token", "crawler-exact-price", "crawler-max-price", "Idempotency-Key", "User-Agent", "PAYMENT-SIGNATURE", "X-PAYMENT",
+            "Signature", "Signature-Input", "Signature-Agent"];
 
     // The gateway's answer headers that tell a crawler what to pay and where.
     private static readonly string[] RelayedResponseHeaders =
@@ -45,6 +46,11 @@ public static class PaywallExtensions
         return services;
     }
 
+    private static string AsSent(HttpContext http) =>
+        http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget is { } raw && raw.StartsWith('/')
+            ? raw
+            : http.Request.Path.Value + http.Request.QueryString.Value;
+
     /// <summary>Demands payment through the gateway before the endpoint runs.</summary>
     public static TBuilder RequireCrawlerPayment<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.AddEndpointFilter(async (context, next) =>
@@ -57,7 +63,8 @@ public static class PaywallExtensions
                 Content = JsonContent.Create(new
                 {
                     publisherDomain = options.PublisherDomain,
-                    resourceUrl = http.Request.Path.Value + http.Request.QueryString.Value,
+                    // The URL as this site was asked for it, path and query as sent: a signed request covers them.
+                    resourceUrl = $"https://{http.Request.Host.Value}{AsSent(http)}",
                 }),
             };
             foreach (var name in ForwardedRequestHeaders)

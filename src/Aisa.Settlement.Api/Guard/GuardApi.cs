@@ -44,6 +44,16 @@ public static class GuardApi
         agent.MapPost("/approvals/{approvalId}/decline", (string approvalId, HttpContext context, ApprovalStore approvals, CancellationToken cancellationToken) =>
             DecideAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Declined, cancellationToken)).RequireAgentSession();
 
+        agent.MapPost("/keys", AddKeyAsync).RequireAgentSession().WithSummary("Registers an Ed25519 public key (a JWK) for signed requests; its key id is the RFC 7638 thumbprint.");
+        agent.MapGet("/keys", async (HttpContext context, SigningKeyStore keys, CancellationToken cancellationToken) =>
+                ApiResponses.Json(200, new { success = true, keys = (await keys.ListAsync(context.SessionAgent().Id, cancellationToken)).Select(KeyView) }).ToResult())
+            .RequireAgentSession();
+        agent.MapDelete("/keys/{keyId}", async (string keyId, HttpContext context, SigningKeyStore keys, CancellationToken cancellationToken) =>
+                keyId.Length <= 128 && await keys.RemoveAsync(context.SessionAgent().Id, keyId, cancellationToken)
+                    ? Results.NoContent()
+                    : ApiResponses.Error(404, "key_not_found", "This crawler has no key with this id.").ToResult())
+            .RequireAgentSession();
+
         var operators = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(Operator.OperatorApi.RequireOperatorKeyAsync);
         operators.MapGet("/crawlers/{crawlerId}/guard", async (string crawlerId, AgentStore agents, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken) =>
             await FindAsync(crawlerId, agents, cancellationToken) is { } found
@@ -136,6 +146,46 @@ public static class GuardApi
             lists.Add(domains.Distinct(StringComparer.Ordinal).ToList()!);
         }
         return (input with { PublisherAllowlist = lists[0], PublisherDenylist = lists[1] }, null);
+    }
+
+    public sealed record AddKeyRequest(System.Text.Json.JsonElement? Jwk);
+
+    private static object KeyView(SigningKey key) => new
+    {
+        keyId = key.KeyId,
+        jwk = new Signatures.Ed25519Jwk(Signatures.Ed25519Jwk.TryBase64Url(key.PublicKey)!).ToPublicJwk(),
+        createdAt = key.CreatedAt,
+    };
+
+    private static async Task<IResult> AddKeyAsync(HttpContext context, SigningKeyStore keys, CancellationToken cancellationToken)
+    {
+        var body = await ApiJson.ReadAsync<AddKeyRequest>(context.Request, cancellationToken);
+        if (body.Value is not { } input)
+        {
+            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
+        }
+        if (input.Jwk is not { } jwk)
+        {
+            return ApiResponses.Error(400, "missing_fields", "jwk is required: the Ed25519 public key as a JWK.").ToResult();
+        }
+        var (key, problem) = Signatures.Ed25519Jwk.Parse(jwk);
+        if (key is null)
+        {
+            return ApiResponses.Error(400, "invalid_key", problem!).ToResult();
+        }
+        var agent = context.SessionAgent();
+        if ((await keys.ListAsync(agent.Id, cancellationToken)).Count >= SigningKeyStore.MaxKeysPerAgent)
+        {
+            return ApiResponses.Error(409, "too_many_keys", $"A crawler has at most {SigningKeyStore.MaxKeysPerAgent} keys: delete one first.").ToResult();
+        }
+        if (!await keys.AddAsync(agent.Id, key.Thumbprint, key.X, cancellationToken))
+        {
+            var own = await keys.FindAsync(agent.Id, key.Thumbprint, cancellationToken);
+            return own is not null
+                ? ApiResponses.Json(200, new { success = true, key = KeyView(own) }).ToResult()
+                : ApiResponses.Error(409, "key_registered", "This key is registered to another crawler.").ToResult();
+        }
+        return ApiResponses.Json(201, new { success = true, key = KeyView((await keys.FindAsync(agent.Id, key.Thumbprint, cancellationToken))!) }).ToResult();
     }
 
     private static async Task<IResult> ApprovalsAsync(HttpContext context, ApprovalStore approvals, CancellationToken cancellationToken)

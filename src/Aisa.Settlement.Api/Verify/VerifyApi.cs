@@ -58,7 +58,9 @@ public static class VerifyApi
             Header(request, CrawlerHeaders.ExactPrice),
             Header(request, CrawlerHeaders.MaxPrice),
             Header(request, "User-Agent"),
-            PublicUrls.For(request, platform, "/api/agent/topup/create-session"));
+            PublicUrls.For(request, platform, "/api/agent/topup/create-session"),
+            new Guard.RequestSignature(Header(request, Guard.RequestSignature.InputHeader), Header(request, Guard.RequestSignature.SignatureHeader),
+                Header(request, Guard.RequestSignature.AgentHeader)));
         var (checkedCall, refusal) = VerifyService.Check(call);
         if (checkedCall is null)
         {

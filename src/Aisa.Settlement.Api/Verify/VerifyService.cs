@@ -28,7 +28,8 @@ public sealed record VerifyCall(
     string? HeaderExactPrice,
     string? HeaderMaxPrice,
     string? UserAgent,
-    string PaymentUrl);
+    string PaymentUrl,
+    RequestSignature? Signature = null);
 
 public enum PriceIntentKind
 {
@@ -54,6 +55,7 @@ public sealed class VerifyService(
     Observability.SettlementMetrics metrics,
     IRailRegistry rails,
     SpendingGuard guard,
+    SignedRequests signedRequests,
     TimeProvider clock)
 {
     private const int MaxNameLength = 254;
@@ -180,6 +182,13 @@ public sealed class VerifyService(
         }
 
         var price = rule.Price;
+        // First of the owner's rules: a request the crawler did not sign is nobody's to pay for, and counts for nothing.
+        if (agent.Guard.RequireSignedRequests
+            && await signedRequests.ProblemAsync(agent, call.Signature ?? new RequestSignature(null, null, null), publisher.Domain, call.Body.ResourceUrl!, cancellationToken) is { } signatureProblem)
+        {
+            return PaymentRequired(new VerifyBody(false, 402) { Error = "invalid_signature", Message = signatureProblem, Rule = ruleView, CrawlerIdentification = identification },
+                verify, rule, retryAfter: false);
+        }
         if (guard.Admit(agent, publisher.Domain, price) is { } refused)
         {
             var refusal = new VerifyBody(false, refused.StatusCode) { Error = refused.Error, Message = refused.Message, Rule = ruleView, CrawlerIdentification = identification };

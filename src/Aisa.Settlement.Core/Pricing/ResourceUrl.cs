@@ -23,26 +23,10 @@ public sealed record ResourceUrl(string Path, string PathAndQuery)
             problem = "resourceUrl is a URL: spaces, quotes, angle brackets and other characters outside RFC 3986 are percent-encoded.";
             return false;
         }
-        string pathAndQuery;
-        if (text.StartsWith('/'))
-        {
-            pathAndQuery = text;
-        }
-        else if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
-        {
-            // The path as sent, not as Uri rewrites it (it would unescape and collapse some of it but not the rest).
-            var afterAuthority = text.IndexOfAny(['/', '?', '#'], text.IndexOf("//", StringComparison.Ordinal) + 2);
-            pathAndQuery = afterAuthority < 0 ? "/" : text[afterAuthority] == '/' ? text[afterAuthority..] : "/" + text[afterAuthority..];
-        }
-        else
+        if (AsSent(text) is not var (_, pathAndQuery))
         {
             problem = "resourceUrl is a path starting with '/' or an absolute http(s) URL.";
             return false;
-        }
-        var fragment = pathAndQuery.IndexOf('#', StringComparison.Ordinal);
-        if (fragment >= 0)
-        {
-            pathAndQuery = pathAndQuery[..fragment];
         }
         var query = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
         var rawPath = query >= 0 ? pathAndQuery[..query] : pathAndQuery;
@@ -53,6 +37,32 @@ public sealed record ResourceUrl(string Path, string PathAndQuery)
         }
         resource = new ResourceUrl(path, path + normalizedQuery);
         return true;
+    }
+
+    /// <summary>
+    /// The URL's own host (null for a bare path) and its path and query as sent, without the fragment: not as
+    /// <see cref="Uri"/> rewrites them (it would unescape and collapse some of it but not the rest). Null when it is neither form.
+    /// </summary>
+    public static (Uri? Absolute, string PathAndQuery)? AsSent(string text)
+    {
+        string pathAndQuery;
+        Uri? absolute = null;
+        if (text.StartsWith('/'))
+        {
+            pathAndQuery = text;
+        }
+        else if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+        {
+            absolute = uri;
+            var afterAuthority = text.IndexOfAny(['/', '?', '#'], text.IndexOf("//", StringComparison.Ordinal) + 2);
+            pathAndQuery = afterAuthority < 0 ? "/" : text[afterAuthority] == '/' ? text[afterAuthority..] : "/" + text[afterAuthority..];
+        }
+        else
+        {
+            return null;
+        }
+        var fragment = pathAndQuery.IndexOf('#', StringComparison.Ordinal);
+        return (absolute, fragment >= 0 ? pathAndQuery[..fragment] : pathAndQuery);
     }
 }
 
