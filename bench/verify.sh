@@ -46,9 +46,10 @@ psql_admin() { psql -h 127.0.0.1 -p "$PG_PORT" -U aisa -d postgres -v ON_ERROR_S
 psql_admin -c "CREATE DATABASE aisa_bench"
 psql_admin -c "CREATE DATABASE aisa_baseline"
 
-# run_store <name> <provider> <connection string>: prints "name max_rate ..." lines into $work/results
+# run_store <name> <provider> <connection string> [guard]: prints "name max_rate ..." lines into $work/results;
+# with "guard", every crawler has a spending policy that is evaluated on each verify and refuses nothing.
 run_store() {
-  local name=$1 provider=$2 connection=$3 port=$(( 41000 + RANDOM % 1000 ))
+  local name=$1 provider=$2 connection=$3 guard=${4:-} port=$(( 41000 + RANDOM % 1000 ))
   local url="http://127.0.0.1:$port"
   (cd "$work" && Storage__Provider=$provider Storage__ConnectionString=$connection Operator__ApiKey=$operator_key \
      RateLimits__AuthPerMinute=1000000 Logging__LogLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production \
@@ -58,7 +59,7 @@ run_store() {
     curl -fsS "$url/healthz" >/dev/null 2>&1 && break
     sleep 0.2
   done
-  dotnet "$seeder_dll" seed "$url" "$operator_key" "$crawlers" "$publishers" "$work/seed-$name.lua" >&2
+  AISA_BENCH_GUARD=$([ "$guard" = guard ] && echo 1 || echo 0) dotnet "$seeder_dll" seed "$url" "$operator_key" "$crawlers" "$publishers" "$work/seed-$name.lua" >&2
   export AISA_BENCH_SEED="$work/seed-$name.lua"
   AISA_BENCH_DELAY_MS=0 wrk -t2 -c"$connections" -d5s -s "$root/bench/verify.lua" "$url" >/dev/null
   AISA_BENCH_DELAY_MS=0 wrk -t2 -c"$connections" -d"${seconds}s" --timeout 10s -s "$root/bench/verify.lua" "$url" >"$work/max-$name.txt"
@@ -93,7 +94,10 @@ run_store() {
 }
 
 run_store sqlite sqlite "Data Source=$work/bench.db"
+run_store sqlite+guard sqlite "Data Source=$work/bench-guard.db" guard
 run_store postgres postgres "Host=127.0.0.1;Port=$PG_PORT;Username=aisa;Database=aisa_bench;Maximum Pool Size=200"
+psql_admin -c "CREATE DATABASE aisa_bench_guard"
+run_store postgres+guard postgres "Host=127.0.0.1;Port=$PG_PORT;Username=aisa;Database=aisa_bench_guard;Maximum Pool Size=200" guard
 
 # The baseline: our schema in a database of its own, wallets as many as the crawlers, then per charge one
 # transaction holding the conditional debit and the insert of the transfer.

@@ -1,5 +1,7 @@
 // Seeds a running service for the verify load test through its own public API: crawlers with funded wallets,
-// publishers with a priced rule each. Writes the crawler tokens and publisher domains as a Lua table for wrk.
+// publishers with a priced rule each (their domains verified by the operator). Writes the crawler tokens and publisher
+// domains as a Lua table for wrk. With AISA_BENCH_GUARD=1 every crawler gets a spending policy whose every rule is
+// evaluated on each verify and none refuses (price cap, budgets, lists, pace, approval threshold): the guard's cost.
 // Usage: Aisa.Settlement.Bench seed <service url> <operator key> <crawlers> <publishers> <lua file>
 using System.Globalization;
 using System.Net.Http.Json;
@@ -15,10 +17,11 @@ var crawlers = int.Parse(crawlerText, CultureInfo.InvariantCulture);
 var publishers = int.Parse(publisherText, CultureInfo.InvariantCulture);
 using var http = new HttpClient { BaseAddress = new Uri(url) };
 var run = Guid.NewGuid().ToString("N")[..8];
+var guarded = Environment.GetEnvironmentVariable("AISA_BENCH_GUARD") == "1";
 
-async Task<JsonElement> PostAsync(string path, object body, string? bearer = null, string? operatorHeader = null)
+async Task<JsonElement> PostAsync(string path, object body, string? bearer = null, string? operatorHeader = null, HttpMethod? method = null)
 {
-    using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+    using var request = new HttpRequestMessage(method ?? HttpMethod.Post, path) { Content = JsonContent.Create(body) };
     if (bearer is not null)
     {
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearer);
@@ -42,6 +45,7 @@ await Parallel.ForAsync(0, publishers, new ParallelOptions { MaxDegreeOfParallel
     var domain = $"pub{i}-{run}.bench.example";
     var registered = await PostAsync("/api/publisher/auth/register", new { email = $"pub{i}-{run}@bench.example", password = "bench-password", domain });
     await PostAsync("/api/publisher/rules", new { urlPattern = "/article/", accessMode = "pay", price = 0.001m }, registered.GetProperty("token").GetString());
+    await PostAsync($"/api/operator/publishers/{registered.GetProperty("publisher").GetProperty("id").GetInt64()}/verify", new { }, operatorHeader: operatorKey);
     domains[i] = domain;
 });
 var tokens = new string[crawlers];
@@ -50,6 +54,14 @@ await Parallel.ForAsync(0, crawlers, new ParallelOptions { MaxDegreeOfParallelis
     var registered = await PostAsync("/api/agent/auth/register", new { email = $"crawler{i}-{run}@bench.example", password = "bench-password", crawlerType = "BenchBot" });
     var crawler = registered.GetProperty("crawler");
     await PostAsync($"/api/operator/crawlers/{crawler.GetProperty("id").GetInt64()}/adjustments", new { amount = 10_000m, reason = "benchmark funds" }, operatorHeader: operatorKey);
+    if (guarded)
+    {
+        await PostAsync($"/api/operator/crawlers/{crawler.GetProperty("id").GetInt64()}/guard", new
+        {
+            maxPricePerRequest = 1m, dailyBudget = 1_000_000m, monthlyBudget = 1_000_000m, publisherAllowlist = new[] { "bench.example" },
+            publisherDenylist = new[] { "blocked.example" }, requestsPerMinute = 1_000_000, approvalAbove = 1m,
+        }, operatorHeader: operatorKey, method: HttpMethod.Put);
+    }
     tokens[i] = crawler.GetProperty("crawlerToken").GetString()!;
 });
 

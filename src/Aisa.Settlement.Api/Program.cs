@@ -17,7 +17,7 @@ using Aisa.Settlement.Storage.Ledger;
 
 var builder = WebApplication.CreateBuilder(args);
 
-var problems = SettlementConfiguration.BindAndValidate(builder.Configuration, builder.Services, out var settings);
+var problems = SettlementConfiguration.BindAndValidate(builder.Configuration, builder.Services, out var settings, builder.Environment.IsDevelopment());
 if (problems.Count > 0)
 {
     await Console.Error.WriteLineAsync("aisa: invalid configuration: " + string.Join(" ", problems));

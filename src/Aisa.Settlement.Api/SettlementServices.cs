@@ -44,6 +44,8 @@ public static class SettlementServices
         services.AddSingleton<Credentials>();
         services.AddSingleton<SessionAuthentication>();
         services.AddSingleton<PublisherDirectory>();
+        services.AddSingleton(DomainProofNetwork.Internet);
+        services.AddSingleton<DomainProof>();
         services.AddSingleton<VerifyService>();
         services.AddSingleton<Storage.Guard.ApprovalStore>();
         services.AddSingleton<Guard.RequestRates>();

@@ -19,6 +19,7 @@ public static partial class ServiceProcess
         environment["Storage__ConnectionString"] = store.ConnectionString;
         environment.TryAdd("Operator__ApiKey", SettlementFactory.OperatorKey);
         environment.TryAdd("RateLimits__AuthPerMinute", "100000");
+        environment.TryAdd("Publishers__DomainVerification", "none");
         var service = ChildProcess.StartDotnet(RepositoryPaths.ProjectAssembly("src", "Aisa.Settlement.Api"), directory, environment, "--urls", "http://127.0.0.1:0");
         string? address = null;
         while (address is null && service.ReadLine(TimeSpan.FromSeconds(60)) is { } line)

@@ -95,6 +95,8 @@ public sealed class SettlementFactory : WebApplicationFactory<Program>
         builder.UseSetting("Storage:ConnectionString", _store.ConnectionString);
         builder.UseSetting("Operator:ApiKey", OperatorKey);
         builder.UseSetting("RateLimits:AuthPerMinute", "100000");
+        // Publishers are taken at their word unless a test is about domain proof.
+        builder.UseSetting("Publishers:DomainVerification", "none");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         foreach (var (key, value) in _settings)
         {

@@ -9,7 +9,8 @@ namespace Aisa.Settlement.Api.Configuration;
 
 /// <summary>Every options section, bound and validated.</summary>
 public sealed record SettlementSettings(StorageOptions Storage, PlatformOptions Platform, OperatorOptions Operator, RateLimitOptions RateLimits, RailSetup Rails,
-    SchedulingOptions Scheduling, ForwardedHeadersSettings ForwardedHeaders, Observability.MetricsOptions Metrics, Payouts.PayoutOptions Payouts);
+    SchedulingOptions Scheduling, ForwardedHeadersSettings ForwardedHeaders, Observability.MetricsOptions Metrics, Payouts.PayoutOptions Payouts,
+    Publishers.PublisherOptions Publishers);
 
 /// <summary>
 /// Binds and validates every options section before anything starts, so a bad value stops start-up with one clear line;
@@ -17,7 +18,7 @@ public sealed record SettlementSettings(StorageOptions Storage, PlatformOptions 
 /// </summary>
 public static class SettlementConfiguration
 {
-    public static IReadOnlyList<string> BindAndValidate(IConfiguration configuration, IServiceCollection services, out SettlementSettings settings)
+    public static IReadOnlyList<string> BindAndValidate(IConfiguration configuration, IServiceCollection services, out SettlementSettings settings, bool development = false)
     {
         var problems = new List<string>();
         var storage = Bind<StorageOptions>(configuration, StorageOptions.Section, problems);
@@ -42,6 +43,9 @@ public static class SettlementConfiguration
         problems.AddRange(scheduling.Validate());
         var payouts = Bind<Payouts.PayoutOptions>(configuration, Payouts.PayoutOptions.Section, problems);
         problems.AddRange(payouts.Validate(rails.Payers));
+        var publishers = Bind<Publishers.PublisherOptions>(configuration, Publishers.PublisherOptions.Section, problems);
+        problems.AddRange(publishers.Validate());
+        publishers.ApplyEnvironment(development);
 
         services.AddSingleton(Options.Create(storage));
         services.AddSingleton(Options.Create(platform));
@@ -49,7 +53,8 @@ public static class SettlementConfiguration
         services.AddSingleton(Options.Create(rateLimits));
         services.AddSingleton(metrics);
         services.AddSingleton(payouts);
-        settings = new SettlementSettings(storage, platform, @operator, rateLimits, rails, scheduling, forwarded, metrics, payouts);
+        services.AddSingleton(publishers);
+        settings = new SettlementSettings(storage, platform, @operator, rateLimits, rails, scheduling, forwarded, metrics, payouts, publishers);
         return problems;
     }
 

@@ -9,6 +9,7 @@ using Aisa.Settlement.Storage.Deposits;
 using Aisa.Settlement.Storage.Idempotency;
 using Aisa.Settlement.Storage.Ledger;
 using Aisa.Settlement.Storage.Jobs;
+using Aisa.Settlement.Storage.Publishers;
 using Microsoft.Extensions.Options;
 using Aisa.Settlement.Rails;
 using Aisa.Settlement.Api.Deposits;
@@ -30,6 +31,8 @@ public static class OperatorApi
         var group = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(RequireOperatorKeyAsync);
         group.MapPost("/crawlers/{crawlerId}/adjustments", AdjustAsync);
         group.MapGet("/ledger/audit", AuditAsync);
+        group.MapPost("/publishers/{publisherId}/verify", VerifyPublisherAsync)
+            .WithSummary("Marks a publisher's domain proven by the operator (unless another publisher proved it first: 409).");
         group.MapGet("/deposits", DepositsAsync);
         group.MapGet("/deposits/{depositId}", DepositAsync);
         group.MapGet("/jobs", JobsAsync);
@@ -192,6 +195,26 @@ public static class OperatorApi
         }
         var fingerprint = IdempotentRequests.Fingerprint(request.Method, request.Path, body.Raw);
         return (await idempotency.RunAsync(scope, key, fingerprint, Adjust, ApiResponses.Error, cancellationToken)).ToResult();
+    }
+
+    private static async Task<IResult> VerifyPublisherAsync(string publisherId, PublisherStore publishers, Publishers.PublisherDirectory directory,
+        ILogger<Publishers.DomainProof> logger, CancellationToken cancellationToken)
+    {
+        var publisher = long.TryParse(publisherId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+            ? await publishers.FindByIdAsync(id, cancellationToken)
+            : null;
+        if (publisher is null)
+        {
+            return ApiResponses.Error(404, "publisher_not_found", "No publisher has this id.").ToResult();
+        }
+        if (await publishers.VerifyDomainAsync(publisher.Id, "operator", cancellationToken) == DomainClaim.TakenByAnother)
+        {
+            return ApiResponses.Error(409, "domain_taken", $"Another publisher proved {publisher.Domain} first.").ToResult();
+        }
+        logger.LogInformation("Operator verified the domain {Domain} of publisher {Publisher}.", publisher.Domain, publisher.Id);
+        directory.Forget(publisher);
+        var now = (await publishers.FindByIdAsync(publisher.Id, cancellationToken))!;
+        return ApiResponses.Json(200, new { success = true, publisherId = now.Id, domain = now.Domain, verified = now.DomainVerified, verifiedAt = now.DomainVerifiedAt, verifiedBy = now.DomainVerifiedBy }).ToResult();
     }
 
     private static async Task<IResult> AuditAsync(ILedger ledger, CancellationToken cancellationToken)

@@ -14,7 +14,13 @@ public sealed record RegisterPublisherRequest(string? Email, string? Password, s
 
 public sealed record PublisherLoginRequest(string? Email, string? Password);
 
-public sealed record PublisherView(long Id, string Email, string? Name, string Domain);
+/// <param name="DomainVerified">Whether the publisher has shown it controls its domain: until then its rules charge nothing (<c>GET /api/publisher/domain-proof</c>).</param>
+public sealed record PublisherView(long Id, string Email, string? Name, string Domain, bool DomainVerified);
+
+public sealed record DomainProofView(string Domain, string Token, string Url, bool Verified, DateTimeOffset? VerifiedAt, string? VerifiedBy)
+{
+    public bool Success => true;
+}
 
 public sealed record PublisherSessionResponse(string Token, PublisherView Publisher)
 {
@@ -52,10 +58,54 @@ public static class PublishersApi
         group.MapPut("/rules/{id:long}", UpdateRuleAsync).RequirePublisherSession();
         group.MapDelete("/rules/{id:long}", DeleteRuleAsync).RequirePublisherSession();
         group.MapGet("/earnings", EarningsAsync).RequirePublisherSession();
+        group.MapGet("/domain-proof", DomainProofAsync).RequirePublisherSession()
+            .WithSummary("The token to serve alone at https://<domain>/.well-known/aisa-publisher.txt, and whether the domain is proven.");
+        group.MapPost("/domain-proof/check", CheckDomainProofAsync).RequirePublisherSession()
+            .WithSummary("Fetches the token from the domain (HTTPS, public addresses, no redirects) and marks the domain proven when it matches.");
         return endpoints;
     }
 
-    private static async Task<IResult> RegisterAsync(HttpRequest request, PublisherStore publishers, Credentials credentials, SessionAuthentication sessions, CancellationToken cancellationToken)
+    private static async Task<IResult> DomainProofAsync(HttpContext context, PublisherStore publishers, CancellationToken cancellationToken)
+    {
+        var publisher = context.SessionPublisher();
+        return ApiResponses.Json(200, await ProofViewAsync(publisher, publishers, cancellationToken)).ToResult();
+    }
+
+    private static async Task<DomainProofView> ProofViewAsync(Publisher publisher, PublisherStore publishers, CancellationToken cancellationToken) =>
+        new(publisher.Domain, await publishers.DomainTokenAsync(publisher.Id, cancellationToken), DomainProof.UrlOf(publisher.Domain),
+            publisher.DomainVerified, publisher.DomainVerifiedAt, publisher.DomainVerifiedBy);
+
+    private static async Task<IResult> CheckDomainProofAsync(HttpContext context, PublisherStore publishers, PublisherDirectory directory, DomainProof proof,
+        ILogger<DomainProof> logger, CancellationToken cancellationToken)
+    {
+        var publisher = context.SessionPublisher();
+        if (!publisher.DomainVerified)
+        {
+            if (await publishers.FindByDomainOrEmailAsync(publisher.Domain, cancellationToken) is { DomainVerified: true } owner && owner.Id != publisher.Id)
+            {
+                return DomainTaken(publisher);
+            }
+            var token = await publishers.DomainTokenAsync(publisher.Id, cancellationToken);
+            if (await proof.CheckAsync(publisher.Domain, token, cancellationToken) is { } problem)
+            {
+                return ApiResponses.Error(422, "domain_proof_failed", problem).ToResult();
+            }
+            if (await publishers.VerifyDomainAsync(publisher.Id, "well-known", cancellationToken) == DomainClaim.TakenByAnother)
+            {
+                return DomainTaken(publisher);
+            }
+            logger.LogInformation("Publisher {Publisher} proved its domain {Domain}.", publisher.Id, publisher.Domain);
+            directory.Forget(publisher);
+            publisher = (await publishers.FindByIdAsync(publisher.Id, cancellationToken))!;
+        }
+        return ApiResponses.Json(200, await ProofViewAsync(publisher, publishers, cancellationToken)).ToResult();
+    }
+
+    private static IResult DomainTaken(Publisher publisher) =>
+        ApiResponses.Error(409, "domain_taken", $"Another publisher proved {publisher.Domain} first: ask an operator.").ToResult();
+
+    private static async Task<IResult> RegisterAsync(HttpRequest request, PublisherStore publishers, Credentials credentials, SessionAuthentication sessions,
+        PublisherOptions options, CancellationToken cancellationToken)
     {
         var body = await ApiJson.ReadAsync<RegisterPublisherRequest>(request, cancellationToken);
         if (body.Value is not { } input)
@@ -80,10 +130,10 @@ public static class PublishersApi
         {
             return ApiResponses.Error(400, "invalid_request", $"name is at most {Credentials.MaxTextLength} characters, without control characters.").ToResult();
         }
-        var publisher = await publishers.RegisterAsync(email, credentials.Hash(input.Password!), name, domain, cancellationToken);
+        var publisher = await publishers.RegisterAsync(email, credentials.Hash(input.Password!), name, domain, options.RequiresProof ? null : "unchecked", cancellationToken);
         if (publisher is null)
         {
-            return ApiResponses.Error(409, "already_registered", "A publisher with this email or domain is registered already.").ToResult();
+            return ApiResponses.Error(409, "already_registered", "A publisher with this email is registered already, or another publisher has proved this domain.").ToResult();
         }
         var token = await sessions.IssueAsync(SessionSubject.Publisher, publisher.Id, cancellationToken);
         return ApiResponses.Json(201, new PublisherSessionResponse(token, View(publisher))).ToResult();
@@ -205,5 +255,5 @@ public static class PublishersApi
         return (new RuleDraft(PricingRule.NormalizePattern(input.UrlPattern!), mode, mode == AccessMode.Pay ? price : Micros.Zero, billing, crawlerType), null);
     }
 
-    private static PublisherView View(Publisher publisher) => new(publisher.Id, publisher.Email, publisher.Name, publisher.Domain);
+    private static PublisherView View(Publisher publisher) => new(publisher.Id, publisher.Email, publisher.Name, publisher.Domain, publisher.DomainVerified);
 }

@@ -54,6 +54,7 @@ public sealed class VerifyService(
     IOptions<PlatformOptions> platform,
     Observability.SettlementMetrics metrics,
     IRailRegistry rails,
+    PublisherOptions publisherOptions,
     SpendingGuard guard,
     SignedRequests signedRequests,
     TimeProvider clock)
@@ -401,6 +402,15 @@ public sealed class VerifyService(
         if (entry is null)
         {
             return (null, Respond(404, new VerifyBody(false, 404) { Error = "unknown_publisher", Message = "No publisher has this domain or email.", CrawlerIdentification = identification }));
+        }
+        if (publisherOptions.RequiresProof && !entry.Publisher.DomainVerified)
+        {
+            return (null, Respond(403, new VerifyBody(false, 403)
+            {
+                Error = "publisher_unverified",
+                Message = $"{entry.Publisher.Domain} has not shown it controls its domain yet: nothing is charged for it.",
+                CrawlerIdentification = identification,
+            }));
         }
         var rule = PricingRule.Select(entry.Rules, verify.Resource.Path, crawlerType);
         var ruleView = rule is null ? null : new VerifyRuleView(rule.Id, rule.UrlPattern, rule.AccessMode.ToWire(), rule.Price);

@@ -130,4 +130,32 @@ public sealed class ConfigurationTests
         Assert.Equal("sqlite", settings.Storage.Provider);
         Assert.Null(settings.Storage.ConnectionString);
     }
+
+    [Theory]
+    [InlineData(null, true, "none")]
+    [InlineData(null, false, "well-known")]
+    [InlineData("well-known", true, "well-known")]
+    [InlineData("none", false, "none")]
+    public void Domain_proof_is_off_by_default_only_in_Development(string? configured, bool development, string expected)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(configured is null ? [] : [new("Publishers:DomainVerification", configured)])
+            .Build();
+
+        var problems = SettlementConfiguration.BindAndValidate(configuration, new ServiceCollection(), out var settings, development);
+
+        Assert.Empty(problems);
+        Assert.Equal(expected, settings.Publishers.DomainVerification);
+        Assert.Equal(expected == "well-known", settings.Publishers.RequiresProof);
+    }
+
+    [Fact]
+    public void An_unknown_domain_verification_is_refused()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new("Publishers:DomainVerification", "dns")]).Build();
+
+        var problems = SettlementConfiguration.BindAndValidate(configuration, new ServiceCollection(), out _);
+
+        Assert.Contains("Publishers:DomainVerification is well-known or none.", problems);
+    }
 }
