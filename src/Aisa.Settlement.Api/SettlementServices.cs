@@ -52,6 +52,7 @@ public static class SettlementServices
         services.AddSingleton<Guard.SpendingGuard>();
         services.AddSingleton<Storage.Guard.SigningKeyStore>();
         services.AddSingleton<Guard.SignedRequests>();
+        Notifications.WebhookSender.AddWebhookDelivery(services);
         services.AddSingleton<DepositStore>();
         services.AddSingleton<DepositAddressStore>();
         services.AddSingleton<JobStore>();

@@ -10,7 +10,7 @@ namespace Aisa.Settlement.Api.Configuration;
 /// <summary>Every options section, bound and validated.</summary>
 public sealed record SettlementSettings(StorageOptions Storage, PlatformOptions Platform, OperatorOptions Operator, RateLimitOptions RateLimits, RailSetup Rails,
     SchedulingOptions Scheduling, ForwardedHeadersSettings ForwardedHeaders, Observability.MetricsOptions Metrics, Payouts.PayoutOptions Payouts,
-    Publishers.PublisherOptions Publishers);
+    Publishers.PublisherOptions Publishers, Notifications.NotificationOptions Notifications);
 
 /// <summary>
 /// Binds and validates every options section before anything starts, so a bad value stops start-up with one clear line;
@@ -46,6 +46,8 @@ public static class SettlementConfiguration
         var publishers = Bind<Publishers.PublisherOptions>(configuration, Publishers.PublisherOptions.Section, problems);
         problems.AddRange(publishers.Validate());
         publishers.ApplyEnvironment(development);
+        var notifications = Bind<Notifications.NotificationOptions>(configuration, Notifications.NotificationOptions.Section, problems);
+        problems.AddRange(notifications.Validate());
 
         services.AddSingleton(Options.Create(storage));
         services.AddSingleton(Options.Create(platform));
@@ -54,7 +56,8 @@ public static class SettlementConfiguration
         services.AddSingleton(metrics);
         services.AddSingleton(payouts);
         services.AddSingleton(publishers);
-        settings = new SettlementSettings(storage, platform, @operator, rateLimits, rails, scheduling, forwarded, metrics, payouts, publishers);
+        services.AddSingleton(notifications);
+        settings = new SettlementSettings(storage, platform, @operator, rateLimits, rails, scheduling, forwarded, metrics, payouts, publishers, notifications);
         return problems;
     }
 

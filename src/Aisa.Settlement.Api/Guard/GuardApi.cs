@@ -66,9 +66,10 @@ public static class GuardApi
         return endpoints;
     }
 
-    private static IResult CrawlerNotFound() => ApiResponses.Error(404, "crawler_not_found", "No crawler has this id.").ToResult();
+    internal static IResult CrawlerNotFound() => ApiResponses.Error(404, "crawler_not_found", "No crawler has this id.").ToResult();
 
-    private static async Task<Agent?> FindAsync(string crawlerId, AgentStore agents, CancellationToken cancellationToken) =>
+    /// <summary>The crawler an operator route names by its id, or null.</summary>
+    internal static async Task<Agent?> FindAsync(string crawlerId, AgentStore agents, CancellationToken cancellationToken) =>
         long.TryParse(crawlerId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
             ? await agents.FindByIdAsync(id, cancellationToken)
             : null;

@@ -9,12 +9,16 @@ namespace Aisa.Settlement.Api.Guard;
 /// <summary>A budget as a crawler is told about it: the period, its cap, what is spent, what remains, when it renews.</summary>
 public sealed record BudgetView(string Period, Micros Limit, Micros Spent, Micros Remaining, DateTimeOffset RenewsAt)
 {
+    /// <summary>The day or month it is the budget of (<c>d:2026-12-04</c>): what its notices are keyed by.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string PeriodKey { get; init; } = "";
+
     public static BudgetView Of(SpendingPeriod period, Micros limit, SpendingTotals totals)
     {
         var spent = totals.Of(period);
         var remaining = limit - spent;
         return new BudgetView(period == SpendingPeriod.Day ? "day" : "month", limit, spent, remaining < Micros.Zero ? Micros.Zero : remaining,
-            SpendingPeriods.Renews(period, totals.At));
+            SpendingPeriods.Renews(period, totals.At)) { PeriodKey = SpendingPeriods.Key(period, totals.At) };
     }
 }
 
@@ -34,8 +38,11 @@ public abstract record ApprovalStatus(Approval Approval)
 /// charge's own commit, by the ledger) the budgets; then the owner's approval. The policy comes with the agent, read by
 /// verify anyway; the budgets are checked by the ledger in the charge's commit, so the common verify costs no extra trip.
 /// </summary>
-public sealed class SpendingGuard(ApprovalStore approvals, ILedger ledger, RequestRates rates, TimeProvider clock)
+public sealed class SpendingGuard(ApprovalStore approvals, ILedger ledger, RequestRates rates, Notifications.Notifier notifier, TimeProvider clock)
 {
+    /// <summary>The share of a budget whose spending sends <c>budget.approaching</c>.</summary>
+    public const int ApproachingPercent = 80;
+
     /// <summary>How long an approval waits for its owner, and how long an approved or declined one stands.</summary>
     public static readonly TimeSpan ApprovalLifetime = TimeSpan.FromHours(24);
 
@@ -109,7 +116,75 @@ public sealed class SpendingGuard(ApprovalStore approvals, ILedger ledger, Reque
                 break;
         }
         var (open, opened) = await approvals.OpenAsync(agent.Id, publisherId, resource, price, cancellationToken);
+        if (opened)
+        {
+            await notifier.NotifyAsync(Notifications.Notifier.AgentOwner(agent.Id), "approval.waiting:" + open.Id, "approval.waiting", new
+            {
+                crawlerId = agent.Id,
+                approvalId = open.Id,
+                publisher = open.PublisherDomain,
+                resource = open.Resource,
+                price = open.Price,
+                expiresAt = open.CreatedAt + ApprovalLifetime,
+                approve = $"POST /api/agent/approvals/{open.Id}/approve",
+                decline = $"POST /api/agent/approvals/{open.Id}/decline",
+            });
+        }
         return open.State == ApprovalState.Approved ? new ApprovalStatus.Approved(open) : new ApprovalStatus.Waiting(open, opened);
+    }
+
+    /// <summary>After a charge under budgets: <c>budget.approaching</c> when it crossed 80 % of one, <c>budget.reached</c> when it used one up.</summary>
+    public async Task SpentAsync(Agent agent, SpendingTotals after, Micros price)
+    {
+        if (Caps(agent) is not { } caps)
+        {
+            return;
+        }
+        foreach (var period in new[] { SpendingPeriod.Day, SpendingPeriod.Month })
+        {
+            if (caps.CapOf(period) is not { } cap)
+            {
+                continue;
+            }
+            var spent = after.Of(period);
+            var before = spent - price;
+            var threshold = new Micros(cap.Value * ApproachingPercent / 100);
+            var budget = BudgetView.Of(period, cap, after);
+            if (spent >= cap && before < cap)
+            {
+                await ReachedAsync(agent, budget);
+            }
+            else if (spent >= threshold && before < threshold)
+            {
+                await NoticeAsync(agent, "budget.approaching", budget);
+            }
+        }
+    }
+
+    /// <summary>A budget is used up (a charge took the last of it, or one was refused for it): <c>budget.reached</c>, once a period.</summary>
+    public Task ReachedAsync(Agent agent, BudgetView budget) => NoticeAsync(agent, "budget.reached", budget);
+
+    // Notices this instance has sent: a crawler that keeps hitting a spent budget costs no database trip per refusal.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _noticed = new(StringComparer.Ordinal);
+
+    private Task NoticeAsync(Agent agent, string type, BudgetView budget)
+    {
+        var key = $"{type}:{budget.PeriodKey}";
+        if (_noticed.Count > 100_000)
+        {
+            _noticed.Clear();
+        }
+        return _noticed.TryAdd($"{agent.Id}/{key}", 0) ? SendAsync() : Task.CompletedTask;
+
+        Task SendAsync() => notifier.NotifyAsync(Notifications.Notifier.AgentOwner(agent.Id), key, type, new
+        {
+            crawlerId = agent.Id,
+            period = budget.Period,
+            limit = budget.Limit,
+            spent = budget.Spent,
+            remaining = budget.Remaining,
+            renewsAt = budget.RenewsAt,
+        });
     }
 
     /// <summary>The approved charge was posted: the approval is spent.</summary>

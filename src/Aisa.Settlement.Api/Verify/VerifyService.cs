@@ -210,6 +210,11 @@ public sealed class VerifyService(
         {
             return PaymentRequired(new VerifyBody(false, 402) { Error = error, Message = message, Rule = ruleView, CrawlerIdentification = identification }, verify, rule, retryAfter: false);
         }
+        async Task<StoredResponse> BudgetExceededAsync(BudgetView budget)
+        {
+            await guard.ReachedAsync(agent, budget);
+            return BudgetExceeded(budget);
+        }
         StoredResponse BudgetExceeded(BudgetView budget) => PaymentRequired(new VerifyBody(false, 402)
         {
             Error = "budget_exceeded",
@@ -225,7 +230,7 @@ public sealed class VerifyService(
             // The approval comes after the budgets: a charge the budget cannot take is not put to the owner.
             if (await guard.WouldExceedAsync(agent, price, cancellationToken) is { } over)
             {
-                return BudgetExceeded(over);
+                return await BudgetExceededAsync(over);
             }
             switch (await guard.ApprovalAsync(agent, publisher.Id, verify.Resource.PathAndQuery, price, cancellationToken))
             {
@@ -273,9 +278,13 @@ public sealed class VerifyService(
             switch (result.Outcome)
             {
                 case PostOutcome.BudgetExceeded:
-                    return BudgetExceeded(BudgetView.Of(result.ExceededPeriod!.Value, SpendingGuard.Caps(agent)!.CapOf(result.ExceededPeriod.Value)!.Value, result.Spending!));
+                    return await BudgetExceededAsync(BudgetView.Of(result.ExceededPeriod!.Value, SpendingGuard.Caps(agent)!.CapOf(result.ExceededPeriod.Value)!.Value, result.Spending!));
                 case PostOutcome.Posted:
                     metrics.Charged(price);
+                    if (result.Spending is { } spending)
+                    {
+                        await guard.SpentAsync(agent, spending, price);
+                    }
                     if (passSequence is { } posted)
                     {
                         await passes.RecordAsync(agent.Id, rule.Id, new TimePass(posted, result.Transfers[0].CreatedAt + PassLength), cancellationToken);

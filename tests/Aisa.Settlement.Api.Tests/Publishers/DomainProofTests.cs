@@ -35,7 +35,7 @@ public abstract class DomainProofTests(string provider, bool allowPrivate) : Ser
 
     protected override void ConfigureServices(IServiceCollection services) =>
         services.AddSingleton(new DomainProofNetwork(
-            (host, _) => Task.FromResult(host.EndsWith(".example.com", StringComparison.Ordinal) ? new[] { new IPEndPoint(IPAddress.Loopback, _port) } : []),
+            (target, _) => Task.FromResult(target.Host.EndsWith(".example.com", StringComparison.Ordinal) ? new[] { new IPEndPoint(IPAddress.Loopback, _port) } : []),
             _certificate));
 
     async Task IAsyncLifetime.InitializeAsync()
@@ -230,5 +230,5 @@ public sealed class DomainProofPrivateAddressTests() : DomainProofTests(StorageO
     [InlineData("2001:db8::1", false)]
     [InlineData("2606:4700::1111", true)]
     public void Public_addresses_are_told_from_the_inside_ones(string address, bool isPublic) =>
-        Assert.Equal(isPublic, DomainProof.IsPublic(IPAddress.Parse(address)));
+        Assert.Equal(isPublic, Aisa.Settlement.Api.Http.PublicNetwork.IsPublic(IPAddress.Parse(address)));
 }
