@@ -198,7 +198,13 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         var beforeTrigger = await RunCountAsync("watch:polygon");
         await page.CheckAsync("input.js-jobs-list-checkbox[value='watch:polygon']");
         await ShotAsync(page, "07-hangfire-recurring-jobs");
+        // Hangfire's script reloads the page once the trigger is posted: a navigation started before that reload is aborted by it.
+        var reloaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnLoad(object? sender, IPage loaded) => reloaded.TrySetResult();
+        page.Load += OnLoad;
         await page.ClickAsync("button.js-jobs-list-command[data-url$='/recurring/trigger']");
+        await reloaded.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        page.Load -= OnLoad;
         await WaitForRunsAsync("watch:polygon", beforeTrigger + 1, "the run Hangfire triggered");
 
         // The failing watcher: its error on the Confirmations page, and its failed runs on Hangfire's page with the node's error.
