@@ -11,16 +11,16 @@ public sealed class RequestRates(TimeProvider clock)
 {
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
-    private readonly ConcurrentDictionary<long, Queue<DateTimeOffset>> _admitted = new();
+    private readonly ConcurrentDictionary<long, Queue<long>> _admitted = new();
 
     /// <summary>Admits one request of the crawler, or says how long until one would be.</summary>
     public bool TryAdmit(long agentId, int perMinute, out TimeSpan retryAfter)
     {
-        var now = clock.GetUtcNow();
-        var log = _admitted.GetOrAdd(agentId, _ => new Queue<DateTimeOffset>());
+        var now = clock.GetUtcNow().UtcTicks;
+        var log = _admitted.GetOrAdd(agentId, _ => new Queue<long>());
         lock (log)
         {
-            while (log.Count > 0 && now - log.Peek() >= Window)
+            while (log.Count > 0 && now - log.Peek() >= Window.Ticks)
             {
                 log.Dequeue();
             }
@@ -35,7 +35,7 @@ public sealed class RequestRates(TimeProvider clock)
                 retryAfter = TimeSpan.Zero;
                 return true;
             }
-            retryAfter = log.Peek() + Window - now;
+            retryAfter = TimeSpan.FromTicks(log.Peek() + Window.Ticks - now);
             return false;
         }
     }
