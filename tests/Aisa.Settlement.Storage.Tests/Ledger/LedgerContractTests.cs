@@ -41,6 +41,67 @@ public abstract class LedgerContractTests : IAsyncLifetime
         return (clearing, wallet);
     }
 
+    [Fact]
+    public async Task Spending_caps_count_only_charges_refuse_the_batch_that_would_pass_one_and_a_new_day_starts_from_zero()
+    {
+        var clock = new SteppedClock(new DateTimeOffset(2026, 12, 4, 23, 59, 0, TimeSpan.Zero));
+        var ledger = new SqlLedger(_database, clock);
+        var (clearing, wallet) = await FundedWalletAsync(Micros.FromUsd(10m));
+        var payable = await ledger.OpenAccountAsync(AccountCodes.PublisherPayable("p"), AccountKind.PublisherPayable, None);
+        var caps = new SpendingCaps(wallet.Id, Micros.FromUsd(0.30m), Micros.FromUsd(0.50m));
+        TransferRequest Charge(int n, decimal usd) => new($"charge:{n}", wallet.Id, payable.Id, Micros.FromUsd(usd), TransferKinds.Charge);
+
+        var uncapped = await ledger.PostAsync([Charge(1, 0.10m)], None);
+        var adjustment = await ledger.PostAsync([new TransferRequest("adjustment:1", wallet.Id, clearing.Id, Micros.FromUsd(1m), TransferKinds.Adjustment)], None);
+        var second = await ledger.PostAsync([Charge(2, 0.20m)], caps, None);
+        var over = await ledger.PostAsync([Charge(3, 0.01m)], caps, None);
+        var retried = await ledger.PostAsync([Charge(2, 0.20m)], caps, None);
+        clock.Now += TimeSpan.FromMinutes(2);
+        var nextDay = await ledger.PostAsync([Charge(4, 0.15m)], caps, None);
+        var overMonth = await ledger.PostAsync([Charge(5, 0.10m)], caps, None);
+        clock.Now += TimeSpan.FromDays(30);
+        var nextMonth = await ledger.GetSpendingAsync(wallet.Id, clock.Now, None);
+
+        Assert.Equal(PostOutcome.Posted, uncapped.Outcome);
+        Assert.Null(uncapped.Spending);
+        Assert.Equal(PostOutcome.Posted, adjustment.Outcome);
+        Assert.Equal(PostOutcome.Posted, second.Outcome);
+        Assert.Equal(Micros.FromUsd(0.30m), second.Spending!.Day);
+        Assert.Equal(PostOutcome.BudgetExceeded, over.Outcome);
+        Assert.Equal(SpendingPeriod.Day, over.ExceededPeriod);
+        Assert.Equal(Micros.FromUsd(0.30m), over.Spending!.Day);
+        Assert.Equal(PostOutcome.AlreadyPosted, retried.Outcome);
+        Assert.Equal(PostOutcome.Posted, nextDay.Outcome);
+        Assert.Equal((Micros.FromUsd(0.15m), Micros.FromUsd(0.45m)), (nextDay.Spending!.Day, nextDay.Spending.Month));
+        Assert.Equal(PostOutcome.BudgetExceeded, overMonth.Outcome);
+        Assert.Equal(SpendingPeriod.Month, overMonth.ExceededPeriod);
+        Assert.Equal(Micros.Zero, nextMonth.Month);
+        Assert.Equal(Micros.FromUsd(9.55m - 1m), await ledger.GetBalanceAsync(wallet.Id, None));
+        await AssertAuditBalancedAsync();
+    }
+
+    [Fact]
+    public async Task Concurrent_capped_charges_pass_a_cap_never_whatever_the_group_they_land_in()
+    {
+        var (_, wallet) = await FundedWalletAsync(Micros.FromUsd(100m));
+        var payable = await _ledger.OpenAccountAsync(AccountCodes.PublisherPayable("p"), AccountKind.PublisherPayable, None);
+        var caps = new SpendingCaps(wallet.Id, Micros.FromUsd(0.50m), null);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 300).Select(i => Task.Run(() =>
+            _ledger.PostAsync([new TransferRequest($"charge:{i}", wallet.Id, payable.Id, Micros.FromUsd(0.01m), TransferKinds.Charge)], caps, None))));
+
+        Assert.Equal(50, results.Count(r => r.Outcome == PostOutcome.Posted));
+        Assert.Equal(250, results.Count(r => r.Outcome == PostOutcome.BudgetExceeded));
+        Assert.Equal(Micros.FromUsd(0.50m), (await _ledger.GetSpendingAsync(wallet.Id, DateTimeOffset.UtcNow, None)).Day);
+    }
+
+    private sealed class SteppedClock(DateTimeOffset start) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = start;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
     private async Task AssertAuditBalancedAsync()
     {
         var audit = await _ledger.AuditAsync(None);
