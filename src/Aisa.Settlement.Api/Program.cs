@@ -62,6 +62,10 @@ try
             "Rail {Rail}: its key (xpub) changed: {Addresses} deposit addresses derived from {Keys} earlier key(s) stay watched and still credit their agents; agents are handed addresses of the current key {KeyId} from now on",
             rail.Id, earlierAddresses, earlierKeys, rail.KeyId);
     }
+    if (await WebhookSender.ResumeOverdueAsync(app.Services, app.Lifetime.ApplicationStopping) is > 0 and var resumed)
+    {
+        app.Logger.LogInformation("Webhooks: {Count} overdue deliveries queued again", resumed);
+    }
     var rails = app.Services.GetRequiredService<IRailRegistry>().All;
     app.Logger.LogInformation("Rails: {Rails}; {Backfilled} deposit addresses added for rails configured since agents got theirs",
         rails.Count == 0 ? "none configured" : string.Join(", ", rails.Select(Describe)), backfilled);

@@ -106,6 +106,23 @@ public sealed class WebhookSender(WebhookStore store, IHttpClientFactory http, I
             next is null ? "; no attempt left" : "; retried later");
     }
 
+    /// <summary>
+    /// Queues again the deliveries whose attempt is overdue by a minute: on the embedded default Hangfire keeps its jobs in
+    /// memory, so a restart loses the queued ones; their rows say they are still owed. (A delivery may then be tried twice:
+    /// webhooks are at least once, and the event's key lets a receiver drop a repeat.)
+    /// </summary>
+    public static async Task<int> ResumeOverdueAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        var store = services.GetRequiredService<WebhookStore>();
+        var jobs = services.GetRequiredService<IBackgroundJobClient>();
+        var overdue = await store.OverdueAsync(services.GetRequiredService<TimeProvider>().GetUtcNow() - TimeSpan.FromMinutes(1), 10_000, cancellationToken);
+        foreach (var delivery in overdue)
+        {
+            jobs.Enqueue<WebhookSender>(sender => sender.DeliverAsync(delivery.Id, CancellationToken.None));
+        }
+        return overdue.Count;
+    }
+
     public static string Sign(string secret, string timestamp, string body) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(timestamp + "." + body)));
 

@@ -79,6 +79,16 @@ public sealed class WebhookStore(SqlDatabase database, TimeProvider clock)
         return (await ReadAsync(command, cancellationToken)).FirstOrDefault();
     }
 
+    /// <summary>Deliveries still pending whose attempt was due before <paramref name="before"/>: their job was lost (a restart of an in-memory job store).</summary>
+    public async Task<IReadOnlyList<WebhookDelivery>> OverdueAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null,
+            $"SELECT {Columns} FROM webhook_deliveries WHERE state = '{Pending}' AND next_attempt_at < @before ORDER BY id LIMIT @limit",
+            ("before", before.ToUnixTimeMilliseconds()), ("limit", limit));
+        return await ReadAsync(command, cancellationToken);
+    }
+
     public async Task<IReadOnlyList<WebhookDelivery>> ListAsync(string owner, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

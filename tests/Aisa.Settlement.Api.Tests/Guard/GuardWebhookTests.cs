@@ -8,6 +8,7 @@ using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aisa.Settlement.Api.Tests.Guard;
 
@@ -175,5 +176,65 @@ public sealed class WebhookAddressTests() : ServiceTests(StorageOptions.Sqlite)
         Assert.Equal(200, https.Code);
         Assert.Contains("private, loopback or reserved address", delivery.GetProperty("lastError").GetString(), StringComparison.Ordinal);
         Assert.Equal(0, reached);
+    }
+}
+
+/// <summary>On the embedded default Hangfire keeps its queue in memory: a delivery owed when the service stopped is sent by the next start.</summary>
+public sealed class WebhookResumeTests() : ServiceTests(StorageOptions.Sqlite)
+{
+    private static readonly Dictionary<string, string> Slow = new()
+    {
+        ["Notifications:AllowPrivateNetworks"] = "true",
+        ["Notifications:RetryDelaysSeconds:0"] = "3600",
+    };
+
+    protected override IReadOnlyDictionary<string, string> Settings => Slow;
+
+    [Fact]
+    public async Task A_delivery_owed_at_a_restart_is_delivered_after_it()
+    {
+        var up = false;
+        var received = 0;
+        var (site, url) = await LocalSite.StartAsync(_ => { }, app => app.MapPost("/hook", () =>
+        {
+            Interlocked.Increment(ref received);
+            return Volatile.Read(ref up) ? Results.Ok() : Results.StatusCode(503);
+        }));
+        await using var _ = site;
+        var agent = await Client.RegisterAgentAsync();
+        await Client.FundAsync(agent.Id, 1m);
+        var (domain, session) = await Client.RegisterPublisherAsync();
+        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.60m });
+        await Client.SendAsync(HttpMethod.Put, "/api/agent/webhook", JsonSerializer.Serialize(new { url = new Uri(url, "/hook").ToString() }), AisaClient.Bearer(agent.SessionToken));
+        await Client.SendAsync(HttpMethod.Put, "/api/agent/guard", "{\"approvalAbove\": 0.50}", AisaClient.Bearer(agent.SessionToken));
+        await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/a", crawlerAutoPrice = true }, agent.CrawlerToken);
+        await WaitForAsync(Client, agent, d => d.GetProperty("attempts").GetInt32() == 1, "the first attempt");
+        await Factory.DisposeAsync();
+
+        // The next start, two hours on: the retry its predecessor queued in memory is gone; the row says it is owed.
+        Volatile.Write(ref up, true);
+        var later = new TestClock();
+        later.Advance(TimeSpan.FromHours(2));
+        await using var restarted = new SettlementFactory(Store, Slow, services => services.AddSingleton<TimeProvider>(later));
+        var client = new AisaClient(restarted.CreateClient());
+        var delivered = await WaitForAsync(client, agent, d => d.GetProperty("state").GetString() == "delivered", "the delivery after the restart");
+
+        Assert.Equal(2, delivered.GetProperty("attempts").GetInt32());
+        Assert.Equal(2, received);
+    }
+
+    private static async Task<JsonElement> WaitForAsync(AisaClient client, Registered agent, Func<JsonElement, bool> state, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var log = (await client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body.GetProperty("deliveries");
+            if (log.GetArrayLength() == 1 && state(log[0]))
+            {
+                return log[0];
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"No {what}: {log}");
+            await Task.Delay(250);
+        }
     }
 }
