@@ -25,17 +25,17 @@ public static class WebhookApi
 
     public static IEndpointRouteBuilder MapWebhookApi(this IEndpointRouteBuilder endpoints)
     {
-        var agent = endpoints.MapGroup("/api/agent/webhook").WithTags("Agent").RequireAgentSession();
-        agent.MapPut("", SetAsync).WithSummary("Sets the URL events are POSTed to; the answer holds the signing secret, shown this once.");
-        agent.MapGet("", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
+        var agent = endpoints.MapGroup("/api/agent").WithTags("Agent").RequireAgentSession();
+        agent.MapPut("/webhook", SetAsync).WithSummary("Sets the URL events are POSTed to; the answer holds the signing secret, shown this once.");
+        agent.MapGet("/webhook", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
             await store.EndpointAsync(Notifier.AgentOwner(context.SessionAgent().Id), cancellationToken) is { } endpoint
                 ? ApiResponses.Json(200, new { success = true, url = endpoint.Url, createdAt = endpoint.CreatedAt }).ToResult()
                 : ApiResponses.Error(404, "no_webhook", "No webhook is set: PUT /api/agent/webhook {url}.").ToResult());
-        agent.MapDelete("", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
+        agent.MapDelete("/webhook", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
             await store.RemoveEndpointAsync(Notifier.AgentOwner(context.SessionAgent().Id), cancellationToken)
                 ? Results.NoContent()
                 : ApiResponses.Error(404, "no_webhook", "No webhook is set.").ToResult());
-        agent.MapGet("/deliveries", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
+        agent.MapGet("/webhook/deliveries", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
             await LogAsync(context.SessionAgent().Id, store, cancellationToken)).WithSummary("The newest deliveries, with every attempt's outcome.");
 
         endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(Operator.OperatorApi.RequireOperatorKeyAsync)
