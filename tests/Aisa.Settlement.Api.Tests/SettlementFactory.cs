@@ -73,10 +73,13 @@ public sealed class SettlementFactory : WebApplicationFactory<Program>
     private readonly TestStore _store;
     private readonly IReadOnlyDictionary<string, string> _settings;
     private readonly Action<IServiceCollection>? _services;
+    private readonly string _environment;
 
-    public SettlementFactory(TestStore store, IReadOnlyDictionary<string, string>? settings = null, Action<IServiceCollection>? services = null)
+    /// <param name="environment">The host environment: Testing, unless a test is about what only Development allows.</param>
+    public SettlementFactory(TestStore store, IReadOnlyDictionary<string, string>? settings = null, Action<IServiceCollection>? services = null, string environment = "Testing")
     {
         _store = store;
+        _environment = environment;
         _settings = settings ?? new Dictionary<string, string>();
         _services = services;
         UseKestrel(0);
@@ -102,7 +105,7 @@ public sealed class SettlementFactory : WebApplicationFactory<Program>
         {
             builder.UseSetting(key, value);
         }
-        builder.UseEnvironment("Testing");
+        builder.UseEnvironment(_environment);
         if (_services is not null)
         {
             builder.ConfigureTestServices(_services);

@@ -36,7 +36,7 @@ public static class SettlementConfiguration
         problems.AddRange(platform.Validate());
         problems.AddRange(@operator.Validate());
         problems.AddRange(rateLimits.Validate());
-        services.AddRails(configuration);
+        services.AddRails(configuration, development);
         var rails = RailSetup.Of(services);
         problems.AddRange(rails.Problems);
         var scheduling = Bind<SchedulingOptions>(configuration, SchedulingOptions.Section, problems);

@@ -79,6 +79,7 @@ public sealed partial class StartupTests : IDisposable
     [InlineData("Platform__MinTopUp", "0.0000001", "Platform:MinTopUp must be a positive USD amount")]
     [InlineData("Operator__ApiKey", "short", "Operator:ApiKey must be at least 16 characters")]
     [InlineData("Storage__Provder", "sqlite", "Storage:Provder is not a setting")]
+    [InlineData("Rails__Sandbox__Enabled", "true", "Rails:Sandbox:Enabled is for the Development environment only")]
     public async Task A_bad_configuration_value_stops_start_up_naming_the_key(string variable, string value, string expected)
     {
         using var service = Start(new() { [variable] = value });
@@ -91,6 +92,51 @@ public sealed partial class StartupTests : IDisposable
         Assert.Contains(expected, error, StringComparison.Ordinal);
         AssertNoStackTraceOrSecret(service, null);
         Assert.False(File.Exists(Path.Combine(_directory, "aisa.db")), "A refused start-up must not create a database.");
+    }
+
+    [Fact]
+    public async Task The_sandbox_rail_outside_Development_stops_start_up_with_exit_code_2()
+    {
+        using var service = Start(new() { ["ASPNETCORE_ENVIRONMENT"] = "Staging", ["Rails__Sandbox__Enabled"] = "true" });
+
+        var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal("aisa: invalid configuration: Rails:Sandbox:Enabled is for the Development environment only: its top-ups credit without money.",
+            Assert.Single(service.StandardError, line => line.Length > 0));
+    }
+
+    [Fact]
+    public async Task In_Development_the_console_log_is_plain_text_and_elsewhere_JSON()
+    {
+        string plain;
+        List<string> developmentOutput;
+        // As published: the appsettings files beside the service.
+        var contentRoot = Path.GetDirectoryName(ServiceAssembly)!;
+        using (var development = Start(new() { ["ASPNETCORE_ENVIRONMENT"] = "Development", ["ASPNETCORE_CONTENTROOT"] = contentRoot, ["Rails__Sandbox__Enabled"] = "true" }))
+        {
+            plain = ListeningLine(development);
+            developmentOutput = [.. development.StandardOutput];
+        }
+        using var production = Start(new() { ["ASPNETCORE_CONTENTROOT"] = contentRoot });
+        var json = ListeningLine(production);
+
+        // One line per entry, "<time> info: <category>[<event>] <message>".
+        Assert.Matches(@"^\d\d:\d\d:\d\d info: Microsoft\.Hosting\.Lifetime\[14\] Now listening on: ", plain);
+        Assert.Contains(developmentOutput, line => line.Contains("Rails: sandbox", StringComparison.Ordinal));
+        Assert.StartsWith("{", json.TrimStart(), StringComparison.Ordinal);
+    }
+
+    private static string ListeningLine(ChildProcess service)
+    {
+        while (service.ReadLine(TimeSpan.FromSeconds(60)) is { } line)
+        {
+            if (ListeningOn().IsMatch(line))
+            {
+                return line;
+            }
+        }
+        throw new Xunit.Sdk.XunitException("The service did not start: " + string.Join(" | ", service.StandardError));
     }
 
     private static void AssertNoStackTraceOrSecret(ChildProcess service, string? secret)
