@@ -52,12 +52,9 @@ public static class DashboardCrawlers
             return Page("Crawler not found", "Crawlers", Csrf(context), $"<p>No crawler has the id {E(id)}.</p>", 404);
         }
         var deliveries = await webhooks.ListAsync(Notifications.Notifier.AgentOwner(agent.Id), 100, cancellationToken);
-        var rows = deliveries.Select(d =>
-            $"<tr><td class=\"num\">{E(d.Id)}</td><td>{E(d.EventType)}</td><td class=\"mono\">{E(d.EventKey)}</td><td class=\"state\">{E(d.State)}</td>" +
-            $"<td class=\"num\">{E(d.Attempts)}</td><td class=\"num\">{E(d.LastStatus)}</td><td>{E(d.LastError)}</td><td>{E(Time(d.CreatedAt))}</td></tr>");
         var log = $"""
             <h2>Webhook deliveries</h2>
-            {(deliveries.Count == 0 ? "<p class=\"muted\">Nothing delivered (the crawler's owner sets its webhook with PUT /api/agent/webhook).</p>" : Table(["id", "type", "event", "state", "attempts", "status", "last error", "created"], rows, "id=\"deliveries\""))}
+            {DashboardWebhooks.DeliveryTable(deliveries, Csrf(context), showOwner: false, "Nothing delivered (the crawler's owner sets its webhook with PUT /api/agent/webhook).")}
             """;
         return Page($"Crawler #{agent.Id}", "Crawlers", Csrf(context),
             await BodyAsync(agent, agent.Guard, context.Request.Query["done"].ToString(), null, Csrf(context), approvals, ledger, clock, cancellationToken) + log);

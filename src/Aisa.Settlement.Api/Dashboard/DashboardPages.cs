@@ -36,6 +36,7 @@ public static class DashboardPages
         pages.MapGet("/ledger", LedgerAsync);
         pages.MapDashboardPayouts();
         pages.MapDashboardCrawlers();
+        pages.MapDashboardWebhooks();
 
         var api = endpoints.MapGroup("/dashboard/api").RequireAuthorization(DashboardAuth.Policy).WithTags("Dashboard");
         api.MapGet("/overview", OverviewJsonAsync).WithSummary("Deposits by rail and state, credited today, charges per minute over the last hour, job health.");

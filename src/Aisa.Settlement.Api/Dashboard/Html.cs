@@ -23,7 +23,7 @@ public static class Html
     public static IResult Page(string title, string active, string csrf, string body, int status = 200)
     {
         var nav = new StringBuilder();
-        foreach (var (path, name) in new[] { ("/dashboard", "Overview"), ("/dashboard/deposits", "Deposits"), ("/dashboard/payouts", "Payouts"), ("/dashboard/crawlers", "Crawlers"), ("/dashboard/jobs", "Jobs"), ("/dashboard/jobs/confirmations", "Confirmations"), ("/dashboard/ledger", "Ledger") })
+        foreach (var (path, name) in new[] { ("/dashboard", "Overview"), ("/dashboard/deposits", "Deposits"), ("/dashboard/payouts", "Payouts"), ("/dashboard/crawlers", "Crawlers"), ("/dashboard/webhooks", "Webhooks"), ("/dashboard/jobs", "Jobs"), ("/dashboard/jobs/confirmations", "Confirmations"), ("/dashboard/ledger", "Ledger") })
         {
             nav.Append(CultureInfo.InvariantCulture, $"<a href=\"{path}\"{(name == active ? " class=\"active\"" : "")}>{name}</a>");
         }

@@ -17,7 +17,7 @@ namespace Aisa.Settlement.Api.Deposits;
 /// the wallet, so however often a pass runs, crashes or races another, a payment is credited once.
 /// </summary>
 public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore addresses, AgentStore agents, ILedger ledger, SystemAccounts accounts, IRailRegistry rails,
-    ILogger<DepositProcessor> logger) : IDepositBook
+    Notifications.Notifier notifier, ILogger<DepositProcessor> logger) : IDepositBook
 {
     private readonly ConcurrentDictionary<string, DepositAddressBook> _books = new(StringComparer.Ordinal);
 
@@ -280,6 +280,14 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         }
         var deposit = await deposits.RecordUnattributedAsync(rail, externalId, amount, key, With(evidence, "ledgerKey", key).ToJsonString(), cancellationToken);
         logger.LogWarning("Payment {Key} of {Amount} names no deposit here: held in suspense as unattributed deposit {Deposit}.", key, amount, deposit.Id);
+        await notifier.NotifyAsync(Notifications.Notifier.OperatorOwner, $"deposit.unattributed:{deposit.Id}", "deposit.unattributed", new
+        {
+            depositId = deposit.Id,
+            rail,
+            amount,
+            payment = externalId,
+            assign = $"/dashboard/deposits/{deposit.Id}",
+        });
         return deposit;
     }
 
@@ -308,9 +316,12 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
             throw new InvalidOperationException($"Assigning deposit {deposit.Id} ({key}) failed: {result.Outcome}.");
         }
         var evidence = Evidence.Of(("assignedTo", agentId.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("ledgerKey", key), ("by", "operator"));
-        return await deposits.AssignAsync(deposit, agentId, key, evidence, cancellationToken) || (await deposits.FindAsync(deposit.Id, cancellationToken))?.AgentId == agentId
-            ? AssignOutcome.Assigned
-            : AssignOutcome.AssignedElsewhere;
+        if (!await deposits.AssignAsync(deposit, agentId, key, evidence, cancellationToken) && (await deposits.FindAsync(deposit.Id, cancellationToken))?.AgentId != agentId)
+        {
+            return AssignOutcome.AssignedElsewhere;
+        }
+        await NoticeCreditedAsync(agent, deposit.Id, deposit.Rail, result.Transfers[0]);
+        return AssignOutcome.Assigned;
     }
 
     /// <summary>
@@ -365,7 +376,20 @@ public sealed class DepositProcessor(DepositStore deposits, DepositAddressStore 
         {
             logger.LogInformation("Deposit {Deposit} was moved by another pass while being credited; the ledger holds one credit under {Key}.", deposit.Id, key);
         }
+        await NoticeCreditedAsync(agent, deposit.Id, rail, result.Transfers[0]);
     }
+
+    /// <summary><c>deposit.credited</c> to the agent's webhook, once per deposit however many passes credit it (the key is the deposit's).</summary>
+    private Task NoticeCreditedAsync(Agent agent, long depositId, string rail, Transfer credit) =>
+        notifier.NotifyAsync(Notifications.Notifier.AgentOwner(agent.Id), $"deposit.credited:{depositId}", "deposit.credited", new
+        {
+            crawlerId = agent.Id,
+            depositId,
+            rail,
+            amount = credit.Amount,
+            balance = credit.CreditBalanceAfter,
+            payment = credit.Reference,
+        });
 
     private static DepositPayment PaymentOf(DepositObservation seen, SeenPayment payment) =>
         new(payment.AgentId, seen.ExternalId, payment.TransactionHash, payment.LogIndex, payment.Address, payment.Token,

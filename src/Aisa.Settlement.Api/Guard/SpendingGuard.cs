@@ -38,7 +38,8 @@ public abstract record ApprovalStatus(Approval Approval)
 /// charge's own commit, by the ledger) the budgets; then the owner's approval. The policy comes with the agent, read by
 /// verify anyway; the budgets are checked by the ledger in the charge's commit, so the common verify costs no extra trip.
 /// </summary>
-public sealed class SpendingGuard(ApprovalStore approvals, ILedger ledger, RequestRates rates, Notifications.Notifier notifier, TimeProvider clock)
+public sealed class SpendingGuard(ApprovalStore approvals, ILedger ledger, RequestRates rates, Notifications.Notifier notifier, Notifications.NotificationOptions notifications,
+    TimeProvider clock)
 {
     /// <summary>The share of a budget whose spending sends <c>budget.approaching</c>.</summary>
     public const int ApproachingPercent = 80;
@@ -133,8 +134,30 @@ public sealed class SpendingGuard(ApprovalStore approvals, ILedger ledger, Reque
         return open.State == ApprovalState.Approved ? new ApprovalStatus.Approved(open) : new ApprovalStatus.Waiting(open, opened);
     }
 
-    /// <summary>After a charge under budgets: <c>budget.approaching</c> when it crossed 80 % of one, <c>budget.reached</c> when it used one up.</summary>
-    public async Task SpentAsync(Agent agent, SpendingTotals after, Micros price)
+    /// <summary>
+    /// After a charge: <c>balance.low</c> when it took the wallet below <see cref="Notifications.NotificationOptions.LowBalance"/>;
+    /// under budgets, <c>budget.approaching</c> when it crossed 80 % of one, <c>budget.reached</c> when it used one up.
+    /// </summary>
+    public async Task ChargedAsync(Agent agent, Transfer charge, SpendingTotals? spending)
+    {
+        if (charge.DebitBalanceAfter is { } after && notifications.LowBalanceMicros is { } low && after < low && after + charge.Amount >= low)
+        {
+            // Keyed by the charge: the wallet crosses the line again only after a top-up lifted it, and that is news again.
+            await notifier.NotifyAsync(Notifications.Notifier.AgentOwner(agent.Id), $"balance.low:{charge.Id}", "balance.low", new
+            {
+                crawlerId = agent.Id,
+                balance = after,
+                threshold = low,
+                topUp = "POST /api/agent/topup/create-session {amount, rail}",
+            });
+        }
+        if (spending is { } totals)
+        {
+            await SpentAsync(agent, totals, charge.Amount);
+        }
+    }
+
+    private async Task SpentAsync(Agent agent, SpendingTotals after, Micros price)
     {
         if (Caps(agent) is not { } caps)
         {

@@ -58,6 +58,28 @@ public sealed class JobServer(JobStorage storage, IJobFilterProvider filters, IR
         }
     }
 
+    /// <summary>
+    /// A recurring job's lock left by an instance killed while it held it (kill -9, a lost machine) is Hangfire's to
+    /// take over only once it is <see cref="JobEngine.LockTimeout"/> old, later than Hangfire waits for it: a restart
+    /// right after such a death waits that out instead of failing to start.
+    /// </summary>
+    private void OutwaitDeadHolder(string job, Action schedule)
+    {
+        var giveUp = DateTime.UtcNow + JobEngine.LockTimeout + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                schedule();
+                return;
+            }
+            catch (Exception e) when (e is DistributedLockTimeoutException or Hangfire.PostgreSql.PostgreSqlDistributedLockException && DateTime.UtcNow < giveUp)
+            {
+                logger.LogWarning("Recurring job {Job} is locked, perhaps by an instance that died holding it: trying again until the lock expires ({Error}).", job, e.Message);
+            }
+        }
+    }
+
     public void Dispose()
     {
         Interlocked.Exchange(ref _server, null)?.Dispose();
@@ -69,13 +91,13 @@ public sealed class JobServer(JobStorage storage, IJobFilterProvider filters, IR
         foreach (var job in recurring.Jobs)
         {
             var name = job.Name;
-            manager.AddOrUpdate<RecurringPass>(name, pass => pass.RunAsync(name, null, CancellationToken.None), job.Cron,
-                new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
+            OutwaitDeadHolder(name, () => manager.AddOrUpdate<RecurringPass>(name, pass => pass.RunAsync(name, null, CancellationToken.None), job.Cron,
+                new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc }));
         }
         using var connection = storage.GetConnection();
         foreach (var stale in connection.GetRecurringJobs().Where(j => recurring.Find(j.Id) is null))
         {
-            manager.RemoveIfExists(stale.Id);
+            OutwaitDeadHolder(stale.Id, () => manager.RemoveIfExists(stale.Id));
             logger.LogWarning("Recurring job {Job} is no longer configured: removed from the schedule.", stale.Id);
         }
         logger.LogInformation("Scheduled {Count} recurring jobs: {Jobs}", recurring.Jobs.Count, string.Join(", ", recurring.Jobs.Select(j => $"{j.Name} ({j.Cron})")));

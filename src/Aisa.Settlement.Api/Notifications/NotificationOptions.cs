@@ -18,6 +18,11 @@ public sealed class NotificationOptions
     /// <summary>How long one attempt may take.</summary>
     public int TimeoutSeconds { get; set; } = 10;
 
+    /// <summary>A charge that takes a wallet below this many USD sends <c>balance.low</c> to its owner's webhook; 0 sends none.</summary>
+    public decimal LowBalance { get; set; } = 1.00m;
+
+    public Aisa.Settlement.Money.Micros? LowBalanceMicros => LowBalance > 0 ? Aisa.Settlement.Money.Micros.FromUsd(LowBalance) : null;
+
     /// <summary>Lets webhook URLs be plain http and point at loopback or private addresses: for tests and closed networks only.</summary>
     public bool AllowPrivateNetworks { get; set; }
 
@@ -26,6 +31,10 @@ public sealed class NotificationOptions
         if (RetryDelays.Count > 20 || RetryDelays.Any(d => d is < 1 or > 7 * 24 * 3600))
         {
             yield return $"{Section}:RetryDelaysSeconds holds at most 20 waits of 1 s to 7 days.";
+        }
+        if (LowBalance is < 0 or > 1_000_000 || !Aisa.Settlement.Money.Micros.TryFromUsd(LowBalance, out _))
+        {
+            yield return $"{Section}:LowBalance is from 0 (no notice) to 1000000 USD, to the micro.";
         }
         if (TimeoutSeconds is < 1 or > 60)
         {

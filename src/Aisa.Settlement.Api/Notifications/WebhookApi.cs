@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Aisa.Settlement.Api.Auth;
 using Aisa.Settlement.Api.Http;
 using Aisa.Settlement.Storage.Agents;
+using Aisa.Settlement.Storage.Publishers;
 using Aisa.Settlement.Storage.Webhooks;
 
 namespace Aisa.Settlement.Api.Notifications;
@@ -16,8 +17,9 @@ public sealed record DeliveryView(long Id, string Event, string Type, string Sta
 }
 
 /// <summary>
-/// An agent's webhook (<c>PUT /api/agent/webhook {url}</c>; its signing secret shown once, in that answer) and the log of
-/// what was delivered to it, which its operator reads too.
+/// Webhooks for agents (<c>/api/agent/webhook</c>, session), publishers (<c>/api/publisher/webhook</c>, session) and the
+/// operators (<c>/api/operator/webhook</c>, operator key: money that named nobody): set with <c>PUT {url}</c> (its signing
+/// secret shown once, in that answer), the log of what was delivered, and a redelivery of any of it.
 /// </summary>
 public static class WebhookApi
 {
@@ -25,31 +27,59 @@ public static class WebhookApi
 
     public static IEndpointRouteBuilder MapWebhookApi(this IEndpointRouteBuilder endpoints)
     {
-        var agent = endpoints.MapGroup("/api/agent").WithTags("Agent").RequireAgentSession();
-        agent.MapPut("/webhook", SetAsync).WithSummary("Sets the URL events are POSTed to; the answer holds the signing secret, shown this once.");
-        agent.MapGet("/webhook", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
-            await store.EndpointAsync(Notifier.AgentOwner(context.SessionAgent().Id), cancellationToken) is { } endpoint
-                ? ApiResponses.Json(200, new { success = true, url = endpoint.Url, createdAt = endpoint.CreatedAt }).ToResult()
-                : ApiResponses.Error(404, "no_webhook", "No webhook is set: PUT /api/agent/webhook {url}.").ToResult());
-        agent.MapDelete("/webhook", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
-            await store.RemoveEndpointAsync(Notifier.AgentOwner(context.SessionAgent().Id), cancellationToken)
-                ? Results.NoContent()
-                : ApiResponses.Error(404, "no_webhook", "No webhook is set.").ToResult());
-        agent.MapGet("/webhook/deliveries", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
-            await LogAsync(context.SessionAgent().Id, store, cancellationToken)).WithSummary("The newest deliveries, with every attempt's outcome.");
-
-        endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(Operator.OperatorApi.RequireOperatorKeyAsync)
-            .MapGet("/crawlers/{crawlerId}/webhook/deliveries", async (string crawlerId, AgentStore agents, WebhookStore store, CancellationToken cancellationToken) =>
-                await Guard.GuardApi.FindAsync(crawlerId, agents, cancellationToken) is { } found
-                    ? await LogAsync(found.Id, store, cancellationToken)
-                    : Guard.GuardApi.CrawlerNotFound());
+        MapOwnerWebhook(endpoints.MapGroup("/api/agent").WithTags("Agent").RequireAgentSession(), "/api/agent",
+            context => Notifier.AgentOwner(context.SessionAgent().Id));
+        MapOwnerWebhook(endpoints.MapGroup("/api/publisher").WithTags("Publisher").RequirePublisherSession(), "/api/publisher",
+            context => Notifier.PublisherOwner(context.SessionPublisher().Id));
+        var operators = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(Operator.OperatorApi.RequireOperatorKeyAsync);
+        MapOwnerWebhook(operators, "/api/operator", _ => Notifier.OperatorOwner);
+        operators.MapGet("/crawlers/{crawlerId}/webhook/deliveries", async (string crawlerId, AgentStore agents, WebhookStore store, CancellationToken cancellationToken) =>
+            await Guard.GuardApi.FindAsync(crawlerId, agents, cancellationToken) is { } found
+                ? await LogAsync(Notifier.AgentOwner(found.Id), store, cancellationToken)
+                : Guard.GuardApi.CrawlerNotFound()).WithSummary("A crawler's webhook deliveries, newest first.");
+        operators.MapGet("/publishers/{publisherId}/webhook/deliveries", async (string publisherId, PublisherStore publishers, WebhookStore store, CancellationToken cancellationToken) =>
+            long.TryParse(publisherId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+                && await publishers.FindByIdAsync(id, cancellationToken) is { } found
+                ? await LogAsync(Notifier.PublisherOwner(found.Id), store, cancellationToken)
+                : ApiResponses.Error(404, "publisher_not_found", "No publisher has this id.").ToResult()).WithSummary("A publisher's webhook deliveries, newest first.");
         return endpoints;
     }
 
-    private static async Task<IResult> LogAsync(long agentId, WebhookStore store, CancellationToken cancellationToken) =>
-        ApiResponses.Json(200, new { success = true, deliveries = (await store.ListAsync(Notifier.AgentOwner(agentId), LogSize, cancellationToken)).Select(DeliveryView.Of) }).ToResult();
+    private static void MapOwnerWebhook(RouteGroupBuilder group, string prefix, Func<HttpContext, string> ownerOf)
+    {
+        group.MapPut("/webhook", (HttpContext context, WebhookStore store, NotificationOptions options, CancellationToken cancellationToken) =>
+                SetAsync(context, ownerOf(context), store, options, cancellationToken))
+            .WithSummary("Sets the URL events are POSTed to; the answer holds the signing secret, shown this once.");
+        group.MapGet("/webhook", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
+            await store.EndpointAsync(ownerOf(context), cancellationToken) is { } endpoint
+                ? ApiResponses.Json(200, new { success = true, url = endpoint.Url, createdAt = endpoint.CreatedAt }).ToResult()
+                : NoWebhook(prefix)).WithSummary("The URL events are POSTed to (never the secret).");
+        group.MapDelete("/webhook", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
+            await store.RemoveEndpointAsync(ownerOf(context), cancellationToken) ? Results.NoContent() : NoWebhook(prefix))
+            .WithSummary("Removes the webhook; deliveries still owed fail.");
+        group.MapGet("/webhook/deliveries", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
+            await LogAsync(ownerOf(context), store, cancellationToken)).WithSummary("The newest deliveries, with every attempt's outcome.");
+        group.MapPost("/webhook/deliveries/{deliveryId:long}/redeliver", async (long deliveryId, HttpContext context, WebhookStore store, Notifier notifier,
+                CancellationToken cancellationToken) =>
+            {
+                // Another owner's delivery is as unknown as a missing one: its existence is not told.
+                if (await store.FindAsync(deliveryId, cancellationToken) is not { } original || original.Owner != ownerOf(context))
+                {
+                    return ApiResponses.Error(404, "delivery_not_found", "No delivery of yours has this id.").ToResult();
+                }
+                return await notifier.RedeliverAsync(original, cancellationToken) is { } copy
+                    ? ApiResponses.Json(202, new { success = true, delivery = DeliveryView.Of(copy) }).ToResult()
+                    : ApiResponses.Error(409, "no_webhook", $"No webhook is set to deliver to: PUT {prefix}/webhook {{url}} first.").ToResult();
+            })
+            .WithSummary("Sends a delivered or failed event again, as a new delivery of the same body (202; tried at once, retried as any).");
+    }
 
-    private static async Task<IResult> SetAsync(HttpContext context, WebhookStore store, NotificationOptions options, CancellationToken cancellationToken)
+    private static IResult NoWebhook(string prefix) => ApiResponses.Error(404, "no_webhook", $"No webhook is set: PUT {prefix}/webhook {{url}}.").ToResult();
+
+    private static async Task<IResult> LogAsync(string owner, WebhookStore store, CancellationToken cancellationToken) =>
+        ApiResponses.Json(200, new { success = true, deliveries = (await store.ListAsync(owner, LogSize, cancellationToken)).Select(DeliveryView.Of) }).ToResult();
+
+    private static async Task<IResult> SetAsync(HttpContext context, string owner, WebhookStore store, NotificationOptions options, CancellationToken cancellationToken)
     {
         var body = await ApiJson.ReadAsync<WebhookRequest>(context.Request, cancellationToken);
         if (body.Value is not { } input)
@@ -61,7 +91,7 @@ public static class WebhookApi
             return ApiResponses.Error(400, "invalid_url", problem).ToResult();
         }
         var secret = "aisa_whsec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        await store.SetEndpointAsync(Notifier.AgentOwner(context.SessionAgent().Id), input.Url!, secret, cancellationToken);
+        await store.SetEndpointAsync(owner, input.Url!, secret, cancellationToken);
         return ApiResponses.Json(200, new
         {
             success = true,

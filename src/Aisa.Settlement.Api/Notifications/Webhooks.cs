@@ -35,7 +35,31 @@ public sealed class Notifier(WebhookStore store, IBackgroundJobClient jobs, Time
         }
     }
 
+    /// <summary>
+    /// Sends a recorded event again (the owner's or an operator's redelivery): a new delivery of the same body, keyed
+    /// <c>&lt;event&gt;#redelivery-&lt;random&gt;</c>, tried at once and retried as any other; null when the owner has no webhook now.
+    /// </summary>
+    public async Task<WebhookDelivery?> RedeliverAsync(WebhookDelivery original, CancellationToken cancellationToken)
+    {
+        if (await store.EndpointAsync(original.Owner, cancellationToken) is null)
+        {
+            return null;
+        }
+        var eventKey = original.EventKey.Split(RedeliveryMark)[0] + RedeliveryMark + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        var copy = await store.AddAsync(original.Owner, eventKey, original.EventType, original.Payload, cancellationToken)
+            ?? throw new InvalidOperationException($"Redelivery {eventKey} of {original.Owner} was recorded before.");
+        jobs.Enqueue<WebhookSender>(sender => sender.DeliverAsync(copy.Id, CancellationToken.None));
+        return copy;
+    }
+
+    private const string RedeliveryMark = "#redelivery-";
+
     public static string AgentOwner(long agentId) => "agent:" + agentId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string PublisherOwner(long publisherId) => "publisher:" + publisherId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The operators' own webhook: events that belong to no agent or publisher (money that named nobody).</summary>
+    public const string OperatorOwner = "operator";
 }
 
 /// <summary>

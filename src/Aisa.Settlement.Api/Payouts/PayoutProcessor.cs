@@ -20,7 +20,7 @@ namespace Aisa.Settlement.Api.Payouts;
 /// step is keyed and every move conditional, so a pass that crashes, is repeated or races another does each once.
 /// </summary>
 public sealed class PayoutProcessor(PayoutStore payouts, PublisherStore publishers, ILedger ledger, SystemAccounts accounts, IRailRegistry rails, PayoutOptions options,
-    IRecurringJobManager jobs, ILogger<PayoutProcessor> logger)
+    IRecurringJobManager jobs, Notifications.Notifier notifier, ILogger<PayoutProcessor> logger)
 {
     /// <summary>The recurring job that pays every publisher due a payout.</summary>
     public const string RunJob = "payouts:run";
@@ -107,6 +107,10 @@ public sealed class PayoutProcessor(PayoutStore payouts, PublisherStore publishe
             {
                 var reached = await AdvanceAsync(rail, payout, outstanding, lease, cancellationToken);
                 counts[reached.ToWire()] = counts.GetValueOrDefault(reached.ToWire()) + 1;
+                if (reached != payout.State)
+                {
+                    await NoticeAsync(payout.Id, reached);
+                }
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not LeaseLostException)
             {
@@ -146,8 +150,44 @@ public sealed class PayoutProcessor(PayoutStore payouts, PublisherStore publishe
             return null;
         }
         var failed = await payouts.FindAsync(payout.Id, cancellationToken) ?? throw new InvalidOperationException($"Payout {payout.Id} vanished.");
-        await ReverseAsync(failed, cancellationToken);
+        await NoticeAsync(payout.Id, await ReverseAsync(failed, cancellationToken));
         return await payouts.FindAsync(payout.Id, cancellationToken);
+    }
+
+    /// <summary>
+    /// <c>payout.submitted</c>, <c>payout.confirmed</c> or <c>payout.failed</c> (refused, failed on the rail or cancelled; the
+    /// money is back in the payable) to the publisher's webhook, once per payout and event.
+    /// </summary>
+    private async Task NoticeAsync(long payoutId, PayoutState reached)
+    {
+        var type = reached switch
+        {
+            PayoutState.Submitted => "payout.submitted",
+            PayoutState.Confirmed => "payout.confirmed",
+            PayoutState.Failed or PayoutState.Reversed or PayoutState.Cancelled => "payout.failed",
+            _ => null,
+        };
+        if (type is null || await payouts.FindAsync(payoutId, CancellationToken.None) is not { } payout)
+        {
+            return;
+        }
+        if (type != "payout.submitted" && payout.Prepared is not null)
+        {
+            // Sent and settled (or failed) within one pass: the publisher still hears that it was sent, first.
+            await NotifyAsync("payout.submitted");
+        }
+        await NotifyAsync(type);
+
+        Task NotifyAsync(string type) => notifier.NotifyAsync(Notifications.Notifier.PublisherOwner(payout.PublisherId), $"{type}:{payout.Id}", type, new
+        {
+            payoutId = payout.Id,
+            publisherId = payout.PublisherId,
+            state = payout.State.ToWire(),
+            rail = payout.Rail,
+            amount = payout.Amount,
+            destination = payout.Destination,
+            reference = payout.Reference,
+        });
     }
 
     private IPayoutRail? Rail(string name) => RailId.TryParse(name, out var id) ? rails.Find(id) as IPayoutRail : null;

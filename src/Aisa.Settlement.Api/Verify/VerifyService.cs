@@ -281,10 +281,7 @@ public sealed class VerifyService(
                     return await BudgetExceededAsync(BudgetView.Of(result.ExceededPeriod!.Value, SpendingGuard.Caps(agent)!.CapOf(result.ExceededPeriod.Value)!.Value, result.Spending!));
                 case PostOutcome.Posted:
                     metrics.Charged(price);
-                    if (result.Spending is { } spending)
-                    {
-                        await guard.SpentAsync(agent, spending, price);
-                    }
+                    await guard.ChargedAsync(agent, result.Transfers[0], result.Spending);
                     if (passSequence is { } posted)
                     {
                         await passes.RecordAsync(agent.Id, rule.Id, new TimePass(posted, result.Transfers[0].CreatedAt + PassLength), cancellationToken);

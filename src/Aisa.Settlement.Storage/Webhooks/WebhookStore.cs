@@ -89,11 +89,13 @@ public sealed class WebhookStore(SqlDatabase database, TimeProvider clock)
         return await ReadAsync(command, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<WebhookDelivery>> ListAsync(string owner, int limit, CancellationToken cancellationToken)
+    /// <summary>The newest deliveries of one owner, or of every owner when <paramref name="owner"/> is null.</summary>
+    public async Task<IReadOnlyList<WebhookDelivery>> ListAsync(string? owner, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand(null,
-            $"SELECT {Columns} FROM webhook_deliveries WHERE owner = @owner ORDER BY id DESC LIMIT @limit", ("owner", owner), ("limit", limit));
+        await using var command = owner is null
+            ? connection.CreateCommand(null, $"SELECT {Columns} FROM webhook_deliveries ORDER BY id DESC LIMIT @limit", ("limit", limit))
+            : connection.CreateCommand(null, $"SELECT {Columns} FROM webhook_deliveries WHERE owner = @owner ORDER BY id DESC LIMIT @limit", ("owner", owner), ("limit", limit));
         return await ReadAsync(command, cancellationToken);
     }
 

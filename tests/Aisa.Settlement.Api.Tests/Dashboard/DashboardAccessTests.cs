@@ -29,6 +29,7 @@ public sealed class DashboardAccessTests : IAsyncLifetime
             ["Rails:Stripe:PollIntervalSeconds"] = "1",
             ["Scheduling:LeaseSeconds"] = "3",
             ["Logging:LogLevel:Aisa.Settlement.Api.Jobs.LeasedRuns"] = "Debug",
+            ["Notifications:AllowPrivateNetworks"] = "true",
         }, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(_logs));
     }
 
@@ -228,6 +229,11 @@ public sealed class DashboardAccessTests : IAsyncLifetime
         var client = new AisaClient(_factory.CreateClient());
         var agent = await client.RegisterAgentAsync();
         var other = await client.RegisterAgentAsync();
+        // The operators hear of money that named nobody; the agent, of the credit once it is assigned to it.
+        await using var operatorHook = await Notifications.WebhookReceiver.StartAsync();
+        await using var agentHook = await Notifications.WebhookReceiver.StartAsync();
+        Assert.Equal(200, (await client.SendAsync(HttpMethod.Put, "/api/operator/webhook", operatorHook.Registration, AisaClient.Operator())).Code);
+        Assert.Equal(200, (await client.SendAsync(HttpMethod.Put, "/api/agent/webhook", agentHook.Registration, AisaClient.Bearer(agent.SessionToken))).Code);
         var session = _stripe.CreateOrphanSession(750, "987654");
         _stripe.Pay(session);
         var payload = _stripe.Event("checkout.session.completed", session);
@@ -273,6 +279,18 @@ public sealed class DashboardAccessTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, (await OperatorLogin.PostFormAsync(operatorClient, assign, csrf, ("agentId", other.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)))).StatusCode);
         Assert.Equal(7.5m, await client.BalanceAsync(agent.SessionToken));
         Assert.Equal(0m, await client.BalanceAsync(other.SessionToken));
+        var unattributed = Assert.Single(await operatorHook.WaitForAsync(t => t.Count >= 1, "deposit.unattributed"));
+        Assert.Equal("deposit.unattributed", unattributed.Event);
+        Assert.Equal(id, unattributed.Data.GetProperty("depositId").GetInt64());
+        Assert.Equal(7.5m, unattributed.Data.GetProperty("amount").GetDecimal());
+        var creditNotice = Assert.Single(await agentHook.WaitForAsync(t => t.Count >= 1, "deposit.credited"));
+        Assert.Equal("deposit.credited", creditNotice.Event);
+        Assert.Equal(id, creditNotice.Data.GetProperty("depositId").GetInt64());
+        Assert.Equal(7.5m, creditNotice.Data.GetProperty("balance").GetDecimal());
+        // Once, though the assignment was tried three times.
+        Assert.Equal(1, (await client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body.GetProperty("deliveries").GetArrayLength());
+        var operatorLog = await client.SendAsync(HttpMethod.Get, "/api/operator/webhook/deliveries", headers: AisaClient.Operator());
+        Assert.Equal("deposit.unattributed", Assert.Single(operatorLog.Body.GetProperty("deliveries").EnumerateArray()).GetProperty("type").GetString());
         var audit = await client.AuditAsync();
         Assert.True(audit.GetProperty("balanced").GetBoolean(), audit.ToString());
     }

@@ -4,6 +4,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Aisa.Settlement.Api.Tests.Notifications;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -18,11 +19,6 @@ namespace Aisa.Settlement.Api.Tests.Guard;
 /// </summary>
 public abstract class GuardWebhookTests(string provider) : ServiceTests(provider)
 {
-    private sealed record Received(string Delivery, string Event, string Signature, string Body, DateTimeOffset At);
-
-    private readonly ConcurrentQueue<Received> _received = new();
-    private readonly ConcurrentDictionary<string, int> _attempts = new(StringComparer.Ordinal);
-
     protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
     {
         // The receiver runs on loopback, over plain http.
@@ -32,37 +28,18 @@ public abstract class GuardWebhookTests(string provider) : ServiceTests(provider
         ["Notifications:RetryDelaysSeconds:2"] = "1",
     };
 
-    private async Task<(WebApplication Site, Uri Url)> ReceiverAsync() => await LocalSite.StartAsync(_ => { }, app => app.MapPost("/hook", async (HttpRequest request) =>
-    {
-        using var reader = new StreamReader(request.Body);
-        var body = await reader.ReadToEndAsync();
-        var delivery = request.Headers["AISA-Delivery"].ToString();
-        _received.Enqueue(new Received(delivery, request.Headers["AISA-Event"].ToString(), request.Headers["AISA-Signature"].ToString(), body, DateTimeOffset.UtcNow));
-        // Each delivery fails twice before the receiver takes it.
-        return _attempts.AddOrUpdate(delivery, 1, (_, n) => n + 1) <= 2 ? Results.StatusCode(503) : Results.Ok();
-    }));
-
-    /// <summary>The receiver's check, as documented: the HMAC of "t.body" under the secret, and a t at most 300 s old.</summary>
-    private static bool SignatureHolds(Received received, string secret)
-    {
-        var parts = received.Signature.Split(',').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
-        var expected = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(parts["t"] + "." + received.Body)));
-        var age = received.At - DateTimeOffset.FromUnixTimeSeconds(long.Parse(parts["t"], CultureInfo.InvariantCulture));
-        return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(parts["v1"])) && age < TimeSpan.FromSeconds(300);
-    }
-
     [Fact]
     public async Task Approaching_and_reaching_a_budget_and_an_approval_waiting_are_delivered_signed_after_two_failures_and_logged()
     {
-        var (site, url) = await ReceiverAsync();
-        await using var _ = site;
+        // Each delivery fails twice before the receiver takes it.
+        await using var receiver = await WebhookReceiver.StartAsync(failFirst: 2);
         var agent = await Client.RegisterAgentAsync();
         await Client.FundAsync(agent.Id, 5m);
         var (cheap, cheapSession) = await Client.RegisterPublisherAsync();
         await Client.CreateRuleAsync(cheapSession, new { urlPattern = "/", accessMode = "pay", price = 0.20m });
         var (dear, dearSession) = await Client.RegisterPublisherAsync();
         await Client.CreateRuleAsync(dearSession, new { urlPattern = "/", accessMode = "pay", price = 0.55m });
-        var set = await Client.SendAsync(HttpMethod.Put, "/api/agent/webhook", JsonSerializer.Serialize(new { url = new Uri(url, "/hook").ToString() }), AisaClient.Bearer(agent.SessionToken));
+        var set = await Client.SendAsync(HttpMethod.Put, "/api/agent/webhook", receiver.Registration, AisaClient.Bearer(agent.SessionToken));
         var secret = set.Body.GetProperty("secret").GetString()!;
         await Client.SendAsync(HttpMethod.Put, "/api/agent/guard", "{\"dailyBudget\": 1.00, \"approvalAbove\": 0.50}", AisaClient.Bearer(agent.SessionToken));
 
@@ -95,11 +72,11 @@ public abstract class GuardWebhookTests(string provider) : ServiceTests(provider
             Assert.Equal(3, d.GetProperty("attempts").GetInt32());
             Assert.Equal(200, d.GetProperty("lastStatus").GetInt32());
         });
-        var attempts = _received.ToArray();
-        Assert.Equal(9, attempts.Length);
-        Assert.All(attempts, a => Assert.True(SignatureHolds(a, secret), $"signature of {a.Event}: {a.Signature}"));
+        var attempts = receiver.Attempts;
+        Assert.Equal(9, attempts.Count);
+        Assert.All(attempts, a => Assert.True(WebhookReceiver.SignatureHolds(a, secret), $"signature of {a.Event}: {a.Signature}"));
         Assert.DoesNotContain(attempts, a => a.Body.Contains(secret, StringComparison.Ordinal) || a.Body.Contains(agent.CrawlerToken, StringComparison.Ordinal));
-        Assert.False(SignatureHolds(attempts[0] with { Body = attempts[0].Body.Replace("0.55", "0.05", StringComparison.Ordinal) }, secret));
+        Assert.False(WebhookReceiver.SignatureHolds(attempts[0] with { Body = attempts[0].Body.Replace("0.55", "0.05", StringComparison.Ordinal) }, secret));
         var approaching = JsonDocument.Parse(attempts.First(a => a.Event == "budget.approaching").Body).RootElement;
         Assert.Equal(0.80m, approaching.GetProperty("data").GetProperty("spent").GetDecimal());
         Assert.Equal(1.00m, approaching.GetProperty("data").GetProperty("limit").GetDecimal());

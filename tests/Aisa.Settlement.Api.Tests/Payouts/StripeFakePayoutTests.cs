@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Aisa.Settlement.Api.Tests.Notifications;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
 
@@ -50,6 +51,7 @@ public sealed class StripeFakePayoutTests : IAsyncLifetime
             ["Rails:Stripe:PayoutsEnabled"] = "true",
             ["Payouts:Schedule"] = "0 0 1 1 *",
             ["Payouts:PollIntervalSeconds"] = "1",
+            ["Notifications:AllowPrivateNetworks"] = "true",
         });
         return new AisaClient(_factory.CreateClient());
     }
@@ -76,9 +78,12 @@ public sealed class StripeFakePayoutTests : IAsyncLifetime
         var saved = await client.SendAsync(HttpMethod.Put, "/api/publisher/payout-settings",
             JsonSerializer.Serialize(new { rail = "stripe", destination = " acct_1WriterOnboarded ", minimumAmount = 1m }), AisaClient.Bearer(session));
         Assert.True(saved.Code == 200, saved.Raw);
+        await using var hook = await WebhookReceiver.StartAsync();
+        var set = await client.SendAsync(HttpMethod.Put, "/api/publisher/webhook", hook.Registration, AisaClient.Bearer(session));
 
         await PayoutFlow.RunAsync(client);
         var payout = await WaitForPayoutAsync(client, session, "confirmed");
+        var notices = await hook.WaitForAsync(t => t.Count == 2, "payout.submitted and payout.confirmed");
 
         Assert.Equal((419L, 1), _stripe.TransferredTo("acct_1WriterOnboarded"));
         Assert.Equal(4.19m, payout.GetProperty("amount").GetDecimal());
@@ -89,6 +94,14 @@ public sealed class StripeFakePayoutTests : IAsyncLifetime
         Assert.Equal(4.19m, earnings.GetProperty("paid").GetDecimal());
         Assert.All(_stripe.VersionsSeen, v => Assert.Equal(FakeStripe.ApiVersion, v));
         Assert.True((await client.AuditAsync()).GetProperty("balanced").GetBoolean());
+        Assert.Equal(["payout.confirmed", "payout.submitted"], notices.Select(n => n.Event).Order());
+        Assert.All(notices, n =>
+        {
+            Assert.True(WebhookReceiver.SignatureHolds(n, set.Body.GetProperty("secret").GetString()!), n.Signature);
+            Assert.Equal(payout.GetProperty("id").GetInt64(), n.Data.GetProperty("payoutId").GetInt64());
+            Assert.Equal(4.19m, n.Data.GetProperty("amount").GetDecimal());
+        });
+        Assert.Equal(payout.GetProperty("reference").GetString(), notices.Single(n => n.Event == "payout.confirmed").Data.GetProperty("reference").GetString());
     }
 
     [Fact]
@@ -97,9 +110,13 @@ public sealed class StripeFakePayoutTests : IAsyncLifetime
         var client = await StartAsync();
         var (session, earned, _) = await PayoutFlow.EarningPublisherAsync(client, charges: 2, "stripe", "acct_1WriterOnboarded");
         _stripe.PlatformBalanceCents = 100;
+        await using var hook = await WebhookReceiver.StartAsync();
+        await client.SendAsync(HttpMethod.Put, "/api/publisher/webhook", hook.Registration, AisaClient.Bearer(session));
 
         await PayoutFlow.RunAsync(client);
         var payout = await WaitForPayoutAsync(client, session, "reversed");
+        // Sent to Stripe, which refused it: the publisher hears that it was sent, then that it failed.
+        var notices = await hook.WaitForAsync(t => t.Count == 2, "payout.submitted and payout.failed");
 
         Assert.Equal((0L, 0), _stripe.TransferredTo("acct_1WriterOnboarded"));
         Assert.Contains("insufficient", payout.GetProperty("evidence").GetProperty("refused").GetString(), StringComparison.Ordinal);
@@ -107,6 +124,11 @@ public sealed class StripeFakePayoutTests : IAsyncLifetime
         Assert.Equal(earned, earnings.GetProperty("available").GetDecimal());
         Assert.Equal(0m, earnings.GetProperty("inFlight").GetDecimal());
         Assert.True((await client.AuditAsync()).GetProperty("balanced").GetBoolean());
+        Assert.Equal(["payout.failed", "payout.submitted"], notices.Select(n => n.Event).Order());
+        Assert.Equal("reversed", notices.Single(n => n.Event == "payout.failed").Data.GetProperty("state").GetString());
+        var log = await client.SendAsync(HttpMethod.Get, "/api/publisher/webhook/deliveries", headers: AisaClient.Bearer(session));
+        // Listed newest first: the failure was recorded after the send.
+        Assert.Equal(["payout.failed", "payout.submitted"], log.Body.GetProperty("deliveries").EnumerateArray().Select(d => d.GetProperty("type").GetString()!));
     }
 
     [Fact]

@@ -74,6 +74,8 @@ public sealed class ConfigurationTests
     [InlineData("Payouts:Minimums:solana", "2", "Payouts:Minimums:solana names no payout rail of this configuration")]
     [InlineData("Payouts:ApprovalThreshold", "-1", "Payouts:ApprovalThreshold must be a positive USD amount")]
     [InlineData("Payouts:Approval", "5", "Payouts:Approval is not a setting")]
+    [InlineData("Notifications:LowBalance", "-1", "Notifications:LowBalance is from 0 (no notice) to 1000000 USD")]
+    [InlineData("Notifications:LowBalance", "0.0000001", "Notifications:LowBalance is from 0 (no notice) to 1000000 USD, to the micro")]
     [InlineData("Scheduling:LeaseSeconds", "1", "Scheduling:LeaseSeconds must be from 2 to 3600")]
     [InlineData("Scheduling:RunHistoryDays", "7", "Scheduling:RunHistoryDays is not a setting")]
     [InlineData("Operator:ApiKey", "Replace-With-your-own-key-please", "Operator:ApiKey is the example's placeholder")]
