@@ -14,6 +14,8 @@ public sealed class X402Offer(JsonObject requirements, JsonObject? requirementsV
 
     public string Description => description;
 
+    public override string? Network => requirements["network"]?.GetValue<string>();
+
     public override IReadOnlyDictionary<string, string> RequiredHeaders(string? error) =>
         new Dictionary<string, string> { [X402Protocol.RequiredHeader] = RequiredHeader(error) };
 

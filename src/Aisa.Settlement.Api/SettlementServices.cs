@@ -46,6 +46,7 @@ public static class SettlementServices
         services.AddSingleton<PublisherDirectory>();
         services.AddSingleton(DomainProofNetwork.Internet);
         services.AddSingleton<DomainProof>();
+        services.AddSingleton<Verify.PaymentOptions>();
         services.AddSingleton<VerifyService>();
         services.AddSingleton<Storage.Guard.ApprovalStore>();
         services.AddSingleton<Guard.RequestRates>();

@@ -58,7 +58,7 @@ public static class VerifyApi
             Header(request, CrawlerHeaders.ExactPrice),
             Header(request, CrawlerHeaders.MaxPrice),
             Header(request, "User-Agent"),
-            PublicUrls.For(request, platform, "/api/agent/topup/create-session"),
+            path => PublicUrls.For(request, platform, path),
             new Guard.RequestSignature(Header(request, Guard.RequestSignature.InputHeader), Header(request, Guard.RequestSignature.SignatureHeader),
                 Header(request, Guard.RequestSignature.AgentHeader)));
         var (checkedCall, refusal) = VerifyService.Check(call);
@@ -66,10 +66,15 @@ public static class VerifyApi
         {
             return refusal!;
         }
-        // No AISA account at all: where an authorization-payment rail (x402) is on, the crawler may pay this one request with it.
-        if (string.IsNullOrEmpty(call.HeaderToken) && string.IsNullOrEmpty(call.Body.CrawlerToken) && !call.SentBearer && verify.RequestPaymentRail is { } paymentRail)
+        // Where a rail pays one request by itself (x402), a request carrying such a payment is paid with it, whether or not it
+        // also carries a crawler token (the wallet's 402 offered it); one with no AISA account at all is offered it.
+        if (verify.RequestPaymentRail is { } paymentRail)
         {
-            return await verify.DecideAuthorizationPaymentAsync(checkedCall, paymentRail, paymentRail.ReadPayment(name => Header(request, name)), cancellationToken);
+            var payment = paymentRail.ReadPayment(name => Header(request, name));
+            if (payment is not null || (string.IsNullOrEmpty(call.HeaderToken) && string.IsNullOrEmpty(call.Body.CrawlerToken) && !call.SentBearer))
+            {
+                return await verify.DecideAuthorizationPaymentAsync(checkedCall, paymentRail, payment, cancellationToken);
+            }
         }
         var (agent, tokenRefusal) = await verify.AuthenticateAsync(call, cancellationToken);
         if (agent is null)

@@ -28,8 +28,12 @@ public sealed record VerifyCall(
     string? HeaderExactPrice,
     string? HeaderMaxPrice,
     string? UserAgent,
-    string PaymentUrl,
-    RequestSignature? Signature = null);
+    Func<string, string> PublicUrl,
+    RequestSignature? Signature = null)
+{
+    /// <summary>Where a wallet is topped up (the contract's payment URL).</summary>
+    public string PaymentUrl => PublicUrl("/api/agent/topup/create-session");
+}
 
 public enum PriceIntentKind
 {
@@ -53,16 +57,16 @@ public sealed class VerifyService(
     SystemAccounts systemAccounts,
     IOptions<PlatformOptions> platform,
     Observability.SettlementMetrics metrics,
-    IRailRegistry rails,
     PublisherOptions publisherOptions,
     SpendingGuard guard,
     SignedRequests signedRequests,
+    PaymentOptions paymentOptions,
     TimeProvider clock)
 {
     private const int MaxNameLength = 254;
 
     /// <summary>The rail a crawler without an account pays one request with, when one is configured.</summary>
-    public IAuthorizationPaymentRail? RequestPaymentRail { get; } = rails.All.OfType<IAuthorizationPaymentRail>().FirstOrDefault();
+    public IAuthorizationPaymentRail? RequestPaymentRail => paymentOptions.RequestRail;
     private static readonly TimeSpan PassLength = TimeSpan.FromHours(1);
     private const string RetryAfterSeconds = "60";
 
@@ -188,13 +192,13 @@ public sealed class VerifyService(
             && await signedRequests.ProblemAsync(agent, call.Signature ?? new RequestSignature(null, null, null), publisher.Domain, call.Body.ResourceUrl!, cancellationToken) is { } signatureProblem)
         {
             return PaymentRequired(new VerifyBody(false, 402) { Error = "invalid_signature", Message = signatureProblem, Rule = ruleView, CrawlerIdentification = identification },
-                verify, rule, retryAfter: false);
+                verify, publisher.Domain, rule, retryAfter: false);
         }
         if (guard.Admit(agent, publisher.Domain, price) is { } refused)
         {
             var refusal = new VerifyBody(false, refused.StatusCode) { Error = refused.Error, Message = refused.Message, Rule = ruleView, CrawlerIdentification = identification };
             return refused.StatusCode == 402
-                ? PaymentRequired(refusal, verify, rule, retryAfter: false)
+                ? PaymentRequired(refusal, verify, publisher.Domain, rule, retryAfter: false)
                 : Respond(refused.StatusCode, refusal, refused.RetryAfter is { } wait
                     ? new Dictionary<string, string> { ["Retry-After"] = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture) }
                     : null);
@@ -208,7 +212,7 @@ public sealed class VerifyService(
         };
         if (priceRefusal is var (error, message))
         {
-            return PaymentRequired(new VerifyBody(false, 402) { Error = error, Message = message, Rule = ruleView, CrawlerIdentification = identification }, verify, rule, retryAfter: false);
+            return PaymentRequired(new VerifyBody(false, 402) { Error = error, Message = message, Rule = ruleView, CrawlerIdentification = identification }, verify, publisher.Domain, rule, retryAfter: false);
         }
         async Task<StoredResponse> BudgetExceededAsync(BudgetView budget)
         {
@@ -222,7 +226,7 @@ public sealed class VerifyService(
             Rule = ruleView,
             CrawlerIdentification = identification,
             Budget = budget,
-        }, verify, rule, retryAfter: false);
+        }, verify, publisher.Domain, rule, retryAfter: false);
 
         Storage.Guard.Approval? approval = null;
         if (SpendingGuard.NeedsApproval(agent, price))
@@ -250,7 +254,7 @@ public sealed class VerifyService(
                         Rule = ruleView,
                         CrawlerIdentification = identification,
                         ApprovalId = declined.Approval.Id,
-                    }, verify, rule, retryAfter: false);
+                    }, verify, publisher.Domain, rule, retryAfter: false);
                 case var waiting:
                     return PaymentRequired(new VerifyBody(false, 402)
                     {
@@ -259,7 +263,7 @@ public sealed class VerifyService(
                         Rule = ruleView,
                         CrawlerIdentification = identification,
                         ApprovalId = waiting.Approval.Id,
-                    }, verify, rule, retryAfter: true);
+                    }, verify, publisher.Domain, rule, retryAfter: true);
             }
         }
 
@@ -316,7 +320,7 @@ public sealed class VerifyService(
                         Crawler = new CrawlerBalanceView(balance, price - balance),
                         Onboarding = new OnboardingView(call.PaymentUrl, platform.Value.MinTopUpMicros,
                             $"Top up at least {platform.Value.MinTopUpMicros.ToPriceString()} with POST {call.PaymentUrl} and retry."),
-                    }, verify, rule, retryAfter: true);
+                    }, verify, publisher.Domain, rule, retryAfter: true, shortfall: price - balance);
                 default:
                     throw new InvalidOperationException($"Charge {chargeKey} could not be posted: {result.Outcome}.");
             }
@@ -338,15 +342,16 @@ public sealed class VerifyService(
             return answer!;
         }
         var price = rule.Price;
-        var resourceUrl = $"https://{publisher.Domain}{verify.Resource.PathAndQuery}";
-        var offer = rail.Offer(price, resourceUrl, $"One request to {publisher.Domain}{verify.Resource.Path}");
+        var choices = paymentOptions.For(verify, publisher.Domain, price, null, hasAccount: false);
+        var offer = choices.RequestOffer!;
+        var resourceUrl = choices.Offers[0].PaymentUrl;
         StoredResponse Unpaid(string error, string message, IReadOnlyDictionary<string, string>? outcomeHeaders = null)
         {
             var headers = new Dictionary<string, string>
             {
                 [CrawlerHeaders.Price] = price.ToPriceString(),
                 [CrawlerHeaders.PriceRail] = rail.Id.Value,
-                ["Link"] = $"<{resourceUrl}>; rel=\"payment\"",
+                ["Link"] = choices.Link,
             };
             foreach (var (name, value) in offer.RequiredHeaders(error == "payment_required" ? null : error).Concat(outcomeHeaders ?? new Dictionary<string, string>()))
             {
@@ -361,6 +366,7 @@ public sealed class VerifyService(
                 CrawlerIdentification = identification,
                 Price = new PriceView(price, "USD", BillingType.PerRequest.ToWire()),
                 Offer = new OfferView(rail.Id.Value, price.Value, "USD", resourceUrl, verify.PublisherName, verify.Call.Body.ResourceUrl!),
+                Offers = choices.Offers,
                 PaymentFields = fields.Count == 0 ? null : fields,
             }, headers);
         }
@@ -464,22 +470,31 @@ public sealed class VerifyService(
         }, new Dictionary<string, string> { [CrawlerHeaders.Charged] = charge.Amount.ToPriceString() });
     }
 
-    private static StoredResponse PaymentRequired(VerifyBody body, CheckedVerify verify, PricingRule rule, bool retryAfter)
+    /// <summary>A 402 of the wallet's: its own offer (for existing clients), and every other way to pay for the resource here.</summary>
+    private StoredResponse PaymentRequired(VerifyBody body, CheckedVerify verify, string publisherDomain, PricingRule rule, bool retryAfter, Micros? shortfall = null)
     {
+        var choices = paymentOptions.For(verify, publisherDomain, rule.Price, shortfall, hasAccount: true);
         var headers = new Dictionary<string, string>
         {
             [CrawlerHeaders.Price] = rule.Price.ToPriceString(),
             [CrawlerHeaders.PriceRail] = CrawlerHeaders.WalletRail,
-            ["Link"] = $"<{verify.Call.PaymentUrl}>; rel=\"payment\"",
+            ["Link"] = choices.Link,
         };
         if (retryAfter)
         {
             headers["Retry-After"] = RetryAfterSeconds;
         }
+        foreach (var (name, value) in choices.RequestOffer?.RequiredHeaders(null) ?? new Dictionary<string, string>())
+        {
+            headers[name] = value;
+        }
+        var fields = choices.RequestOffer?.BodyFields;
         return Respond(402, body with
         {
             Price = new PriceView(rule.Price, "USD", rule.BillingType.ToWire()),
             Offer = new OfferView(CrawlerHeaders.WalletRail, rule.Price.Value, "USD", verify.Call.PaymentUrl, verify.PublisherName, verify.Call.Body.ResourceUrl!),
+            Offers = choices.Offers,
+            PaymentFields = fields is { Count: > 0 } ? fields : null,
         }, headers);
     }
 
@@ -490,6 +505,6 @@ public sealed class VerifyService(
     {
         headers ??= [];
         headers["Cache-Control"] = "no-store";
-        return ApiResponses.Json(statusCode, body, headers);
+        return body.PaymentFields is null ? ApiResponses.Json(statusCode, body, headers) : ApiResponses.Json(statusCode, body.ToJson(ApiJson.Options), headers);
     }
 }

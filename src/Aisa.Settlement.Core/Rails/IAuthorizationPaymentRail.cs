@@ -44,6 +44,9 @@ public abstract class PaymentOffer
 
     /// <summary>Fields a 402 body carries for clients that read the requirements from it, after the contract's own; empty for none.</summary>
     public abstract JsonObject BodyFields { get; }
+
+    /// <summary>The network the payment is made on (CAIP-2 for x402), or null.</summary>
+    public virtual string? Network => null;
 }
 
 /// <summary>What became of one authorization payment.</summary>

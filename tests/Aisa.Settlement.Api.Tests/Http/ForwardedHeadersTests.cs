@@ -43,7 +43,7 @@ public sealed class ForwardedHeadersTests : IAsyncLifetime
         var reply = await client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/a", crawlerAutoPrice = true }, agent.CrawlerToken, FromTheProxy);
         Assert.Equal(HttpStatusCode.PaymentRequired, reply.Status);
         var link = reply.Header("Link")!;
-        Assert.Equal(link, $"<{reply.Body.GetProperty("offer").GetProperty("paymentUrl").GetString()}>; rel=\"payment\"");
+        Assert.Equal(link, $"<{reply.Body.GetProperty("offer").GetProperty("paymentUrl").GetString()}>; rel=\"payment\"; type=\"aisa-wallet\"");
         return link;
     }
 
@@ -52,7 +52,7 @@ public sealed class ForwardedHeadersTests : IAsyncLifetime
     {
         var client = await StartAsync(new() { ["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1" });
 
-        Assert.Equal("<https://pay.example.com/api/agent/topup/create-session>; rel=\"payment\"", await PaymentLinkAsync(client));
+        Assert.Equal("<https://pay.example.com/api/agent/topup/create-session>; rel=\"payment\"; type=\"aisa-wallet\"", await PaymentLinkAsync(client));
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed class ForwardedHeadersTests : IAsyncLifetime
     {
         var client = await StartAsync(new() { ["Platform:PublicUrl"] = "https://gateway.example.org/", ["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1" });
 
-        Assert.Equal("<https://gateway.example.org/api/agent/topup/create-session>; rel=\"payment\"", await PaymentLinkAsync(client));
+        Assert.Equal("<https://gateway.example.org/api/agent/topup/create-session>; rel=\"payment\"; type=\"aisa-wallet\"", await PaymentLinkAsync(client));
     }
 
     [Theory]

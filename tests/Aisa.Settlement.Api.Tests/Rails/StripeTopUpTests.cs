@@ -1,3 +1,4 @@
+using System.Net;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -80,6 +81,41 @@ public sealed class StripeTopUpTests : IAsyncLifetime
         Assert.True(reply.Code == 200, reply.Raw);
         Assert.StartsWith("https://checkout.stripe.com/", reply.Body.GetProperty("url").GetString(), StringComparison.Ordinal);
         return reply.Body.GetProperty("sessionId").GetString()!;
+    }
+
+    [Fact]
+    public async Task An_empty_wallets_402_offers_the_card_top_up_that_once_followed_and_paid_lets_the_same_verify_charge_once()
+    {
+        var client = await StartServiceAsync(pollSeconds: 600);
+        var agent = await client.RegisterAgentAsync();
+        var (domain, session) = await client.RegisterPublisherAsync();
+        await client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.75m });
+        var verify = new { publisherDomain = domain, resourceUrl = "/report", crawlerAutoPrice = true };
+        var retry = new Dictionary<string, string> { ["Idempotency-Key"] = "report-1" };
+
+        var unpaid = await client.VerifyAsync(verify, agent.CrawlerToken);
+
+        Assert.Equal("insufficient_balance", unpaid.Error);
+        var offers = unpaid.Body.GetProperty("offers").EnumerateArray().ToList();
+        Assert.Equal([("aisa-wallet", "wallet"), ("stripe", "top-up")], offers.Select(o => (o.GetProperty("rail").GetString(), o.GetProperty("kind").GetString())));
+        Assert.Equal(["aisa-wallet", "stripe"], unpaid.Header("Link")!.Split(", ").Select(l => l[(l.IndexOf("type=\"", StringComparison.Ordinal) + 6)..^1]));
+        var card = offers[1];
+        Assert.Equal("POST", card.GetProperty("method").GetString());
+        // The top-up the offer asks for covers the shortfall, at least the platform's minimum.
+        Assert.Equal(0.75m, card.GetProperty("body").GetProperty("amount").GetDecimal());
+
+        var topUp = await client.SendAsync(HttpMethod.Post, new Uri(card.GetProperty("paymentUrl").GetString()!).PathAndQuery, card.GetProperty("body").GetRawText(),
+            AisaClient.Bearer(agent.SessionToken));
+        Assert.True(topUp.Code == 200, topUp.Raw);
+        var sessionId = topUp.Body.GetProperty("sessionId").GetString()!;
+        _stripe.Pay(sessionId);
+        await DeliverSignedAsync(client, _stripe.Event("checkout.session.completed", sessionId));
+        var charged = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => client.VerifyAsync(verify, agent.CrawlerToken, retry)));
+
+        Assert.All(charged, c => Assert.Equal(HttpStatusCode.OK, c.Status));
+        Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
+        var earnings = await client.SendAsync(HttpMethod.Get, "/api/publisher/earnings", headers: AisaClient.Bearer(session));
+        Assert.Equal(0.75m, earnings.Body.GetProperty("earnings").GetProperty("grossCharges").GetDecimal());
     }
 
     [Fact]

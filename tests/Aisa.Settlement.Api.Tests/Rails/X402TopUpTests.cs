@@ -78,6 +78,17 @@ public sealed class X402TopUpTests : IAsyncLifetime
     private static Task<Reply> ReplayAsync(AisaClient client, string path, Registered agent, string paymentSignature) =>
         client.SendAsync(HttpMethod.Post, path, headers: new Dictionary<string, string> { ["X-AISA-Crawler-Token"] = agent.CrawlerToken, ["PAYMENT-SIGNATURE"] = paymentSignature });
 
+    /// <summary>A publisher charging 0.02 for /article/*, and its site with the paywall in front of those routes.</summary>
+    private static async Task<(string Domain, string Session, WebApplication Site, Uri SiteUrl)> PublisherSiteAsync(AisaClient client)
+    {
+        var (domain, session) = await client.RegisterPublisherAsync();
+        await client.CreateRuleAsync(session, new { urlPattern = "/article/", accessMode = "pay", price = 0.02m });
+        var (site, siteUrl) = await LocalSite.StartAsync(
+            services => services.AddAisaPaywall(new PaywallOptions { GatewayUrl = client.Http.BaseAddress!, PublisherDomain = domain }),
+            app => app.MapGet("/article/{id}", (string id) => Results.Text($"the text of article {id}")).RequireCrawlerPayment());
+        return (domain, session, site, siteUrl);
+    }
+
     [Fact]
     public async Task The_official_client_tops_up_once_and_the_chain_shows_the_transfer_and_a_replay_is_refused()
     {
@@ -126,11 +137,7 @@ public sealed class X402TopUpTests : IAsyncLifetime
     public async Task A_crawler_without_an_account_pays_one_request_to_a_guarded_route_with_x402()
     {
         var client = await StartServiceAsync(_facilitator.Url);
-        var (domain, session) = await client.RegisterPublisherAsync();
-        await client.CreateRuleAsync(session, new { urlPattern = "/article/", accessMode = "pay", price = 0.02m });
-        var (site, siteUrl) = await LocalSite.StartAsync(
-            services => services.AddAisaPaywall(new PaywallOptions { GatewayUrl = client.Http.BaseAddress!, PublisherDomain = domain }),
-            app => app.MapGet("/article/{id}", (string id) => Results.Text($"the text of article {id}")).RequireCrawlerPayment());
+        var (domain, session, site, siteUrl) = await PublisherSiteAsync(client);
         await using var _ = site;
 
         using var http = new HttpClient();
@@ -158,6 +165,52 @@ public sealed class X402TopUpTests : IAsyncLifetime
         using var refused = await http.SendAsync(replay);
         Assert.Equal(HttpStatusCode.PaymentRequired, refused.StatusCode);
         Assert.Contains("invalid_exact_evm_nonce_already_used", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var audit = await client.AuditAsync();
+        Assert.True(audit.GetProperty("balanced").GetBoolean(), audit.ToString());
+    }
+
+    [Fact]
+    public async Task A_crawler_with_an_empty_wallet_is_offered_every_way_to_pay_and_pays_the_request_itself_with_x402_once()
+    {
+        var client = await StartServiceAsync(_facilitator.Url);
+        var agent = await client.RegisterAgentAsync();
+        var (domain, session, site, siteUrl) = await PublisherSiteAsync(client);
+        await using var _ = site;
+
+        var unpaid = await client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/article/8", crawlerAutoPrice = true }, agent.CrawlerToken);
+
+        Assert.Equal("insufficient_balance", unpaid.Error);
+        // An existing client reads the wallet's offer, as before.
+        Assert.Equal("aisa-wallet", unpaid.Body.GetProperty("offer").GetProperty("rail").GetString());
+        var offers = unpaid.Body.GetProperty("offers").EnumerateArray().ToList();
+        Assert.Equal([("aisa-wallet", "wallet"), ("x402", "top-up"), ("x402", "per-request")],
+            offers.Select(o => (o.GetProperty("rail").GetString(), o.GetProperty("kind").GetString())));
+        Assert.EndsWith("/api/agent/topup/x402?amount=0.5", offers[1].GetProperty("paymentUrl").GetString(), StringComparison.Ordinal);
+        Assert.Equal($"https://{domain}/article/8", offers[2].GetProperty("paymentUrl").GetString());
+        Assert.Equal($"eip155:{EvmWatch.ChainId}", offers[2].GetProperty("network").GetString());
+        var links = unpaid.Header("Link")!.Split(", ");
+        Assert.Equal(["aisa-wallet", "x402", "x402"], links.Select(l => l[(l.IndexOf("type=\"", StringComparison.Ordinal) + 6)..^1]));
+        Assert.All(links.Zip(offers), pair => Assert.StartsWith($"<{pair.Second.GetProperty("paymentUrl").GetString()}>; rel=\"payment\"", pair.First, StringComparison.Ordinal));
+        var required = JsonNode.Parse(Convert.FromBase64String(unpaid.Header("PAYMENT-REQUIRED")!))!;
+        Assert.Equal("20000", required["accepts"]![0]!["amount"]!.GetValue<string>());
+        // A version 1 client reads the requirements from the body, at its top level.
+        Assert.Equal(1, unpaid.Body.GetProperty("x402Version").GetInt32());
+        Assert.Equal("20000", unpaid.Body.GetProperty("accepts")[0].GetProperty("maxAmountRequired").GetString());
+
+        // The official x402 client, sending the crawler's token as well, meets the wallet's 402 at the site and pays the request itself.
+        var paid = await X402Facilitator.PayAsync(new Uri(siteUrl, "/article/8"), "GET", EvmWatch.ChainId, $"X-AISA-Crawler-Token:{agent.CrawlerToken}");
+
+        Assert.True(paid["status"]!.GetValue<int>() == 200, paid.ToJsonString());
+        Assert.Equal("the text of article 8", paid["body"]!.GetValue<string>());
+        Assert.Equal(0m, await client.BalanceAsync(agent.SessionToken));
+        Assert.Equal(new BigInteger(20_000), await _node.BalanceOfAsync(_usdc, Treasury));
+        var earnings = await client.SendAsync(HttpMethod.Get, "/api/publisher/earnings", headers: AisaClient.Bearer(session));
+        Assert.Equal(0.02m, earnings.Body.GetProperty("earnings").GetProperty("grossCharges").GetDecimal());
+        var replay = await client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/article/8", crawlerAutoPrice = true }, agent.CrawlerToken,
+            new Dictionary<string, string> { ["PAYMENT-SIGNATURE"] = paid["paymentSignature"]!.GetValue<string>() });
+        Assert.Equal((402, "invalid_exact_evm_nonce_already_used"), (replay.Code, replay.Error));
+        Assert.Equal(0.02m, (await client.SendAsync(HttpMethod.Get, "/api/publisher/earnings", headers: AisaClient.Bearer(session))).Body
+            .GetProperty("earnings").GetProperty("grossCharges").GetDecimal());
         var audit = await client.AuditAsync();
         Assert.True(audit.GetProperty("balanced").GetBoolean(), audit.ToString());
     }

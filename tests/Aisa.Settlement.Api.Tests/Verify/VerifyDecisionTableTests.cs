@@ -203,7 +203,8 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
         AssertShape(reply, HttpStatusCode.PaymentRequired, "price_required");
         Assert.Equal("USD 0.01", reply.Header("Crawler-Price"));
         Assert.Equal("aisa-wallet", reply.Header("Crawler-Price-Rail"));
-        Assert.Matches("^<http://127\\.0\\.0\\.1:\\d+/api/agent/topup/create-session>; rel=\"payment\"$", reply.Header("Link"));
+        // With no rail configured, the wallet is the only way to pay: one link, naming it.
+        Assert.Matches("^<http://127\\.0\\.0\\.1:\\d+/api/agent/topup/create-session>; rel=\"payment\"; type=\"aisa-wallet\"$", reply.Header("Link"));
         Assert.Null(reply.Header("Retry-After"));
         Assert.Equal(0.01m, reply.Body.GetProperty("price").GetProperty("amount").GetDecimal());
         Assert.Equal("per-request", reply.Body.GetProperty("price").GetProperty("billingType").GetString());
@@ -212,6 +213,11 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
         Assert.Equal(10_000, offer.GetProperty("priceMicros").GetInt64());
         Assert.Equal(domain, offer.GetProperty("publisher").GetString());
         Assert.Equal("/article/7", offer.GetProperty("endpoint").GetString());
+        // The single offer keeps the shape existing clients read; the list names the wallet too.
+        Assert.Equal(["currency", "endpoint", "paymentUrl", "priceMicros", "publisher", "rail"], offer.EnumerateObject().Select(p => p.Name).Order());
+        var only = Assert.Single(reply.Body.GetProperty("offers").EnumerateArray());
+        Assert.Equal("wallet", only.GetProperty("kind").GetString());
+        Assert.Equal(offer.GetProperty("paymentUrl").GetString(), only.GetProperty("paymentUrl").GetString());
         Assert.Equal(1m, await Client.BalanceAsync(agent.SessionToken));
     }
 

@@ -1,0 +1,86 @@
+using System.Text.Json.Nodes;
+using Aisa.Settlement.Api.Configuration;
+using Aisa.Settlement.Money;
+using Aisa.Settlement.Rails;
+using Microsoft.Extensions.Options;
+
+namespace Aisa.Settlement.Api.Verify;
+
+/// <summary>What a 402 lists: the offers, the <c>Link</c> header naming each (<c>rel="payment"; type="&lt;rail&gt;"</c>), and a per-request rail's own requirements.</summary>
+public sealed record PaymentChoices(IReadOnlyList<OfferView> Offers, string Link, IAuthorizationPaymentRail? RequestRail, PaymentOffer? RequestOffer);
+
+/// <summary>
+/// Every way this gateway can be paid for one resource, in one 402: the prepaid wallet, a top-up on each enabled rail, and
+/// the rails that pay one request by themselves. A crawler with an account is offered its wallet first; one without, the
+/// per-request rails first (it can pay now without registering).
+/// </summary>
+public sealed class PaymentOptions(IRailRegistry rails, IOptions<PlatformOptions> platform)
+{
+    /// <summary>The rail a request pays for itself with, when one is configured.</summary>
+    public IAuthorizationPaymentRail? RequestRail { get; } = rails.All.OfType<IAuthorizationPaymentRail>().FirstOrDefault();
+
+    /// <param name="shortfall">What the wallet lacks, when that is why the 402 is sent: a top-up covers it (and at least the minimum).</param>
+    public PaymentChoices For(CheckedVerify verify, string publisherDomain, Micros price, Micros? shortfall, bool hasAccount)
+    {
+        var call = verify.Call;
+        var endpoint = call.Body.ResourceUrl!;
+        OfferView Offer(string rail, string kind, string url) => new(rail, price.Value, "USD", url, verify.PublisherName, endpoint) { Kind = kind };
+
+        var needed = shortfall ?? price;
+        var topUp = needed > platform.Value.MinTopUpMicros ? needed : platform.Value.MinTopUpMicros;
+        var wallet = Offer(CrawlerHeaders.WalletRail, OfferKinds.Wallet, call.PaymentUrl) with
+        {
+            Instructions = hasAccount
+                ? $"Top up the wallet on any rail below and verify again with the crawler token in {CrawlerHeaders.Token}."
+                : $"Register an agent (POST {call.PublicUrl("/api/agent/auth/register")}), top up its wallet, and send its crawler token in {CrawlerHeaders.Token}.",
+        };
+        var topUps = new List<OfferView>();
+        foreach (var rail in rails.All)
+        {
+            var name = rail.Id.Value;
+            switch (rail)
+            {
+                case IAuthorizationPaymentRail payments:
+                    topUps.Add(Offer(name, OfferKinds.TopUp, call.PublicUrl($"/api/agent/topup/{name}?amount={topUp.ToAmountString()}")) with
+                    {
+                        Method = "POST",
+                        Instructions = payments.HowToTopUp(topUp),
+                    });
+                    break;
+                case ITopUpRail:
+                    topUps.Add(Offer(name, OfferKinds.TopUp, call.PaymentUrl) with
+                    {
+                        Method = "POST",
+                        Body = new JsonObject { ["amount"] = topUp.ToUsd(), ["rail"] = name },
+                        Instructions = "With the agent's session (Authorization: Bearer): the answer says how to pay; the wallet is credited once paid.",
+                    });
+                    break;
+                case IAddressDepositRail:
+                    topUps.Add(Offer(name, OfferKinds.TopUp, call.PublicUrl("/api/agent/deposit-addresses")) with
+                    {
+                        Method = "GET",
+                        Instructions = $"With the agent's session: its own {name} address, whose payments are credited once final.",
+                    });
+                    break;
+            }
+        }
+
+        var perRequest = new List<OfferView>();
+        PaymentOffer? requestOffer = null;
+        if (RequestRail is { } requestRail)
+        {
+            var resourceUrl = $"https://{publisherDomain}{verify.Resource.PathAndQuery}";
+            requestOffer = requestRail.Offer(price, resourceUrl, $"One request to {publisherDomain}{verify.Resource.Path}");
+            perRequest.Add(Offer(requestRail.Id.Value, OfferKinds.PerRequest, resourceUrl) with
+            {
+                Method = "GET",
+                Network = requestOffer.Network,
+                Instructions = requestRail.HowToPayRequest,
+            });
+        }
+
+        List<OfferView> offers = hasAccount ? [wallet, .. topUps, .. perRequest] : [.. perRequest, wallet, .. topUps];
+        var link = string.Join(", ", offers.Select(o => $"<{o.PaymentUrl}>; rel=\"payment\"; type=\"{o.Rail}\""));
+        return new PaymentChoices(offers, link, RequestRail, requestOffer);
+    }
+}
