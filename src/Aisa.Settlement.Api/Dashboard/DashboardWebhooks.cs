@@ -67,10 +67,14 @@ public static class DashboardWebhooks
         {
             return Page("Delivery not found", "Webhooks", Csrf(context), $"<p>No webhook delivery has the id {E(id)}.</p>", 404);
         }
-        if (await notifier.RedeliverAsync(original, cancellationToken) is not { } copy)
+        var redelivery = await notifier.RedeliverAsync(original, cancellationToken);
+        if (redelivery.Copy is not { } copy)
         {
-            return Page("Nothing done", "Webhooks", Csrf(context),
-                $"<div class=\"error\">{E(original.Owner)} has no webhook now: delivery #{E(id)} cannot be sent again. Nothing was done.</div>", 409);
+            var why = redelivery.Refusal == RedeliveryRefusal.TooManyPending
+                ? $"{Notifier.MaxPending} or more deliveries of {original.Owner} are still being tried: redeliver once they have ended."
+                : $"{original.Owner} has no webhook now: delivery #{id} cannot be sent again.";
+            return Page("Nothing done", "Webhooks", Csrf(context), $"<div class=\"error\">{E(why)} Nothing was done.</div>",
+                redelivery.Refusal == RedeliveryRefusal.TooManyPending ? 429 : 409);
         }
         logger.LogInformation("Dashboard: webhook delivery {Delivery} of {Owner} sent again as {Copy}.", id, original.Owner, copy.Id);
         return Results.Redirect($"/dashboard/webhooks?owner={Uri.EscapeDataString(original.Owner)}&done={Uri.EscapeDataString($"Delivery #{id} sent again as #{copy.Id}.")}");

@@ -67,11 +67,15 @@ public static class WebhookApi
                 {
                     return ApiResponses.Error(404, "delivery_not_found", "No delivery of yours has this id.").ToResult();
                 }
-                return await notifier.RedeliverAsync(original, cancellationToken) is { } copy
-                    ? ApiResponses.Json(202, new { success = true, delivery = DeliveryView.Of(copy) }).ToResult()
-                    : ApiResponses.Error(409, "no_webhook", $"No webhook is set to deliver to: PUT {prefix}/webhook {{url}} first.").ToResult();
+                return (await notifier.RedeliverAsync(original, cancellationToken)) switch
+                {
+                    { Copy: { } copy } => ApiResponses.Json(202, new { success = true, delivery = DeliveryView.Of(copy) }).ToResult(),
+                    { Refusal: RedeliveryRefusal.TooManyPending } => ApiResponses.Error(429, "too_many_pending",
+                        $"{Notifier.MaxPending} or more deliveries are still being tried: redeliver once they have ended.").ToResult(),
+                    _ => ApiResponses.Error(409, "no_webhook", $"No webhook is set to deliver to: PUT {prefix}/webhook {{url}} first.").ToResult(),
+                };
             })
-            .WithSummary("Sends a delivered or failed event again, as a new delivery of the same body (202; tried at once, retried as any).");
+            .WithSummary("Sends a delivered or failed event again, as a new delivery of the same body (202; tried at once, retried as any); 429 while 10 or more are still being tried.");
     }
 
     private static IResult NoWebhook(string prefix) => ApiResponses.Error(404, "no_webhook", $"No webhook is set: PUT {prefix}/webhook {{url}}.").ToResult();

@@ -8,6 +8,15 @@ using Hangfire;
 
 namespace Aisa.Settlement.Api.Notifications;
 
+public enum RedeliveryRefusal
+{
+    NoWebhook,
+    TooManyPending,
+}
+
+/// <summary>A redelivery: the new delivery, or why none was made.</summary>
+public sealed record Redelivery(WebhookDelivery? Copy, RedeliveryRefusal? Refusal);
+
 /// <summary>
 /// Events for an owner's webhook: each recorded once (per owner and event key, on any instance) and delivered by a
 /// Hangfire background job, so a delivery survives a restart and operators see it in the jobs dashboard.
@@ -39,20 +48,28 @@ public sealed class Notifier(WebhookStore store, IBackgroundJobClient jobs, Time
     /// Sends a recorded event again (the owner's or an operator's redelivery): a new delivery of the same body, keyed
     /// <c>&lt;event&gt;#redelivery-&lt;random&gt;</c>, tried at once and retried as any other; null when the owner has no webhook now.
     /// </summary>
-    public async Task<WebhookDelivery?> RedeliverAsync(WebhookDelivery original, CancellationToken cancellationToken)
+    public async Task<Redelivery> RedeliverAsync(WebhookDelivery original, CancellationToken cancellationToken)
     {
         if (await store.EndpointAsync(original.Owner, cancellationToken) is null)
         {
-            return null;
+            return new Redelivery(null, RedeliveryRefusal.NoWebhook);
+        }
+        if (await store.PendingCountAsync(original.Owner, cancellationToken) >= MaxPending)
+        {
+            // The receiver is failing already, or is being sent a burst: more copies would only queue more jobs.
+            return new Redelivery(null, RedeliveryRefusal.TooManyPending);
         }
         var eventKey = original.EventKey.Split(RedeliveryMark)[0] + RedeliveryMark + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var copy = await store.AddAsync(original.Owner, eventKey, original.EventType, original.Payload, cancellationToken)
             ?? throw new InvalidOperationException($"Redelivery {eventKey} of {original.Owner} was recorded before.");
         jobs.Enqueue<WebhookSender>(sender => sender.DeliverAsync(copy.Id, CancellationToken.None));
-        return copy;
+        return new Redelivery(copy, null);
     }
 
     private const string RedeliveryMark = "#redelivery-";
+
+    /// <summary>An owner with this many deliveries still being tried gets no redelivery until some end.</summary>
+    public const int MaxPending = 10;
 
     public static string AgentOwner(long agentId) => "agent:" + agentId.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -89,6 +89,14 @@ public sealed class WebhookStore(SqlDatabase database, TimeProvider clock)
         return await ReadAsync(command, cancellationToken);
     }
 
+    /// <summary>How many of the owner's deliveries are still being tried.</summary>
+    public async Task<long> PendingCountAsync(string owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand(null, $"SELECT COUNT(*) FROM webhook_deliveries WHERE owner = @owner AND state = '{Pending}'", ("owner", owner));
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The newest deliveries of one owner, or of every owner when <paramref name="owner"/> is null.</summary>
     public async Task<IReadOnlyList<WebhookDelivery>> ListAsync(string? owner, int limit, CancellationToken cancellationToken)
     {

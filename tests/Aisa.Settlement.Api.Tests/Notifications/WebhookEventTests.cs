@@ -140,3 +140,56 @@ public abstract class WebhookEventTests(string provider) : IAsyncLifetime
 public sealed class SqliteWebhookEventTests() : WebhookEventTests(StorageOptions.Sqlite);
 
 public sealed class PostgresWebhookEventTests() : WebhookEventTests(StorageOptions.Postgres);
+
+/// <summary>Redelivery is refused while the owner has <see cref="Api.Notifications.Notifier.MaxPending"/> deliveries still being tried.</summary>
+public sealed class WebhookRedeliveryLimitTests : IAsyncLifetime
+{
+    private TestStore _store = null!;
+    private SettlementFactory _factory = null!;
+    private AisaClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _store = await TestStore.CreateAsync(StorageOptions.Sqlite);
+        _factory = new SettlementFactory(_store, new Dictionary<string, string>
+        {
+            ["Rails:Sandbox:Enabled"] = "true",
+            ["Notifications:AllowPrivateNetworks"] = "true",
+            // A failed attempt waits an hour for the next: every delivery stays pending through the test.
+            ["Notifications:RetryDelaysSeconds:0"] = "3600",
+        }, environment: "Development");
+        _client = new AisaClient(_factory.CreateClient());
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Http.Dispose();
+        await _factory.DisposeAsync();
+        await _store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_receiver_that_keeps_failing_gets_at_most_ten_deliveries_in_flight_from_redeliveries()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(failFirst: int.MaxValue);
+        var agent = await _client.RegisterAgentAsync();
+        await _client.SendAsync(HttpMethod.Put, "/api/agent/webhook", receiver.Registration, AisaClient.Bearer(agent.SessionToken));
+        await _client.PostAsync("/api/agent/topup/create-session", new { amount = 2m, rail = "sandbox" }, AisaClient.Bearer(agent.SessionToken));
+        var original = (await _client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body
+            .GetProperty("deliveries")[0].GetProperty("id").GetInt64();
+        var path = $"/api/agent/webhook/deliveries/{original}/redeliver";
+
+        var accepted = new List<Reply>();
+        for (var i = 0; i < Api.Notifications.Notifier.MaxPending - 1; i++)
+        {
+            accepted.Add(await _client.SendAsync(HttpMethod.Post, path, headers: AisaClient.Bearer(agent.SessionToken)));
+        }
+        var refused = await _client.SendAsync(HttpMethod.Post, path, headers: AisaClient.Bearer(agent.SessionToken));
+
+        Assert.All(accepted, a => Assert.Equal(202, a.Code));
+        Assert.Equal((429, "too_many_pending"), (refused.Code, refused.Error));
+        var log = (await _client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body.GetProperty("deliveries");
+        Assert.Equal(Api.Notifications.Notifier.MaxPending, log.GetArrayLength());
+        Assert.All(log.EnumerateArray(), d => Assert.Equal("pending", d.GetProperty("state").GetString()));
+    }
+}
