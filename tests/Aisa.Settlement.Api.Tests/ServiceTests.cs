@@ -12,6 +12,9 @@ public abstract class ServiceTests(string provider) : IAsyncLifetime
 
     protected virtual IReadOnlyDictionary<string, string>? Settings => null;
 
+    /// <summary>The host environment the service runs in (Development: the sandbox rail may be on, publishers taken at their word).</summary>
+    protected virtual string Environment => "Testing";
+
     /// <summary>The service's clock: the real one, which a test may move forward (and back) by hand.</summary>
     protected TestClock Clock { get; } = new();
 
@@ -26,7 +29,7 @@ public abstract class ServiceTests(string provider) : IAsyncLifetime
         {
             services.AddSingleton<TimeProvider>(Clock);
             ConfigureServices(services);
-        });
+        }, Environment);
         Client = new AisaClient(Factory.CreateClient());
     }
 

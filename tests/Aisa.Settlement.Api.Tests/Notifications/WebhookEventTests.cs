@@ -10,48 +10,34 @@ namespace Aisa.Settlement.Api.Tests.Notifications;
 /// that fails each delivery twice, on both stores, with top-ups on the sandbox rail (Development); redelivered by the
 /// agent through the API and by an operator from the console; no delivery carries a secret.
 /// </summary>
-public abstract class WebhookEventTests(string provider) : IAsyncLifetime
+public abstract class WebhookEventTests(string provider) : ServiceTests(provider)
 {
-    private TestStore _store = null!;
-    private SettlementFactory _factory = null!;
-    private AisaClient _client = null!;
+    protected override string Environment => "Development";
 
-    public async Task InitializeAsync()
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
     {
-        _store = await TestStore.CreateAsync(provider);
-        _factory = new SettlementFactory(_store, new Dictionary<string, string>
-        {
-            ["Rails:Sandbox:Enabled"] = "true",
-            ["Notifications:AllowPrivateNetworks"] = "true",
-            ["Notifications:LowBalance"] = "1.00",
-            ["Notifications:RetryDelaysSeconds:0"] = "1",
-            ["Notifications:RetryDelaysSeconds:1"] = "1",
-        }, environment: "Development");
-        _client = new AisaClient(_factory.CreateClient());
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Http.Dispose();
-        await _factory.DisposeAsync();
-        await _store.DisposeAsync();
-    }
+        ["Rails:Sandbox:Enabled"] = "true",
+        ["Notifications:AllowPrivateNetworks"] = "true",
+        ["Notifications:LowBalance"] = "1.00",
+        ["Notifications:RetryDelaysSeconds:0"] = "1",
+        ["Notifications:RetryDelaysSeconds:1"] = "1",
+    };
 
     [Fact]
     public async Task A_credited_top_up_and_a_low_balance_reach_the_agent_signed_after_two_failures_once_each_and_can_be_sent_again()
     {
         await using var receiver = await WebhookReceiver.StartAsync(failFirst: 2);
-        var agent = await _client.RegisterAgentAsync();
-        var other = await _client.RegisterAgentAsync();
-        var (domain, session) = await _client.RegisterPublisherAsync();
-        await _client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.25m });
-        var set = await _client.SendAsync(HttpMethod.Put, "/api/agent/webhook", receiver.Registration, AisaClient.Bearer(agent.SessionToken));
+        var agent = await Client.RegisterAgentAsync();
+        var other = await Client.RegisterAgentAsync();
+        var (domain, session) = await Client.RegisterPublisherAsync();
+        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.25m });
+        var set = await Client.SendAsync(HttpMethod.Put, "/api/agent/webhook", receiver.Registration, AisaClient.Bearer(agent.SessionToken));
         var secret = set.Body.GetProperty("secret").GetString()!;
 
-        var topUp = await _client.PostAsync("/api/agent/topup/create-session", new { amount = 1.10m, rail = "sandbox" }, AisaClient.Bearer(agent.SessionToken));
+        var topUp = await Client.PostAsync("/api/agent/topup/create-session", new { amount = 1.10m, rail = "sandbox" }, AisaClient.Bearer(agent.SessionToken));
         // 1.10 → 0.85 crosses 1.00: one balance.low; 0.85 → 0.60 is below already: none more.
-        var first = await _client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/a", crawlerAutoPrice = true }, agent.CrawlerToken);
-        var second = await _client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/b", crawlerAutoPrice = true }, agent.CrawlerToken);
+        var first = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/a", crawlerAutoPrice = true }, agent.CrawlerToken);
+        var second = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/b", crawlerAutoPrice = true }, agent.CrawlerToken);
         var taken = await receiver.WaitForAsync(t => t.Count >= 2, "deposit.credited and balance.low");
 
         Assert.True(topUp.Code == 201, topUp.Raw);
@@ -70,11 +56,11 @@ public abstract class WebhookEventTests(string provider) : IAsyncLifetime
         Assert.All(receiver.Attempts, a => Assert.True(WebhookReceiver.SignatureHolds(a, secret), $"signature of {a.Event}: {a.Signature}"));
 
         // The agent sends the credit again: a new delivery of the same body; another agent cannot touch it.
-        var log = (await _client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body.GetProperty("deliveries");
+        var log = (await Client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body.GetProperty("deliveries");
         var creditDelivery = log.EnumerateArray().Single(d => d.GetProperty("type").GetString() == "deposit.credited").GetProperty("id").GetInt64();
-        var foreign = await _client.SendAsync(HttpMethod.Post, $"/api/agent/webhook/deliveries/{creditDelivery}/redeliver", headers: AisaClient.Bearer(other.SessionToken));
-        var again = await _client.SendAsync(HttpMethod.Post, $"/api/agent/webhook/deliveries/{creditDelivery}/redeliver", headers: AisaClient.Bearer(agent.SessionToken));
-        var unknown = await _client.SendAsync(HttpMethod.Post, "/api/agent/webhook/deliveries/99999999/redeliver", headers: AisaClient.Bearer(agent.SessionToken));
+        var foreign = await Client.SendAsync(HttpMethod.Post, $"/api/agent/webhook/deliveries/{creditDelivery}/redeliver", headers: AisaClient.Bearer(other.SessionToken));
+        var again = await Client.SendAsync(HttpMethod.Post, $"/api/agent/webhook/deliveries/{creditDelivery}/redeliver", headers: AisaClient.Bearer(agent.SessionToken));
+        var unknown = await Client.SendAsync(HttpMethod.Post, "/api/agent/webhook/deliveries/99999999/redeliver", headers: AisaClient.Bearer(agent.SessionToken));
         Assert.Equal(404, foreign.Code);
         Assert.Equal("delivery_not_found", foreign.Body.GetProperty("error").GetString());
         Assert.Equal(404, unknown.Code);
@@ -86,18 +72,18 @@ public abstract class WebhookEventTests(string provider) : IAsyncLifetime
 
         // An operator sends the low-balance notice again from the console; a form without its antiforgery token does nothing.
         var lowDelivery = log.EnumerateArray().Single(d => d.GetProperty("type").GetString() == "balance.low").GetProperty("id").GetInt64();
-        using var console = await OperatorLogin.LoggedInAsync(_factory);
+        using var console = await OperatorLogin.LoggedInAsync(Factory);
         var page = await console.GetStringAsync(new Uri($"/dashboard/webhooks?owner=agent:{agent.Id}", UriKind.Relative));
         Assert.Contains($"/dashboard/webhooks/deliveries/{lowDelivery}/redeliver", page, StringComparison.Ordinal);
         var csrf = await OperatorLogin.CsrfAsync(console, "/dashboard/webhooks");
         var forged = await OperatorLogin.PostFormAsync(console, $"/dashboard/webhooks/deliveries/{lowDelivery}/redeliver", null);
-        var before = (await _client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body.GetProperty("deliveries").GetArrayLength();
+        var before = (await Client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body.GetProperty("deliveries").GetArrayLength();
         var redeliver = await OperatorLogin.PostFormAsync(console, $"/dashboard/webhooks/deliveries/{lowDelivery}/redeliver", csrf);
         Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
         Assert.Equal(3, before);
         Assert.Equal(HttpStatusCode.Redirect, redeliver.StatusCode);
         var final = await receiver.WaitForAsync(t => t.Count(r => r.Event == "balance.low") == 2, "the console's redelivery");
-        Assert.Equal(4, (await _client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body.GetProperty("deliveries").GetArrayLength());
+        Assert.Equal(4, (await Client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body.GetProperty("deliveries").GetArrayLength());
         var crawlerPage = await console.GetStringAsync(new Uri($"/dashboard/crawlers/{agent.Id}", UriKind.Relative));
         Assert.Contains("#redelivery-", crawlerPage, StringComparison.Ordinal);
 
@@ -109,7 +95,7 @@ public abstract class WebhookEventTests(string provider) : IAsyncLifetime
                 Assert.DoesNotContain(secretValue, a.Body + a.Headers, StringComparison.Ordinal);
             }
         });
-        Assert.Equal(0.60m, await _client.BalanceAsync(agent.SessionToken));
+        Assert.Equal(0.60m, await Client.BalanceAsync(agent.SessionToken));
         Assert.Equal(2, final.Count(r => r.Event == "deposit.credited"));
     }
 
@@ -117,16 +103,16 @@ public abstract class WebhookEventTests(string provider) : IAsyncLifetime
     public async Task Without_a_webhook_nothing_is_recorded_and_a_redelivery_of_a_removed_one_is_refused()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        var agent = await _client.RegisterAgentAsync();
+        var agent = await Client.RegisterAgentAsync();
 
-        await _client.PostAsync("/api/agent/topup/create-session", new { amount = 2m, rail = "sandbox" }, AisaClient.Bearer(agent.SessionToken));
-        var none = await _client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken));
-        await _client.SendAsync(HttpMethod.Put, "/api/agent/webhook", receiver.Registration, AisaClient.Bearer(agent.SessionToken));
-        await _client.PostAsync("/api/agent/topup/create-session", new { amount = 3m, rail = "sandbox" }, AisaClient.Bearer(agent.SessionToken));
+        await Client.PostAsync("/api/agent/topup/create-session", new { amount = 2m, rail = "sandbox" }, AisaClient.Bearer(agent.SessionToken));
+        var none = await Client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken));
+        await Client.SendAsync(HttpMethod.Put, "/api/agent/webhook", receiver.Registration, AisaClient.Bearer(agent.SessionToken));
+        await Client.PostAsync("/api/agent/topup/create-session", new { amount = 3m, rail = "sandbox" }, AisaClient.Bearer(agent.SessionToken));
         var taken = await receiver.WaitForAsync(t => t.Count == 1, "the second top-up's credit");
-        var id = (await _client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body.GetProperty("deliveries")[0].GetProperty("id").GetInt64();
-        var removed = await _client.SendAsync(HttpMethod.Delete, "/api/agent/webhook", headers: AisaClient.Bearer(agent.SessionToken));
-        var refused = await _client.SendAsync(HttpMethod.Post, $"/api/agent/webhook/deliveries/{id}/redeliver", headers: AisaClient.Bearer(agent.SessionToken));
+        var id = (await Client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body.GetProperty("deliveries")[0].GetProperty("id").GetInt64();
+        var removed = await Client.SendAsync(HttpMethod.Delete, "/api/agent/webhook", headers: AisaClient.Bearer(agent.SessionToken));
+        var refused = await Client.SendAsync(HttpMethod.Post, $"/api/agent/webhook/deliveries/{id}/redeliver", headers: AisaClient.Bearer(agent.SessionToken));
 
         Assert.Equal(0, none.Body.GetProperty("deliveries").GetArrayLength());
         Assert.Equal(3m, Assert.Single(taken).Data.GetProperty("amount").GetDecimal());
@@ -142,53 +128,39 @@ public sealed class SqliteWebhookEventTests() : WebhookEventTests(StorageOptions
 public sealed class PostgresWebhookEventTests() : WebhookEventTests(StorageOptions.Postgres);
 
 /// <summary>Redelivery is refused while the owner has <see cref="Api.Notifications.Notifier.MaxPending"/> deliveries still being tried.</summary>
-public sealed class WebhookRedeliveryLimitTests : IAsyncLifetime
+public sealed class WebhookRedeliveryLimitTests() : ServiceTests(StorageOptions.Sqlite)
 {
-    private TestStore _store = null!;
-    private SettlementFactory _factory = null!;
-    private AisaClient _client = null!;
+    protected override string Environment => "Development";
 
-    public async Task InitializeAsync()
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
     {
-        _store = await TestStore.CreateAsync(StorageOptions.Sqlite);
-        _factory = new SettlementFactory(_store, new Dictionary<string, string>
-        {
-            ["Rails:Sandbox:Enabled"] = "true",
-            ["Notifications:AllowPrivateNetworks"] = "true",
-            // A failed attempt waits an hour for the next: every delivery stays pending through the test.
-            ["Notifications:RetryDelaysSeconds:0"] = "3600",
-        }, environment: "Development");
-        _client = new AisaClient(_factory.CreateClient());
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Http.Dispose();
-        await _factory.DisposeAsync();
-        await _store.DisposeAsync();
-    }
+        ["Rails:Sandbox:Enabled"] = "true",
+        ["Notifications:AllowPrivateNetworks"] = "true",
+        // A failed attempt waits an hour for the next: every delivery stays pending through the test.
+        ["Notifications:RetryDelaysSeconds:0"] = "3600",
+    };
 
     [Fact]
     public async Task A_receiver_that_keeps_failing_gets_at_most_ten_deliveries_in_flight_from_redeliveries()
     {
         await using var receiver = await WebhookReceiver.StartAsync(failFirst: int.MaxValue);
-        var agent = await _client.RegisterAgentAsync();
-        await _client.SendAsync(HttpMethod.Put, "/api/agent/webhook", receiver.Registration, AisaClient.Bearer(agent.SessionToken));
-        await _client.PostAsync("/api/agent/topup/create-session", new { amount = 2m, rail = "sandbox" }, AisaClient.Bearer(agent.SessionToken));
-        var original = (await _client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body
+        var agent = await Client.RegisterAgentAsync();
+        await Client.SendAsync(HttpMethod.Put, "/api/agent/webhook", receiver.Registration, AisaClient.Bearer(agent.SessionToken));
+        await Client.PostAsync("/api/agent/topup/create-session", new { amount = 2m, rail = "sandbox" }, AisaClient.Bearer(agent.SessionToken));
+        var original = (await Client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body
             .GetProperty("deliveries")[0].GetProperty("id").GetInt64();
         var path = $"/api/agent/webhook/deliveries/{original}/redeliver";
 
         var accepted = new List<Reply>();
         for (var i = 0; i < Api.Notifications.Notifier.MaxPending - 1; i++)
         {
-            accepted.Add(await _client.SendAsync(HttpMethod.Post, path, headers: AisaClient.Bearer(agent.SessionToken)));
+            accepted.Add(await Client.SendAsync(HttpMethod.Post, path, headers: AisaClient.Bearer(agent.SessionToken)));
         }
-        var refused = await _client.SendAsync(HttpMethod.Post, path, headers: AisaClient.Bearer(agent.SessionToken));
+        var refused = await Client.SendAsync(HttpMethod.Post, path, headers: AisaClient.Bearer(agent.SessionToken));
 
         Assert.All(accepted, a => Assert.Equal(202, a.Code));
         Assert.Equal((429, "too_many_pending"), (refused.Code, refused.Error));
-        var log = (await _client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body.GetProperty("deliveries");
+        var log = (await Client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: AisaClient.Bearer(agent.SessionToken))).Body.GetProperty("deliveries");
         Assert.Equal(Api.Notifications.Notifier.MaxPending, log.GetArrayLength());
         Assert.All(log.EnumerateArray(), d => Assert.Equal("pending", d.GetProperty("state").GetString()));
     }
