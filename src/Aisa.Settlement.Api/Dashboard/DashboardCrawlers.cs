@@ -24,8 +24,6 @@ public static class DashboardCrawlers
         return pages;
     }
 
-    private static string Csrf(HttpContext context) => context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context).RequestToken!;
-
     private static async Task<IResult> FindAsync(HttpContext context, AgentStore agents, CancellationToken cancellationToken)
     {
         var find = context.Request.Query["find"].ToString().Trim();

@@ -47,8 +47,6 @@ public static class DashboardPages
         return endpoints;
     }
 
-    private static string Csrf(HttpContext context) => context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context).RequestToken!;
-
     // ---------------------------------------------------------------- overview
 
     /// <summary>What the overview page and its JSON both show, read once per request.</summary>

@@ -23,8 +23,6 @@ public static class DashboardPayouts
         return pages;
     }
 
-    private static string Csrf(HttpContext context) => context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context).RequestToken!;
-
     private static async Task<IResult> PayoutsAsync(HttpContext context, PayoutStore payouts, TimeProvider clock, CancellationToken cancellationToken)
     {
         var csrf = Csrf(context);

@@ -20,8 +20,6 @@ public static class DashboardWebhooks
         return pages;
     }
 
-    private static string Csrf(HttpContext context) => context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context).RequestToken!;
-
     private static async Task<IResult> WebhooksAsync(HttpContext context, WebhookStore store, CancellationToken cancellationToken)
     {
         var owner = context.Request.Query["owner"].ToString().Trim();

@@ -8,6 +8,10 @@ namespace Aisa.Settlement.Api.Dashboard;
 /// <summary>The dashboard's HTML: one layout, and every value that comes from data encoded on the way out.</summary>
 public static class Html
 {
+    /// <summary>The antiforgery token the page's forms carry (and the cookie that goes with it, stored on the response).</summary>
+    public static string Csrf(HttpContext context) =>
+        context.RequestServices.GetRequiredService<Microsoft.AspNetCore.Antiforgery.IAntiforgery>().GetAndStoreTokens(context).RequestToken!;
+
     public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     public static string E(object? value) => WebUtility.HtmlEncode(value switch

@@ -41,6 +41,9 @@ public abstract record ApprovalStatus(Approval Approval)
 public sealed class SpendingGuard(ApprovalStore approvals, ILedger ledger, RequestRates rates, Notifications.Notifier notifier, Notifications.NotificationOptions notifications,
     TimeProvider clock)
 {
+    // Read once: the options do not change while the service runs, and every charge asks.
+    private readonly Micros? _lowBalance = notifications.LowBalanceMicros;
+
     /// <summary>The share of a budget whose spending sends <c>budget.approaching</c>.</summary>
     public const int ApproachingPercent = 80;
 
@@ -140,7 +143,7 @@ public sealed class SpendingGuard(ApprovalStore approvals, ILedger ledger, Reque
     /// </summary>
     public async Task ChargedAsync(Agent agent, Transfer charge, SpendingTotals? spending)
     {
-        if (charge.DebitBalanceAfter is { } after && notifications.LowBalanceMicros is { } low && after < low && after + charge.Amount >= low)
+        if (charge.DebitBalanceAfter is { } after && _lowBalance is { } low && after < low && after + charge.Amount >= low)
         {
             // Keyed by the charge: the wallet crosses the line again only after a top-up lifted it, and that is news again.
             await notifier.NotifyAsync(Notifications.Notifier.AgentOwner(agent.Id), $"balance.low:{charge.Id}", "balance.low", new
