@@ -25,6 +25,12 @@ public sealed class LightningOptions
 
     public int PollIntervalSeconds { get; set; } = 15;
 
+    /// <summary>
+    /// How many L402 invoices (one request paid by itself) this instance may make a minute, one per 402 that offers it; past
+    /// that a 402 offers the other ways to pay. 0: no L402 offers.
+    /// </summary>
+    public int RequestInvoicesPerMinute { get; set; } = 600;
+
     /// <summary>The network whose invoices are handed out (<c>mainnet</c>: <c>lnbc…</c>); an invoice of another is refused.</summary>
     public string Network { get; set; } = "mainnet";
 
@@ -58,6 +64,10 @@ public sealed class LightningOptions
         if (PollIntervalSeconds is < 1 or > 3600)
         {
             yield return $"{Section}:PollIntervalSeconds must be from 1 to 3600.";
+        }
+        if (RequestInvoicesPerMinute is < 0 or > 100_000)
+        {
+            yield return $"{Section}:RequestInvoicesPerMinute must be from 0 to 100000.";
         }
         if (TimeoutSeconds is < 1 or > 300)
         {

@@ -18,7 +18,7 @@ namespace Aisa.Settlement.Adapters.Lightning;
 /// after a crash or a lost answer the payout asks the node where its payment of that hash stands before anything else.
 /// </summary>
 public sealed class LightningPayoutRail(LightningOptions options, LightningPayoutOptions payouts, ILightningBackend backend, LightningHttp lnurl, IDepositBook book,
-    TimeProvider clock, ILogger<LightningRail> logger) : LightningRail(options, backend, book, clock, logger), IPayoutRail
+    ISealedTokens tokens, TimeProvider clock, ILogger<LightningRail> logger) : LightningRail(options, backend, book, tokens, clock, logger), IPayoutRail
 {
     public async Task<DestinationCheck> CheckDestinationAsync(string destination, CancellationToken cancellationToken)
     {

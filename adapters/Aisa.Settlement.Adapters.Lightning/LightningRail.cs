@@ -21,8 +21,8 @@ namespace Aisa.Settlement.Adapters.Lightning;
 /// service was away comes in settlement order) and reads the invoices past their expiry. An invoice expired or cancelled
 /// unpaid expires its deposit; one settled for less, marked invalid, or no longer known fails it, with the evidence.
 /// </summary>
-public class LightningRail(LightningOptions options, ILightningBackend backend, IDepositBook book, TimeProvider clock, ILogger<LightningRail> logger)
-    : ITopUpRail, IRailWatcher, IWebhookRail
+public partial class LightningRail(LightningOptions options, ILightningBackend backend, IDepositBook book, ISealedTokens tokens, TimeProvider clock, ILogger<LightningRail> logger)
+    : ITopUpRail, IRailWatcher, IWebhookRail, IRequestPaymentRail
 {
     public static readonly RailId Rail = new("lightning");
 
@@ -62,7 +62,7 @@ public class LightningRail(LightningOptions options, ILightningBackend backend, 
         MadeInvoice made;
         try
         {
-            made = await backend.CreateAsync(deposit.Id, request.Amount, expiry, cancellationToken);
+            made = await backend.CreateAsync(InvoicePurpose.TopUp(deposit.Id), request.Amount, expiry, cancellationToken);
         }
         catch (LightningBackendException e)
         {

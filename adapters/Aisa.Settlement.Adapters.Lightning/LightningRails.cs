@@ -52,8 +52,9 @@ public static class LightningRails
         services.AddSingleton(provider => options.Payouts is { } payouts
             ? new LightningPayoutRail(options, payouts, provider.GetRequiredService<ILightningBackend>(),
                 new LightningHttp(provider.GetRequiredService<IHttpClientFactory>().CreateClient(AddressClient), "A Lightning address's server", timeout),
-                provider.GetRequiredService<IDepositBook>(), provider.GetService<TimeProvider>() ?? TimeProvider.System, provider.GetRequiredService<ILogger<LightningRail>>())
-            : new LightningRail(options, provider.GetRequiredService<ILightningBackend>(), provider.GetRequiredService<IDepositBook>(),
+                provider.GetRequiredService<IDepositBook>(), provider.GetRequiredService<ISealedTokens>(), provider.GetService<TimeProvider>() ?? TimeProvider.System,
+                provider.GetRequiredService<ILogger<LightningRail>>())
+            : new LightningRail(options, provider.GetRequiredService<ILightningBackend>(), provider.GetRequiredService<IDepositBook>(), provider.GetRequiredService<ISealedTokens>(),
                 provider.GetService<TimeProvider>() ?? TimeProvider.System, provider.GetRequiredService<ILogger<LightningRail>>()));
         services.AddSingleton<IRail>(provider => provider.GetRequiredService<LightningRail>());
         setup.Watch(LightningRail.Rail, TimeSpan.FromSeconds(options.PollIntervalSeconds));

@@ -58,6 +58,7 @@ public static class SettlementServices
         services.AddSingleton<DepositAddressStore>();
         services.AddSingleton<JobStore>();
         services.AddSingleton<IRailRegistry, RailRegistry>();
+        services.AddSingleton<ISealedTokens, SealedTokens>();
         services.AddSingleton<DepositProcessor>();
         services.AddSingleton<IDepositBook>(provider => provider.GetRequiredService<DepositProcessor>());
         services.AddSingleton<DepositAddressService>();

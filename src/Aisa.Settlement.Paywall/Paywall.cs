@@ -19,8 +19,8 @@ public sealed class PaywallOptions
 
 /// <summary>
 /// HTTP 402 in front of a publisher's own ASP.NET Core routes: each request is checked (and charged) through the
-/// gateway's verify API with the crawler's own token and price headers, or its x402 payment; a refusal (402, 403,
-/// 400) is passed back to the crawler as the gateway gave it, price headers, x402 requirements and offer included.
+/// gateway's verify API with the crawler's own token and price headers, or its x402 or L402 payment; a refusal (402, 403,
+/// 400) is passed back to the crawler as the gateway gave it, price headers, x402 requirements, L402 challenge and offers included.
 /// </summary>
 public static class PaywallExtensions
 {
@@ -31,9 +31,13 @@ public static class PaywallExtensions
         ["X-AISA-Crawler-Token", "crawler-exact-price", "crawler-max-price", "Idempotency-Key", "User-Agent", "PAYMENT-SIGNATURE", "X-PAYMENT",
             "Signature", "Signature-Input", "Signature-Agent"];
 
+    // An Authorization header is passed on only when it pays (L402, or its older name LSAT): the site's own credentials stay here.
+    private static readonly string[] PaymentAuthorizationSchemes = ["L402 ", "LSAT "];
+
     // The gateway's answer headers that tell a crawler what to pay and where.
     private static readonly string[] RelayedResponseHeaders =
-        ["Crawler-Price", "Crawler-Price-Rail", "Crawler-Charged", "Link", "Retry-After", "Cache-Control", "PAYMENT-REQUIRED", "PAYMENT-RESPONSE", "X-PAYMENT-RESPONSE"];
+        ["Crawler-Price", "Crawler-Price-Rail", "Crawler-Charged", "Link", "Retry-After", "Cache-Control", "PAYMENT-REQUIRED", "PAYMENT-RESPONSE", "X-PAYMENT-RESPONSE",
+            "WWW-Authenticate"];
 
     public static IServiceCollection AddAisaPaywall(this IServiceCollection services, PaywallOptions options)
     {
@@ -73,6 +77,11 @@ public static class PaywallExtensions
                 {
                     verify.Headers.TryAddWithoutValidation(name, value.ToString());
                 }
+            }
+            var authorization = http.Request.Headers.Authorization.ToString();
+            if (PaymentAuthorizationSchemes.Any(scheme => authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)))
+            {
+                verify.Headers.TryAddWithoutValidation("Authorization", authorization);
             }
 
             HttpResponseMessage answer;

@@ -74,6 +74,10 @@ public sealed class LightningFake : IAsyncDisposable
     public async Task<long> PayAsync(string invoice, long? amountMsat = null) =>
         (long)(await ControlAsync(new JsonObject { ["op"] = "pay", ["invoice"] = invoice, ["amountMsat"] = amountMsat?.ToString(System.Globalization.CultureInfo.InvariantCulture) }))["settleIndex"]!;
 
+    /// <summary>A payer's node pays the BOLT11 invoice in full and gets its preimage (hex), the proof of payment.</summary>
+    public async Task<string> PayForPreimageAsync(string bolt11) =>
+        (await ControlAsync(new JsonObject { ["op"] = "pay", ["invoice"] = bolt11 }))["preimage"]!.GetValue<string>();
+
     /// <summary>Unpaid past its expiry: BTCPay expires it, LND cancels it.</summary>
     public Task ExpireAsync(string invoice) => ControlAsync(new JsonObject { ["op"] = "expire", ["invoice"] = invoice });
 

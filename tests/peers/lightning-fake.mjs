@@ -312,7 +312,8 @@ function btcpayPay(method, path, body) {
 
 // ---------------------------------------------------------------- controls
 
-const find = hash => invoices.get(hash) ?? byBtcPayId.get(hash) ?? (() => { throw new Error(`no invoice ${hash}`); })();
+const find = hash => invoices.get(hash) ?? byBtcPayId.get(hash) ?? [...invoices.values()].find(i => i.bolt11 === hash)
+  ?? (() => { throw new Error(`no invoice ${hash}`); })();
 
 const controls = {
   setup(body) {
@@ -332,7 +333,8 @@ const controls = {
     invoice.state = 'SETTLED';
     invoice.settleIndex = nextSettleIndex++;
     publish(invoice);
-    return { paymentHash: invoice.paymentHash, settleIndex: invoice.settleIndex };
+    // The payer's node learns the preimage when the payee takes the whole payment (its proof of payment, L402's too).
+    return { paymentHash: invoice.paymentHash, settleIndex: invoice.settleIndex, preimage: invoice.paidMsat >= invoice.amountMsat ? invoice.preimage : null };
   },
   // An invoice on the node that is none of the service's (another app's), paid: it shows in the subscription.
   foreign({ amountMsat = 1000000 }) {

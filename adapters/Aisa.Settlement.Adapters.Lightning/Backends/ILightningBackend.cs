@@ -11,8 +11,8 @@ public interface ILightningBackend
     /// <summary>Requests sent so far.</summary>
     long Calls { get; }
 
-    /// <summary>An invoice for <paramref name="amount"/> US dollars that expires after <paramref name="expiry"/>; the deposit's id rides along where the backend keeps it.</summary>
-    Task<MadeInvoice> CreateAsync(long depositId, Micros amount, TimeSpan expiry, CancellationToken cancellationToken);
+    /// <summary>An invoice for <paramref name="amount"/> US dollars that expires after <paramref name="expiry"/>; what it is for rides along where the backend keeps it.</summary>
+    Task<MadeInvoice> CreateAsync(InvoicePurpose purpose, Micros amount, TimeSpan expiry, CancellationToken cancellationToken);
 
     /// <summary>Where the invoice stands now; <see cref="InvoiceStatus.Unknown"/> when the backend says it has no such invoice.</summary>
     Task<InvoiceReading> ReadAsync(string invoiceId, CancellationToken cancellationToken);
@@ -28,4 +28,11 @@ public interface ILightningBackend
 
     /// <summary>Where the node's payment of <paramref name="paymentHash"/> stands; <see cref="PaymentStatus.Unknown"/> when it made none.</summary>
     Task<PaymentReading> PaymentAsync(string paymentHash, CancellationToken cancellationToken);
+}
+
+/// <summary>What an invoice is for: a deposit (a wallet top-up), or one request paid by itself (L402), which names no deposit.</summary>
+public sealed record InvoicePurpose(long? DepositId, string Description)
+{
+    public static InvoicePurpose TopUp(long depositId) =>
+        new(depositId, $"AISA wallet top-up, deposit {depositId.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
 }

@@ -23,14 +23,17 @@ public sealed class BtcPayBackend(LightningHttp http, BtcPayOptions options) : I
 
     public long Calls => http.Calls;
 
-    public async Task<MadeInvoice> CreateAsync(long depositId, Micros amount, TimeSpan expiry, CancellationToken cancellationToken)
+    public async Task<MadeInvoice> CreateAsync(InvoicePurpose purpose, Micros amount, TimeSpan expiry, CancellationToken cancellationToken)
     {
         var usd = amount.ToUsd().ToString("0.00####", CultureInfo.InvariantCulture);
         var request = new JsonObject
         {
             ["amount"] = usd,
             ["currency"] = "USD",
-            ["metadata"] = new JsonObject { ["orderId"] = OrderId(depositId), ["depositId"] = depositId, ["itemDesc"] = "AISA wallet top-up" },
+            // Only a deposit's invoice names one: the webhook and the watcher pass over the others.
+            ["metadata"] = purpose.DepositId is { } depositId
+                ? new JsonObject { ["orderId"] = OrderId(depositId), ["depositId"] = depositId, ["itemDesc"] = purpose.Description }
+                : new JsonObject { ["itemDesc"] = purpose.Description },
             ["checkout"] = new JsonObject
             {
                 ["paymentMethods"] = new JsonArray("BTC-LN"),

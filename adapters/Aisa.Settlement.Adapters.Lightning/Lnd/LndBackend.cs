@@ -21,7 +21,7 @@ public sealed class LndBackend(LightningHttp http, BtcUsdRate rate, LndOptions o
 
     public long Calls => http.Calls;
 
-    public async Task<MadeInvoice> CreateAsync(long depositId, Micros amount, TimeSpan expiry, CancellationToken cancellationToken)
+    public async Task<MadeInvoice> CreateAsync(InvoicePurpose purpose, Micros amount, TimeSpan expiry, CancellationToken cancellationToken)
     {
         var price = await rate.ReadAsync(cancellationToken);
         // Rounded up: the payer pays at least the dollars credited.
@@ -32,7 +32,7 @@ public sealed class LndBackend(LightningHttp http, BtcUsdRate rate, LndOptions o
         }
         var request = new JsonObject
         {
-            ["memo"] = $"AISA wallet top-up, deposit {depositId.ToString(CultureInfo.InvariantCulture)}",
+            ["memo"] = purpose.Description,
             ["value_msat"] = ((long)msat).ToString(CultureInfo.InvariantCulture),
             ["expiry"] = ((long)expiry.TotalSeconds).ToString(CultureInfo.InvariantCulture),
         };

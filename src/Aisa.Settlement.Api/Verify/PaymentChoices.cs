@@ -6,8 +6,24 @@ using Microsoft.Extensions.Options;
 
 namespace Aisa.Settlement.Api.Verify;
 
-/// <summary>What a 402 lists: the offers, the <c>Link</c> header naming each (<c>rel="payment"; type="&lt;rail&gt;"</c>), and a per-request rail's own requirements.</summary>
-public sealed record PaymentChoices(IReadOnlyList<OfferView> Offers, string Link, IAuthorizationPaymentRail? RequestRail, PaymentOffer? RequestOffer);
+/// <summary>What a 402 lists: the offers, the <c>Link</c> header naming each (<c>rel="payment"; type="&lt;rail&gt;"</c>), and the per-request rails' own requirements.</summary>
+public sealed record PaymentChoices(IReadOnlyList<OfferView> Offers, string Link, IReadOnlyList<(IRequestPaymentRail Rail, PaymentOffer Offer)> RequestOffers)
+{
+    /// <summary>The per-request rails' headers; <paramref name="error"/> is told to the rail that refused a payment, if one did.</summary>
+    public IEnumerable<KeyValuePair<string, string>> RequiredHeaders(IRequestPaymentRail? refusedBy = null, string? error = null) =>
+        RequestOffers.SelectMany(o => o.Offer.RequiredHeaders(o.Rail == refusedBy ? error : null));
+
+    /// <summary>The per-request rails' fields for the 402 body (x402 version 1's), or null for none.</summary>
+    public System.Text.Json.Nodes.JsonObject? BodyFields()
+    {
+        var fields = new System.Text.Json.Nodes.JsonObject();
+        foreach (var (name, value) in RequestOffers.SelectMany(o => o.Offer.BodyFields))
+        {
+            fields[name] = value?.DeepClone();
+        }
+        return fields.Count == 0 ? null : fields;
+    }
+}
 
 /// <summary>
 /// Every way this gateway can be paid for one resource, in one 402: the prepaid wallet, a top-up on each enabled rail, and
@@ -16,11 +32,15 @@ public sealed record PaymentChoices(IReadOnlyList<OfferView> Offers, string Link
 /// </summary>
 public sealed class PaymentOptions(IRailRegistry rails, IOptions<PlatformOptions> platform)
 {
-    /// <summary>The rail a request pays for itself with, when one is configured.</summary>
-    public IAuthorizationPaymentRail? RequestRail { get; } = rails.All.OfType<IAuthorizationPaymentRail>().FirstOrDefault();
+    /// <summary>The rails a request pays for itself with (x402, L402), in the order they are offered.</summary>
+    public IReadOnlyList<IRequestPaymentRail> RequestRails { get; } = rails.All.OfType<IRequestPaymentRail>().ToList();
+
+    /// <summary>One request of <paramref name="verify"/>'s resource at <paramref name="price"/>, as a per-request rail is asked to be paid for it.</summary>
+    public static RequestCharge ChargeFor(CheckedVerify verify, string publisherDomain, Micros price) =>
+        new(price, $"https://{publisherDomain}{verify.Resource.PathAndQuery}", $"One request to {publisherDomain}{verify.Resource.Path}");
 
     /// <param name="shortfall">What the wallet lacks, when that is why the 402 is sent: a top-up covers it (and at least the minimum).</param>
-    public PaymentChoices For(CheckedVerify verify, string publisherDomain, Micros price, Micros? shortfall, bool hasAccount)
+    public async Task<PaymentChoices> ForAsync(CheckedVerify verify, string publisherDomain, Micros price, Micros? shortfall, bool hasAccount, CancellationToken cancellationToken)
     {
         var call = verify.Call;
         var endpoint = call.Body.ResourceUrl!;
@@ -66,21 +86,27 @@ public sealed class PaymentOptions(IRailRegistry rails, IOptions<PlatformOptions
         }
 
         var perRequest = new List<OfferView>();
-        PaymentOffer? requestOffer = null;
-        if (RequestRail is { } requestRail)
+        var requestOffers = new List<(IRequestPaymentRail, PaymentOffer)>();
+        var charge = ChargeFor(verify, publisherDomain, price);
+        foreach (var requestRail in RequestRails)
         {
-            var resourceUrl = $"https://{publisherDomain}{verify.Resource.PathAndQuery}";
-            requestOffer = requestRail.Offer(price, resourceUrl, $"One request to {publisherDomain}{verify.Resource.Path}");
-            perRequest.Add(Offer(requestRail.Id.Value, OfferKinds.PerRequest, resourceUrl) with
+            // A rail that cannot offer now (its backend away, its invoices used up for the minute) is left out; the others stand.
+            if (await requestRail.OfferRequestAsync(charge, cancellationToken) is not { } requestOffer)
+            {
+                continue;
+            }
+            requestOffers.Add((requestRail, requestOffer));
+            perRequest.Add(Offer(requestRail.Id.Value, OfferKinds.PerRequest, charge.ResourceUrl) with
             {
                 Method = "GET",
                 Network = requestOffer.Network,
+                Challenge = requestOffer.Challenge,
                 Instructions = requestRail.HowToPayRequest,
             });
         }
 
         List<OfferView> offers = hasAccount ? [wallet, .. topUps, .. perRequest] : [.. perRequest, wallet, .. topUps];
         var link = string.Join(", ", offers.Select(o => $"<{o.PaymentUrl}>; rel=\"payment\"; type=\"{o.Rail}\""));
-        return new PaymentChoices(offers, link, RequestRail, requestOffer);
+        return new PaymentChoices(offers, link, requestOffers);
     }
 }

@@ -66,14 +66,15 @@ public static class VerifyApi
         {
             return refusal!;
         }
-        // Where a rail pays one request by itself (x402), a request carrying such a payment is paid with it, whether or not it
-        // also carries a crawler token (the wallet's 402 offered it); one with no AISA account at all is offered it.
-        if (verify.RequestPaymentRail is { } paymentRail)
+        // Where a rail pays one request by itself (x402, L402), a request carrying such a payment is paid with it, whether or not
+        // it also carries a crawler token (the wallet's 402 offered it); one with no AISA account at all is offered them.
+        if (verify.RequestPaymentRails.Count > 0)
         {
-            var payment = paymentRail.ReadPayment(name => Header(request, name));
-            if (payment is not null || (string.IsNullOrEmpty(call.HeaderToken) && string.IsNullOrEmpty(call.Body.CrawlerToken) && !call.SentBearer))
+            var sent = verify.RequestPaymentRails.Select(rail => (Rail: rail, Payment: rail.ReadPayment(name => Header(request, name))))
+                .FirstOrDefault(paid => paid.Payment is not null);
+            if (sent.Payment is not null || (string.IsNullOrEmpty(call.HeaderToken) && string.IsNullOrEmpty(call.Body.CrawlerToken) && !call.SentBearer))
             {
-                return await verify.DecideAuthorizationPaymentAsync(checkedCall, paymentRail, payment, cancellationToken);
+                return await verify.DecideRequestPaymentAsync(checkedCall, sent.Payment is { } payment ? (sent.Rail, payment) : null, cancellationToken);
             }
         }
         var (agent, tokenRefusal) = await verify.AuthenticateAsync(call, cancellationToken);

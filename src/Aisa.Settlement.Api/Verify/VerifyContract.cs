@@ -36,6 +36,9 @@ public sealed record OfferView(string Rail, long PriceMicros, string Currency, s
     /// <summary>A per-request rail's network (CAIP-2 for x402).</summary>
     public string? Network { get; init; }
 
+    /// <summary>A per-request rail's <c>WWW-Authenticate</c> challenge, as the 402's header carries it (L402: the macaroon and the invoice).</summary>
+    public string? Challenge { get; init; }
+
     public string? Instructions { get; init; }
 }
 

@@ -65,8 +65,8 @@ public sealed class VerifyService(
 {
     private const int MaxNameLength = 254;
 
-    /// <summary>The rail a crawler without an account pays one request with, when one is configured.</summary>
-    public IAuthorizationPaymentRail? RequestPaymentRail => paymentOptions.RequestRail;
+    /// <summary>The rails a request pays for itself with (x402, L402), none when none is configured.</summary>
+    public IReadOnlyList<IRequestPaymentRail> RequestPaymentRails => paymentOptions.RequestRails;
     private static readonly TimeSpan PassLength = TimeSpan.FromHours(1);
     private const string RetryAfterSeconds = "60";
 
@@ -191,14 +191,14 @@ public sealed class VerifyService(
         if (agent.Guard.RequireSignedRequests
             && await signedRequests.ProblemAsync(agent, call.Signature ?? new RequestSignature(null, null, null), publisher.Domain, call.Body.ResourceUrl!, cancellationToken) is { } signatureProblem)
         {
-            return PaymentRequired(new VerifyBody(false, 402) { Error = "invalid_signature", Message = signatureProblem, Rule = ruleView, CrawlerIdentification = identification },
-                verify, publisher.Domain, rule, retryAfter: false);
+            return await PaymentRequiredAsync(new VerifyBody(false, 402) { Error = "invalid_signature", Message = signatureProblem, Rule = ruleView, CrawlerIdentification = identification },
+                verify, publisher.Domain, rule, retryAfter: false, cancellationToken: cancellationToken);
         }
         if (guard.Admit(agent, publisher.Domain, price) is { } refused)
         {
             var refusal = new VerifyBody(false, refused.StatusCode) { Error = refused.Error, Message = refused.Message, Rule = ruleView, CrawlerIdentification = identification };
             return refused.StatusCode == 402
-                ? PaymentRequired(refusal, verify, publisher.Domain, rule, retryAfter: false)
+                ? await PaymentRequiredAsync(refusal, verify, publisher.Domain, rule, retryAfter: false, cancellationToken: cancellationToken)
                 : Respond(refused.StatusCode, refusal, refused.RetryAfter is { } wait
                     ? new Dictionary<string, string> { ["Retry-After"] = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture) }
                     : null);
@@ -212,21 +212,21 @@ public sealed class VerifyService(
         };
         if (priceRefusal is var (error, message))
         {
-            return PaymentRequired(new VerifyBody(false, 402) { Error = error, Message = message, Rule = ruleView, CrawlerIdentification = identification }, verify, publisher.Domain, rule, retryAfter: false);
+            return await PaymentRequiredAsync(new VerifyBody(false, 402) { Error = error, Message = message, Rule = ruleView, CrawlerIdentification = identification }, verify, publisher.Domain, rule,
+                retryAfter: false, cancellationToken: cancellationToken);
         }
         async Task<StoredResponse> BudgetExceededAsync(BudgetView budget)
         {
             await guard.ReachedAsync(agent, budget);
-            return BudgetExceeded(budget);
+            return await PaymentRequiredAsync(new VerifyBody(false, 402)
+            {
+                Error = "budget_exceeded",
+                Message = $"The owner's {(budget.Period == "day" ? "daily" : "monthly")} budget of {budget.Limit.ToPriceString()} has {budget.Remaining.ToPriceString()} left, less than the price {price.ToPriceString()}; it renews at {budget.RenewsAt:yyyy-MM-dd'T'HH:mm:ss'Z'}.",
+                Rule = ruleView,
+                CrawlerIdentification = identification,
+                Budget = budget,
+            }, verify, publisher.Domain, rule, retryAfter: false, cancellationToken: cancellationToken);
         }
-        StoredResponse BudgetExceeded(BudgetView budget) => PaymentRequired(new VerifyBody(false, 402)
-        {
-            Error = "budget_exceeded",
-            Message = $"The owner's {(budget.Period == "day" ? "daily" : "monthly")} budget of {budget.Limit.ToPriceString()} has {budget.Remaining.ToPriceString()} left, less than the price {price.ToPriceString()}; it renews at {budget.RenewsAt:yyyy-MM-dd'T'HH:mm:ss'Z'}.",
-            Rule = ruleView,
-            CrawlerIdentification = identification,
-            Budget = budget,
-        }, verify, publisher.Domain, rule, retryAfter: false);
 
         Storage.Guard.Approval? approval = null;
         if (SpendingGuard.NeedsApproval(agent, price))
@@ -247,23 +247,23 @@ public sealed class VerifyService(
                     }
                     break;
                 case ApprovalStatus.Declined declined:
-                    return PaymentRequired(new VerifyBody(false, 402)
+                    return await PaymentRequiredAsync(new VerifyBody(false, 402)
                     {
                         Error = "approval_declined",
                         Message = $"The owner declined this charge of {price.ToPriceString()} ({declined.Approval.Id}).",
                         Rule = ruleView,
                         CrawlerIdentification = identification,
                         ApprovalId = declined.Approval.Id,
-                    }, verify, publisher.Domain, rule, retryAfter: false);
+                    }, verify, publisher.Domain, rule, retryAfter: false, cancellationToken: cancellationToken);
                 case var waiting:
-                    return PaymentRequired(new VerifyBody(false, 402)
+                    return await PaymentRequiredAsync(new VerifyBody(false, 402)
                     {
                         Error = "approval_required",
                         Message = $"The owner approves charges above {agent.Guard.ApprovalAbove!.Value.ToPriceString()}: this one ({price.ToPriceString()}) waits for approval {waiting.Approval.Id}; verify again once it is approved.",
                         Rule = ruleView,
                         CrawlerIdentification = identification,
                         ApprovalId = waiting.Approval.Id,
-                    }, verify, publisher.Domain, rule, retryAfter: true);
+                    }, verify, publisher.Domain, rule, retryAfter: true, cancellationToken: cancellationToken);
             }
         }
 
@@ -309,7 +309,7 @@ public sealed class VerifyService(
                     continue;
                 case PostOutcome.InsufficientFunds:
                     var balance = await ledger.GetBalanceAsync(agent.Wallet, cancellationToken);
-                    return PaymentRequired(new VerifyBody(false, 402)
+                    return await PaymentRequiredAsync(new VerifyBody(false, 402)
                     {
                         Error = "insufficient_balance",
                         Message = balance < Micros.Zero
@@ -320,7 +320,7 @@ public sealed class VerifyService(
                         Crawler = new CrawlerBalanceView(balance, price - balance),
                         Onboarding = new OnboardingView(call.PaymentUrl, platform.Value.MinTopUpMicros,
                             $"Top up at least {platform.Value.MinTopUpMicros.ToPriceString()} with POST {call.PaymentUrl} and retry."),
-                    }, verify, publisher.Domain, rule, retryAfter: true, shortfall: price - balance);
+                    }, verify, publisher.Domain, rule, retryAfter: true, price - balance, cancellationToken);
                 default:
                     throw new InvalidOperationException($"Charge {chargeKey} could not be posted: {result.Outcome}.");
             }
@@ -329,11 +329,11 @@ public sealed class VerifyService(
     }
 
     /// <summary>
-    /// A crawler without an AISA account pays one request with a signed authorization (x402): unpaid, a 402 with the rail's
-    /// requirements (to the platform's treasury) next to the usual price headers; paid, the payment is settled and the
-    /// publisher is paid from the rail's clearing account, keyed by the settlement, with the platform's share as for any charge.
+    /// A request pays for itself on a per-request rail (x402, L402), with no account: unpaid, a 402 with every rail's offer next
+    /// to the usual price headers; paid, the payment is settled and the publisher is paid from the rail's clearing account, keyed
+    /// by the payment, with the platform's share as for any charge. A payment whose key was booked before pays nothing now.
     /// </summary>
-    public async Task<StoredResponse> DecideAuthorizationPaymentAsync(CheckedVerify verify, IAuthorizationPaymentRail rail, SignedPayment? sent, CancellationToken cancellationToken)
+    public async Task<StoredResponse> DecideRequestPaymentAsync(CheckedVerify verify, (IRequestPaymentRail Rail, SignedPayment Payment)? sent, CancellationToken cancellationToken)
     {
         var identification = CrawlerIdentifier.Identify(null, verify.Call.Body.CrawlerAgent, verify.Call.UserAgent);
         var (priced, answer) = await PricedRuleAsync(verify, null, identification, cancellationToken);
@@ -342,22 +342,20 @@ public sealed class VerifyService(
             return answer!;
         }
         var price = rule.Price;
-        var choices = paymentOptions.For(verify, publisher.Domain, price, null, hasAccount: false);
-        var offer = choices.RequestOffer!;
-        var resourceUrl = choices.Offers[0].PaymentUrl;
-        StoredResponse Unpaid(string error, string message, IReadOnlyDictionary<string, string>? outcomeHeaders = null)
+        async Task<StoredResponse> UnpaidAsync(IRequestPaymentRail? refusedBy, string error, string message, IReadOnlyDictionary<string, string>? outcomeHeaders = null)
         {
+            var choices = await paymentOptions.ForAsync(verify, publisher.Domain, price, null, hasAccount: false, cancellationToken);
+            var preferred = choices.Offers[0];
             var headers = new Dictionary<string, string>
             {
                 [CrawlerHeaders.Price] = price.ToPriceString(),
-                [CrawlerHeaders.PriceRail] = rail.Id.Value,
+                [CrawlerHeaders.PriceRail] = preferred.Rail,
                 ["Link"] = choices.Link,
             };
-            foreach (var (name, value) in offer.RequiredHeaders(error == "payment_required" ? null : error).Concat(outcomeHeaders ?? new Dictionary<string, string>()))
+            foreach (var (name, value) in choices.RequiredHeaders(refusedBy, error).Concat(outcomeHeaders ?? new Dictionary<string, string>()))
             {
                 headers[name] = value;
             }
-            var fields = offer.BodyFields;
             return Respond(402, new VerifyBody(false, 402)
             {
                 Error = error,
@@ -365,33 +363,40 @@ public sealed class VerifyService(
                 Rule = ruleView,
                 CrawlerIdentification = identification,
                 Price = new PriceView(price, "USD", BillingType.PerRequest.ToWire()),
-                Offer = new OfferView(rail.Id.Value, price.Value, "USD", resourceUrl, verify.PublisherName, verify.Call.Body.ResourceUrl!),
+                Offer = new OfferView(preferred.Rail, price.Value, "USD", preferred.PaymentUrl, verify.PublisherName, verify.Call.Body.ResourceUrl!),
                 Offers = choices.Offers,
-                PaymentFields = fields.Count == 0 ? null : fields,
+                PaymentFields = choices.BodyFields(),
             }, headers);
         }
-        if (sent is not { } payment)
+        if (sent is not var (rail, payment))
         {
-            return Unpaid("payment_required",
-                $"This resource costs {price.ToPriceString()}: {rail.HowToPayRequest}, or send an AISA crawler token in {CrawlerHeaders.Token}.");
+            return await UnpaidAsync(null, "payment_required",
+                $"This resource costs {price.ToPriceString()}: {string.Join(", or ", paymentOptions.RequestRails.Select(r => r.HowToPayRequest))}, or send an AISA crawler token in {CrawlerHeaders.Token}.");
         }
-        switch (await rail.PayAsync(payment, offer, null, price, cancellationToken))
+        switch (await rail.PayRequestAsync(payment, PaymentOptions.ChargeFor(verify, publisher.Domain, price), cancellationToken))
         {
             case AuthorizationOutcome.Refused refused:
-                return Unpaid(refused.Error, refused.Message, refused.Headers);
+                return await UnpaidAsync(rail, refused.Error, refused.Message, refused.Headers);
             case AuthorizationOutcome.Unavailable unavailable:
                 return Respond(502, new VerifyBody(false, 502) { Error = unavailable.Error, Message = unavailable.Message, Rule = ruleView, CrawlerIdentification = identification });
             case AuthorizationOutcome.Settled settled:
+                var paid = settled.Paid ?? price;
                 var clearing = await systemAccounts.ClearingAsync(rail.Id.Value, CancellationToken.None);
                 var result = await ledger.PostAsync(
-                    ChargeTransfers(settled.RequestKey, clearing, publisher.Payable, price, $"{publisher.Domain}{verify.Resource.PathAndQuery}"), CancellationToken.None);
-                if (!result.Succeeded)
+                    ChargeTransfers(settled.RequestKey, clearing, publisher.Payable, paid, $"{publisher.Domain}{verify.Resource.PathAndQuery}"), CancellationToken.None);
+                if (result.Outcome == PostOutcome.AlreadyPosted)
+                {
+                    // An L402 preimage sent again (its hash is the key): it paid for one request, which was served then.
+                    return await UnpaidAsync(rail, "payment_already_used", $"This {rail.Id} payment paid for a request before ({settled.Transaction}): a payment pays once. Pay again.");
+                }
+                if (result.Outcome != PostOutcome.Posted)
                 {
                     // KeyReusedForDifferentTransfer: the reconciler booked it to suspense first; an operator moves it on.
                     throw new InvalidOperationException($"The {rail.Id} payment {settled.RequestKey} settled but could not be booked to the publisher: {result.Outcome}.");
                 }
+                metrics.Charged(paid);
                 await rail.BookedAsync(settled);
-                var paidHeaders = new Dictionary<string, string> { [CrawlerHeaders.Charged] = price.ToPriceString() };
+                var paidHeaders = new Dictionary<string, string> { [CrawlerHeaders.Charged] = paid.ToPriceString() };
                 foreach (var (name, value) in settled.Headers)
                 {
                     paidHeaders[name] = value;
@@ -399,7 +404,7 @@ public sealed class VerifyService(
                 return Respond(200, new VerifyBody(true, 200) { Rule = ruleView, CrawlerIdentification = identification, Message = $"Paid with {rail.Id}: {settled.Transaction}." },
                     paidHeaders);
             default:
-                throw new InvalidOperationException("An authorization payment ends refused, unavailable or settled.");
+                throw new InvalidOperationException("A request payment ends refused, unavailable or settled.");
         }
     }
 
@@ -471,9 +476,10 @@ public sealed class VerifyService(
     }
 
     /// <summary>A 402 of the wallet's: its own offer (for existing clients), and every other way to pay for the resource here.</summary>
-    private StoredResponse PaymentRequired(VerifyBody body, CheckedVerify verify, string publisherDomain, PricingRule rule, bool retryAfter, Micros? shortfall = null)
+    private async Task<StoredResponse> PaymentRequiredAsync(VerifyBody body, CheckedVerify verify, string publisherDomain, PricingRule rule, bool retryAfter,
+        Micros? shortfall = null, CancellationToken cancellationToken = default)
     {
-        var choices = paymentOptions.For(verify, publisherDomain, rule.Price, shortfall, hasAccount: true);
+        var choices = await paymentOptions.ForAsync(verify, publisherDomain, rule.Price, shortfall, hasAccount: true, cancellationToken);
         var headers = new Dictionary<string, string>
         {
             [CrawlerHeaders.Price] = rule.Price.ToPriceString(),
@@ -484,17 +490,16 @@ public sealed class VerifyService(
         {
             headers["Retry-After"] = RetryAfterSeconds;
         }
-        foreach (var (name, value) in choices.RequestOffer?.RequiredHeaders(null) ?? new Dictionary<string, string>())
+        foreach (var (name, value) in choices.RequiredHeaders())
         {
             headers[name] = value;
         }
-        var fields = choices.RequestOffer?.BodyFields;
         return Respond(402, body with
         {
             Price = new PriceView(rule.Price, "USD", rule.BillingType.ToWire()),
             Offer = new OfferView(CrawlerHeaders.WalletRail, rule.Price.Value, "USD", verify.Call.PaymentUrl, verify.PublisherName, verify.Call.Body.ResourceUrl!),
             Offers = choices.Offers,
-            PaymentFields = fields is { Count: > 0 } ? fields : null,
+            PaymentFields = choices.BodyFields(),
         }, headers);
     }
 

@@ -10,16 +10,10 @@ namespace Aisa.Settlement.Rails;
 /// account. A signed authorization pays once, on any instance; one whose settlement is unknown is kept for the rail's
 /// reconciler and never used again.
 /// </summary>
-public interface IAuthorizationPaymentRail : IRail
+public interface IAuthorizationPaymentRail : IRequestPaymentRail
 {
-    /// <summary>The payment a request carries in its headers; null for none.</summary>
-    SignedPayment? ReadPayment(Func<string, string?> header);
-
     /// <summary>What one payment of <paramref name="amount"/> for <paramref name="resourceUrl"/> must be.</summary>
     PaymentOffer Offer(Micros amount, string resourceUrl, string description);
-
-    /// <summary>How a crawler without an account pays one request here, in words for the 402's message.</summary>
-    string HowToPayRequest { get; }
 
     /// <summary>How to pay a top-up of <paramref name="amount"/>, in words for the 402's message.</summary>
     string HowToTopUp(Micros amount);
@@ -29,8 +23,11 @@ public interface IAuthorizationPaymentRail : IRail
     /// <summary>A settled top-up booked through the deposit book (credited at once, or recorded for a watcher to confirm).</summary>
     Task<Deposit> CreditTopUpAsync(long agentId, AuthorizationOutcome.Settled settled, Micros amount, CancellationToken cancellationToken);
 
-    /// <summary>The settlement is in the ledger (the publisher paid, or the wallet credited): its claim is closed for good.</summary>
-    Task BookedAsync(AuthorizationOutcome.Settled settled);
+    Task<PaymentOffer?> IRequestPaymentRail.OfferRequestAsync(RequestCharge charge, CancellationToken cancellationToken) =>
+        Task.FromResult<PaymentOffer?>(Offer(charge.Price, charge.ResourceUrl, charge.Description));
+
+    Task<AuthorizationOutcome> IRequestPaymentRail.PayRequestAsync(SignedPayment payment, RequestCharge charge, CancellationToken cancellationToken) =>
+        PayAsync(payment, Offer(charge.Price, charge.ResourceUrl, charge.Description), null, charge.Price, cancellationToken);
 }
 
 /// <summary>A payment as the request carried it, not yet decoded.</summary>
@@ -47,6 +44,9 @@ public abstract class PaymentOffer
 
     /// <summary>The network the payment is made on (CAIP-2 for x402), or null.</summary>
     public virtual string? Network => null;
+
+    /// <summary>The challenge of the 402's <c>WWW-Authenticate</c> header that asks for this payment (L402's macaroon and invoice), or null.</summary>
+    public virtual string? Challenge => null;
 }
 
 /// <summary>What became of one authorization payment.</summary>
@@ -64,5 +64,9 @@ public abstract record AuthorizationOutcome
     /// <param name="RequestKey">The ledger key of this payment as one request's charge: whoever books it first (the request, the reconciler) stands.</param>
     /// <param name="Headers">The rail's answer headers for the payer (the settlement response).</param>
     /// <param name="Detail">The rail's own record of the settlement, for <see cref="IAuthorizationPaymentRail.CreditTopUpAsync"/> and <see cref="IAuthorizationPaymentRail.BookedAsync"/>.</param>
-    public sealed record Settled(string Transaction, string RequestKey, IReadOnlyDictionary<string, string> Headers, object Detail) : AuthorizationOutcome;
+    public sealed record Settled(string Transaction, string RequestKey, IReadOnlyDictionary<string, string> Headers, object Detail) : AuthorizationOutcome
+    {
+        /// <summary>What the payment paid for one request, when not the price asked now (an L402 token bought at an earlier price); null for the price.</summary>
+        public Micros? Paid { get; init; }
+    }
 }
