@@ -13,10 +13,12 @@ namespace Aisa.Settlement.Adapters.X402;
 /// recorded as a detected deposit of the EVM rail of the same chain, keyed like any deposit there, and that rail's
 /// watcher credits it at its confirmation depth after re-reading the block.
 /// </summary>
-public sealed class X402Credits(X402Options options, IRailRegistry rails, IDepositBook book)
+public sealed class X402Credits(X402Chains chains, IRailRegistry rails, IDepositBook book)
 {
-    public async Task<Deposit> TopUpAsync(long agentId, AuthorizedTransfer settled, Micros amount, JsonObject evidence, CancellationToken cancellationToken)
+    /// <param name="network">The CAIP-2 network it settled on.</param>
+    public async Task<Deposit> TopUpAsync(long agentId, string network, AuthorizedTransfer settled, Micros amount, JsonObject evidence, CancellationToken cancellationToken)
     {
+        var options = chains.Find(network)?.Settings ?? throw new InvalidOperationException($"{network} is not an x402 network of {X402Options.Section}.");
         var (log, position) = (settled.Transfer, settled.Position);
         var tokenAmount = log.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var payment = new SeenPayment(agentId, log.To, log.Token, tokenAmount, amount, "0", log.TransactionHash, log.LogIndex, position);

@@ -3,28 +3,28 @@ using Aisa.Settlement.Rails;
 
 namespace Aisa.Settlement.Adapters.X402;
 
-/// <summary>One payment's requirements in both protocol versions.</summary>
-public sealed class X402Offer(JsonObject requirements, JsonObject? requirementsV1, string resourceUrl, string description) : PaymentOffer
+/// <summary>One payment's requirements on each accepted network (the first preferred), in both protocol versions.</summary>
+/// <param name="acceptsV1">Version 1's, for the networks that have a version 1 name.</param>
+public sealed class X402Offer(IReadOnlyList<JsonObject> accepts, IReadOnlyList<JsonObject> acceptsV1, string resourceUrl, string description) : PaymentOffer
 {
-    public JsonObject Requirements => requirements;
+    public IReadOnlyList<JsonObject> Accepts => accepts;
 
-    public JsonObject? RequirementsV1 => requirementsV1;
+    public IReadOnlyList<JsonObject> AcceptsV1 => acceptsV1;
 
     public string ResourceUrl => resourceUrl;
 
     public string Description => description;
 
-    public override string? Network => requirements["network"]?.GetValue<string>();
+    public override IReadOnlyList<string> Networks => [.. accepts.Select(r => r["network"]!.GetValue<string>())];
 
     public override IReadOnlyDictionary<string, string> RequiredHeaders(string? error) =>
         new Dictionary<string, string> { [X402Protocol.RequiredHeader] = RequiredHeader(error) };
 
-    /// <summary>What a version 1 client reads from a 402 body: <c>x402Version</c> and <c>accepts</c> (none where the network has no version 1 name).</summary>
-    public override JsonObject BodyFields => AcceptsV1 is { } accepts ? new JsonObject { ["x402Version"] = 1, ["accepts"] = accepts } : [];
+    /// <summary>What a version 1 client reads from a 402 body: <c>x402Version</c> and <c>accepts</c> (none where no network has a version 1 name).</summary>
+    public override JsonObject BodyFields => acceptsV1.Count > 0
+        ? new JsonObject { ["x402Version"] = 1, ["accepts"] = new JsonArray([.. acceptsV1.Select(r => r.DeepClone())]) }
+        : [];
 
     /// <summary>The version 2 <c>PAYMENT-REQUIRED</c> header's value.</summary>
-    public string RequiredHeader(string? error) => X402Protocol.Encode(X402Protocol.PaymentRequired(Requirements, ResourceUrl, Description, error));
-
-    /// <summary>Fields of the 402 body a version 1 client reads: <c>x402Version</c> and <c>accepts</c>.</summary>
-    public JsonArray? AcceptsV1 => RequirementsV1 is null ? null : new JsonArray(RequirementsV1.DeepClone());
+    public string RequiredHeader(string? error) => X402Protocol.Encode(X402Protocol.PaymentRequired(accepts, ResourceUrl, Description, error));
 }

@@ -12,5 +12,6 @@ public abstract record X402Outcome
     public sealed record Unavailable(string Error, string Message, bool Retryable) : X402Outcome;
 
     /// <summary>Settled on chain, and the chain shows the authorization moved exactly what was asked: credit once, keyed by that transfer.</summary>
-    public sealed record Settled(PaymentPayload Payment, string Transaction, JsonObject Settlement, AuthorizedTransfer Transfer) : X402Outcome;
+    /// <param name="Network">The CAIP-2 network it settled on.</param>
+    public sealed record Settled(string Network, PaymentPayload Payment, string Transaction, JsonObject Settlement, AuthorizedTransfer Transfer) : X402Outcome;
 }

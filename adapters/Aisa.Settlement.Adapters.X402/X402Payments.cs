@@ -10,10 +10,12 @@ namespace Aisa.Settlement.Adapters.X402;
 /// its authorization claimed (so it never pays twice, on any instance), verified and settled by the facilitator.
 /// A claim is given back when the payment certainly did not settle, and kept when that is unknown.
 /// </summary>
-public sealed class X402Payments(X402Options options, FacilitatorClient facilitator, IAuthorizationClaims authorizations, Eip3009Chain chain,
+public sealed class X402Payments(X402Options options, X402Chains chains, FacilitatorClient facilitator, IAuthorizationClaims authorizations,
     IDepositBook book, TimeProvider clock, ILogger<X402Payments> logger)
 {
     public X402Options Options => options;
+
+    public X402Chains Chains => chains;
 
     /// <summary>The payment a request carries: <c>PAYMENT-SIGNATURE</c> (version 2) or <c>X-PAYMENT</c> (version 1); null for none.</summary>
     public static SignedPayment? PaymentHeader(Func<string, string?> header) =>
@@ -21,11 +23,21 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
         : header(X402Protocol.V1SignatureHeader) is { Length: > 0 } v1 ? new SignedPayment(v1, 1)
         : null;
 
-    /// <summary>What one payment of <paramref name="amount"/> must be, in both protocol versions (version 1 only where the network has a name).</summary>
+    /// <summary>What one payment of <paramref name="amount"/> must be on each network, in both protocol versions (version 1 only where the network has a name).</summary>
     public X402Offer Offer(Micros amount, string resourceUrl, string description)
     {
-        var units = TokenUnits.FromMicros(amount, options.AssetDecimals);
-        return new X402Offer(X402Protocol.Requirements(options, units), X402Protocol.RequirementsV1(options, units, resourceUrl, description), resourceUrl, description);
+        var accepts = new List<JsonObject>();
+        var acceptsV1 = new List<JsonObject>();
+        foreach (var network in chains.All.Select(c => c.Settings))
+        {
+            var units = TokenUnits.FromMicros(amount, network.AssetDecimals);
+            accepts.Add(X402Protocol.Requirements(network, options.MaxTimeoutSeconds, units));
+            if (X402Protocol.RequirementsV1(network, options.MaxTimeoutSeconds, units, resourceUrl, description) is { } v1)
+            {
+                acceptsV1.Add(v1);
+            }
+        }
+        return new X402Offer(accepts, acceptsV1, resourceUrl, description);
     }
 
     public async Task<X402Outcome> PayAsync(SignedPayment sent, X402Offer offer, long? agentId, Micros amount, CancellationToken cancellationToken)
@@ -35,10 +47,19 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
         {
             return new X402Outcome.Refused("invalid_payload", problem!);
         }
-        var requirements = payment.Version == X402Protocol.Version ? offer.Requirements : offer.RequirementsV1;
-        if (requirements is null)
+        // The client pays one of the networks offered, and says which.
+        var chosen = payment.Accepted["network"]?.ToString();
+        var chain = payment.Version == X402Protocol.Version ? chains.Find(chosen ?? "") : chains.FindV1(chosen ?? "");
+        var requirements = (payment.Version == X402Protocol.Version ? offer.Accepts : offer.AcceptsV1).FirstOrDefault(r => r["network"]?.ToString() == chosen);
+        if (payment.Version != X402Protocol.Version && offer.AcceptsV1.Count == 0)
         {
-            return new X402Outcome.Refused("invalid_x402_version", $"{options.Network} has no x402 version 1 name: pay with version 2 ({X402Protocol.SignatureHeader}).");
+            return new X402Outcome.Refused("invalid_x402_version",
+                $"{string.Join(", ", chains.All.Select(c => c.Network))} has no x402 version 1 name: pay with version 2 ({X402Protocol.SignatureHeader}).");
+        }
+        if (chain is null || requirements is null)
+        {
+            return new X402Outcome.Refused("invalid_payment_requirements",
+                $"The payment is for {chosen ?? "no network"}, which is not one of these requirements' ({string.Join(", ", offer.Accepts.Select(r => r["network"]))}).");
         }
         if (!X402Protocol.Matches(payment, requirements))
         {
@@ -50,6 +71,7 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
             return new X402Outcome.Refused(refusal.Error, refusal.Message + " Nothing was charged.");
         }
         var network = requirements["network"]!.ToString();
+        var settings = chain.Settings;
         try
         {
             if (!await facilitator.SupportsAsync(payment.Version, network, cancellationToken))
@@ -61,12 +83,12 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
         {
             return new X402Outcome.Unavailable("facilitator_unavailable", e.Message + " Nothing was charged; retry the same payment.", Retryable: true);
         }
-        var claim = new AuthorizationClaim(options.Network, payment.Payer, payment.Nonce, agentId, options.Asset!.ToLowerInvariant(), payment.Value, payment.ValidBefore, amount, "settling", clock.GetUtcNow());
+        var claim = new AuthorizationClaim(settings.Network, payment.Payer, payment.Nonce, agentId, settings.Asset!.ToLowerInvariant(), payment.Value, payment.ValidBefore, amount, "settling", clock.GetUtcNow());
         if (!await authorizations.TryClaimAsync(claim, cancellationToken))
         {
             return new X402Outcome.Refused("invalid_exact_evm_nonce_already_used", "This authorization was used already: sign a new payment.");
         }
-        Task ReleaseAsync() => authorizations.ReleaseAsync(options.Network, payment.Payer, payment.Nonce, CancellationToken.None);
+        Task ReleaseAsync() => authorizations.ReleaseAsync(settings.Network, payment.Payer, payment.Nonce, CancellationToken.None);
 
         VerifyResult verified;
         try
@@ -116,7 +138,7 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
             case SettlementCheck.Matches matches:
                 // The claim stays "settling" until the caller has booked the money (BookedAsync): should booking fail, the
                 // reconciler finds the settlement on chain and books it under the same key.
-                return new X402Outcome.Settled(payment, transaction, settled.Json, matches.Transfer);
+                return new X402Outcome.Settled(settings.Network, payment, transaction, settled.Json, matches.Transfer);
             case SettlementCheck.Mismatched:
                 return new X402Outcome.Refused("invalid_exact_evm_transfer_event_mismatch",
                     $"The settlement {transaction} did not move what this payment authorized: nothing was credited.", settled.Json);
@@ -133,12 +155,16 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
     /// </summary>
     public async Task<SettlementCheck> CheckSettlementAsync(AuthorizationClaim claim, string transaction, CancellationToken cancellationToken)
     {
-        var reading = await chain.ReadAsync(transaction, claim.Asset, claim.Payer, claim.Nonce, cancellationToken);
+        if (chains.Find(claim.Network) is not { } chain)
+        {
+            return new SettlementCheck.Unknown($"{claim.Network} is no longer in {X402Options.Section}: its settlements cannot be read.");
+        }
+        var reading = await chain.Chain.ReadAsync(transaction, claim.Asset, claim.Payer, claim.Nonce, cancellationToken);
         if (reading.Status != SettlementStatus.Used)
         {
             return new SettlementCheck.Unknown($"transaction {transaction}: {reading.Status}");
         }
-        var payTo = options.PayTo!.ToLowerInvariant();
+        var payTo = chain.Settings.PayTo!.ToLowerInvariant();
         var transfer = reading.Transfer?.Transfer;
         if (transfer is not null && transfer.From == claim.Payer && transfer.To == payTo && transfer.Token == claim.Asset
             && transfer.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) == claim.Value)
@@ -162,7 +188,7 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
         };
         if (transfer is not null && transfer.To == payTo)
         {
-            if (TokenUnits.TryToMicros(transfer.Value, options.AssetDecimals, out var reached) && reached.Micros.IsPositive)
+            if (TokenUnits.TryToMicros(transfer.Value, chain.Settings.AssetDecimals, out var reached) && reached.Micros.IsPositive)
             {
                 // Money that reached the treasury for no claim it matches: held in suspense, for an operator.
                 await book.BookAsync(X402Rail.Rail, new DepositObservation(ObservationKind.Seen, $"{claim.Network}:{transaction}#{reading.Transfer!.Position}", 1)
@@ -184,12 +210,12 @@ public sealed class X402Payments(X402Options options, FacilitatorClient facilita
 
     /// <summary>The settlement is in the ledger: its claim is closed for good.</summary>
     public Task BookedAsync(X402Outcome.Settled settled) =>
-        authorizations.SettledAsync(options.Network, settled.Payment.Payer, settled.Payment.Nonce, settled.Transaction, CancellationToken.None);
+        authorizations.SettledAsync(settled.Network, settled.Payment.Payer, settled.Payment.Nonce, settled.Transaction, CancellationToken.None);
 
     /// <summary>Evidence of a settled payment, for the deposit or charge it becomes.</summary>
     public JsonObject Evidence(X402Outcome.Settled settled) => new()
     {
-        ["network"] = options.Network,
+        ["network"] = settled.Network,
         ["txHash"] = settled.Transaction,
         ["payer"] = settled.Payment.Payer,
         ["nonce"] = settled.Payment.Nonce,

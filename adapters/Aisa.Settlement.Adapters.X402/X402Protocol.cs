@@ -33,12 +33,12 @@ public static class X402Protocol
         [43113] = "avalanche-fuji",
     };
 
-    /// <summary>The version 1 name of the configured network; null where version 1 has none (then only version 2 is offered).</summary>
-    public static string? V1Network(X402Options options) => V1Networks.GetValueOrDefault(options.ChainId);
+    /// <summary>The version 1 name of the chain; null where version 1 has none (then only version 2 is offered).</summary>
+    public static string? V1Network(long chainId) => V1Networks.GetValueOrDefault(chainId);
 
     /// <summary>Version 1 requirements for the same payment: amount as <c>maxAmountRequired</c>, the resource inside.</summary>
-    public static JsonObject? RequirementsV1(X402Options options, BigInteger amount, string resourceUrl, string description) =>
-        V1Network(options) is not { } network ? null : new JsonObject
+    public static JsonObject? RequirementsV1(X402Network options, int maxTimeoutSeconds, BigInteger amount, string resourceUrl, string description) =>
+        V1Network(options.ChainId) is not { } network ? null : new JsonObject
         {
             ["scheme"] = "exact",
             ["network"] = network,
@@ -47,7 +47,7 @@ public static class X402Protocol
             ["description"] = description,
             ["mimeType"] = "application/json",
             ["payTo"] = options.PayTo,
-            ["maxTimeoutSeconds"] = options.MaxTimeoutSeconds,
+            ["maxTimeoutSeconds"] = maxTimeoutSeconds,
             ["asset"] = options.Asset,
             ["extra"] = new JsonObject { ["name"] = options.AssetName, ["version"] = options.AssetVersion },
         };
@@ -55,23 +55,23 @@ public static class X402Protocol
     public static string Encode(JsonNode value) => Convert.ToBase64String(Encoding.UTF8.GetBytes(value.ToJsonString()));
 
     /// <summary>The requirements of one payment in the "exact" scheme: <paramref name="amount"/> atomic units of the asset.</summary>
-    public static JsonObject Requirements(X402Options options, BigInteger amount) => new()
+    public static JsonObject Requirements(X402Network options, int maxTimeoutSeconds, BigInteger amount) => new()
     {
         ["scheme"] = "exact",
         ["network"] = options.Network,
         ["amount"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["asset"] = options.Asset,
         ["payTo"] = options.PayTo,
-        ["maxTimeoutSeconds"] = options.MaxTimeoutSeconds,
+        ["maxTimeoutSeconds"] = maxTimeoutSeconds,
         ["extra"] = new JsonObject { ["name"] = options.AssetName, ["version"] = options.AssetVersion },
     };
 
-    public static JsonObject PaymentRequired(JsonObject requirements, string resourceUrl, string description, string? error) => new()
+    public static JsonObject PaymentRequired(IEnumerable<JsonObject> accepts, string resourceUrl, string description, string? error) => new()
     {
         ["x402Version"] = Version,
         ["error"] = error ?? "PAYMENT-SIGNATURE header is required",
         ["resource"] = new JsonObject { ["url"] = resourceUrl, ["description"] = description, ["mimeType"] = "application/json" },
-        ["accepts"] = new JsonArray(requirements.DeepClone()),
+        ["accepts"] = new JsonArray([.. accepts.Select(r => r.DeepClone())]),
         ["extensions"] = new JsonObject(),
     };
 

@@ -19,20 +19,26 @@ public static class X402Rails
         {
             return services;
         }
-        if (options.ConfirmedByWatcher && !configuration.GetSection(EvmChainOptions.Section).GetChildren()
-                .Any(c => long.TryParse(c["ChainId"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) && id == options.ChainId))
+        var networks = configuration.GetSection($"{X402Options.Section}:Networks").GetChildren().ToList();
+        foreach (var network in networks)
         {
-            setup.Problem($"{X402Options.Section}:Confirm is watcher, but no chain of {EvmChainOptions.Section} has chain id {options.ChainId} to watch the settlements.");
+            setup.ReportUnknownKeys<X402Network>(network, $"{X402Options.Section}:Networks:{network.Key}");
+        }
+        foreach (var network in options.Accepted.Where(n => n.ConfirmedByWatcher))
+        {
+            if (!configuration.GetSection(EvmChainOptions.Section).GetChildren()
+                    .Any(c => long.TryParse(c["ChainId"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) && id == network.ChainId))
+            {
+                setup.Problem($"{X402Options.Section}: {network.Network} is confirmed by the watcher, but no chain of {EvmChainOptions.Section} has chain id {network.ChainId} to watch its settlements.");
+            }
         }
         services.AddSingleton(options);
         // The facilitator's calls have their own timeout (FacilitatorTimeoutSeconds).
         services.AddHttpClient(FacilitatorHttpClient, client => client.Timeout = Timeout.InfiniteTimeSpan);
         services.AddSingleton(provider => new FacilitatorClient(provider.GetRequiredService<IHttpClientFactory>().CreateClient(FacilitatorHttpClient), options));
         services.AddJsonRpcHttpClient();
-        services.AddSingleton(provider => new Eip3009Chain(new EvmRpcClient(JsonRpcHttpClient.Create(provider), new JsonRpcOptions
-        {
-            Endpoints = options.RpcUrls.Select(u => new Uri(u)).ToList(),
-        })));
+        services.AddSingleton(provider => new X402Chains([.. options.Accepted.Select(network => new X402Chain(network,
+            new Eip3009Chain(new EvmRpcClient(JsonRpcHttpClient.Create(provider), new JsonRpcOptions { Endpoints = network.RpcUrls.Select(u => new Uri(u)).ToList() }))))]));
         services.AddSingleton<X402Payments>();
         services.AddSingleton<X402Credits>();
         services.AddSingleton<X402Reconciler>();

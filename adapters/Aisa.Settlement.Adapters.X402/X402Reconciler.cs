@@ -13,7 +13,7 @@ namespace Aisa.Settlement.Adapters.X402;
 /// Anything else (a front-run with the same nonce for another amount or payee) closes the claim with its evidence and
 /// credits nothing. An unused authorization whose validity ended can never settle: it is closed, and nothing was taken.
 /// </summary>
-public sealed class X402Reconciler(X402Payments x402, Eip3009Chain chain, IAuthorizationClaims authorizations, X402Credits credits, IDepositBook book,
+public sealed class X402Reconciler(X402Payments x402, IAuthorizationClaims authorizations, X402Credits credits, IDepositBook book,
     TimeProvider clock, ILogger<X402Reconciler> logger) : IRailJob
 {
     public const string JobName = "reconcile:x402";
@@ -31,6 +31,13 @@ public sealed class X402Reconciler(X402Payments x402, Eip3009Chain chain, IAutho
         var (credited, expired, mismatched, waiting) = (0, 0, 0, 0);
         foreach (var claim in await authorizations.UnresolvedAsync(now - Grace, cancellationToken))
         {
+            if (x402.Chains.Find(claim.Network)?.Chain is not { } chain)
+            {
+                logger.LogError("x402 authorization {Payer}/{Nonce} was claimed on {Network}, which is no longer in {Section}: it cannot be looked up; put the network back or resolve it by hand.",
+                    claim.Payer, claim.Nonce, claim.Network, X402Options.Section);
+                waiting++;
+                continue;
+            }
             if (!await chain.IsUsedAsync(claim.Asset, claim.Payer, claim.Nonce, cancellationToken))
             {
                 // One minute past validBefore, no block can still include it.
@@ -85,7 +92,7 @@ public sealed class X402Reconciler(X402Payments x402, Eip3009Chain chain, IAutho
         };
         if (claim.AgentId is { } agent)
         {
-            await credits.TopUpAsync(agent, transfer, claim.Amount, evidence, cancellationToken);
+            await credits.TopUpAsync(agent, claim.Network, transfer, claim.Amount, evidence, cancellationToken);
             return;
         }
         // Booked by a build that keyed a request by its transaction alone: it stands.

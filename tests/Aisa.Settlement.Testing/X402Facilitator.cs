@@ -22,10 +22,13 @@ public sealed class X402Facilitator : IAsyncDisposable
 
     public Uri Url { get; }
 
-    public static async Task<X402Facilitator> StartAsync(EvmNode node)
+    public static Task<X402Facilitator> StartAsync(EvmNode node) => StartAsync([node]);
+
+    /// <summary>One facilitator settling on each of <paramref name="nodes"/> (their chain ids differ), as a hosted facilitator settles on many networks.</summary>
+    public static async Task<X402Facilitator> StartAsync(IReadOnlyList<EvmNode> nodes)
     {
         var (process, url) = await NodePeers.StartServerAsync("x402-facilitator.mjs", "x402 facilitator",
-            node.Url.ToString(), node.ChainId.ToString(CultureInfo.InvariantCulture), Ganache.DeployerKey);
+            [.. nodes.SelectMany(node => new[] { node.Url.ToString(), node.ChainId.ToString(CultureInfo.InvariantCulture) }), Ganache.DeployerKey]);
         return new X402Facilitator(process, url);
     }
 

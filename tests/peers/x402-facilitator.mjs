@@ -1,6 +1,7 @@
 // The official x402 facilitator (@x402/core + @x402/evm 2.27.0) as an HTTP service, settling on a local node:
 // POST /verify, POST /settle, GET /supported, the bodies of the x402 facilitator API, for protocol versions 2 and 1.
-// Usage: node x402-facilitator.mjs <rpc url> <chain id> <facilitator private key> <port>   prints "listening <url>"
+// Usage: node x402-facilitator.mjs <rpc url> <chain id> [<rpc url> <chain id> ...] <facilitator private key> <port>
+//   settles on each chain given; prints "listening <url>"
 import http from 'node:http';
 import { createWalletClient, defineChain, http as viemHttp, publicActions } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -10,17 +11,21 @@ import { toFacilitatorEvmSigner } from '@x402/evm';
 import { ExactEvmSchemeV1 } from '@x402/evm/exact/v1/facilitator';
 import { EVM_NETWORK_CHAIN_ID_MAP } from '@x402/evm/v1';
 
-const [rpc, chainIdText, key, portText] = process.argv.slice(2);
-const chainId = Number(chainIdText);
-const network = `eip155:${chainId}`;
-const chain = defineChain({ id: chainId, name: `local-${chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpc] } } });
+const args = process.argv.slice(2);
+const portText = args.pop();
+const key = args.pop();
 const account = privateKeyToAccount(key);
-const wallet = createWalletClient({ chain, transport: viemHttp(rpc), account }).extend(publicActions);
-const signer = toFacilitatorEvmSigner({ ...wallet, address: account.address });
-const facilitator = new x402Facilitator().register(network, new ExactEvmScheme(signer));
-// Protocol version 1 names networks; where this chain id has a name, version 1 is settled too.
-const v1Name = Object.entries(EVM_NETWORK_CHAIN_ID_MAP).find(([, id]) => id === chainId)?.[0];
-if (v1Name) facilitator.registerV1(v1Name, new ExactEvmSchemeV1(signer));
+const facilitator = new x402Facilitator();
+for (let i = 0; i < args.length; i += 2) {
+  const [rpc, chainId] = [args[i], Number(args[i + 1])];
+  const chain = defineChain({ id: chainId, name: `local-${chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpc] } } });
+  const wallet = createWalletClient({ chain, transport: viemHttp(rpc), account }).extend(publicActions);
+  const signer = toFacilitatorEvmSigner({ ...wallet, address: account.address });
+  facilitator.register(`eip155:${chainId}`, new ExactEvmScheme(signer));
+  // Protocol version 1 names networks; where this chain id has a name, version 1 is settled too.
+  const v1Name = Object.entries(EVM_NETWORK_CHAIN_ID_MAP).find(([, id]) => id === chainId)?.[0];
+  if (v1Name) facilitator.registerV1(v1Name, new ExactEvmSchemeV1(signer));
+}
 
 const server = http.createServer(async (request, response) => {
   const send = (status, body) => {

@@ -96,13 +96,15 @@ public sealed class PaymentOptions(IRailRegistry rails, IOptions<PlatformOptions
                 continue;
             }
             requestOffers.Add((requestRail, requestOffer));
-            perRequest.Add(Offer(requestRail.Id.Value, OfferKinds.PerRequest, charge.ResourceUrl) with
+            // One offer per network, so a crawler picks the chain it holds money on.
+            IReadOnlyList<string?> networks = requestOffer.Networks.Count > 0 ? [.. requestOffer.Networks] : [null];
+            perRequest.AddRange(networks.Select(network => Offer(requestRail.Id.Value, OfferKinds.PerRequest, charge.ResourceUrl) with
             {
                 Method = "GET",
-                Network = requestOffer.Network,
+                Network = network,
                 Challenge = requestOffer.Challenge,
                 Instructions = requestRail.HowToPayRequest,
-            });
+            }));
         }
 
         List<OfferView> offers = hasAccount ? [wallet, .. topUps, .. perRequest] : [.. perRequest, wallet, .. topUps];

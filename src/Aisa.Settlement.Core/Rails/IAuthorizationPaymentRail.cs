@@ -42,8 +42,8 @@ public abstract class PaymentOffer
     /// <summary>Fields a 402 body carries for clients that read the requirements from it, after the contract's own; empty for none.</summary>
     public abstract JsonObject BodyFields { get; }
 
-    /// <summary>The network the payment is made on (CAIP-2 for x402), or null.</summary>
-    public virtual string? Network => null;
+    /// <summary>The networks the payment may be made on (CAIP-2 for x402), the first preferred; none where the rail has no such choice.</summary>
+    public virtual IReadOnlyList<string> Networks => [];
 
     /// <summary>The challenge of the 402's <c>WWW-Authenticate</c> header that asks for this payment (L402's macaroon and invoice), or null.</summary>
     public virtual string? Challenge => null;

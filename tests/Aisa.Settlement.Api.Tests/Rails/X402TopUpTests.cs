@@ -160,13 +160,20 @@ public sealed class X402TopUpTests : IAsyncLifetime
         Assert.Equal(0.018m, earnings.Body.GetProperty("earnings").GetProperty("balance").GetDecimal());
 
         // The same payment for a second request is refused: one payment, one request.
-        using var replay = new HttpRequestMessage(HttpMethod.Get, new Uri(siteUrl, "/article/7"));
+        await AssertReplayRefusedAsync(new Uri(siteUrl, "/article/7"), paid);
+        var audit = await client.AuditAsync();
+        Assert.True(audit.GetProperty("balanced").GetBoolean(), audit.ToString());
+    }
+
+    /// <summary>The payment the official client sent, sent again to <paramref name="url"/>: refused, as one payment pays one request.</summary>
+    internal static async Task AssertReplayRefusedAsync(Uri url, JsonObject paid)
+    {
+        using var http = new HttpClient();
+        using var replay = new HttpRequestMessage(HttpMethod.Get, url);
         replay.Headers.Add("PAYMENT-SIGNATURE", paid["paymentSignature"]!.GetValue<string>());
         using var refused = await http.SendAsync(replay);
         Assert.Equal(HttpStatusCode.PaymentRequired, refused.StatusCode);
         Assert.Contains("invalid_exact_evm_nonce_already_used", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        var audit = await client.AuditAsync();
-        Assert.True(audit.GetProperty("balanced").GetBoolean(), audit.ToString());
     }
 
     [Fact]
