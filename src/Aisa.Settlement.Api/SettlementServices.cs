@@ -29,7 +29,7 @@ public static class SettlementServices
         // provider's key in the path. Each client says itself what failed, naming the host only.
         services.ConfigureHttpClientDefaults(http => http.RemoveAllLoggers());
         services.AddObservability();
-        services.AddOpenApi();
+        services.AddApiDocument();
         services.AddDashboardAuth();
         services.AddSingleton<Storage.Operations.OperationsStore>();
         services.AddSettlementRateLimits(settings.RateLimits);

@@ -30,6 +30,13 @@ public sealed record AgentSessionResponse(string Token, CrawlerView Crawler)
     public bool Success => true;
 }
 
+public sealed record AgentInfoResponse(CrawlerView Crawler);
+
+public sealed record RotatedTokenResponse(string CrawlerToken)
+{
+    public bool Success => true;
+}
+
 public sealed record TransactionView(long Id, string Type, Micros Amount, Micros? BalanceAfter, DateTimeOffset CreatedAt, string? Reference);
 
 /// <param name="NextCursor">The <c>before</c> of the next page; null (written out) on the last page.</param>
@@ -43,13 +50,21 @@ public static class AgentsApi
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/agent").WithTags("Agent");
-        group.MapPost("/auth/register", RegisterAsync).RequireRateLimiting(RateLimits.AuthPolicy);
-        group.MapPost("/auth/login", LoginAsync).RequireRateLimiting(RateLimits.AuthPolicy);
+        group.MapPost("/auth/register", RegisterAsync).RequireRateLimiting(RateLimits.AuthPolicy)
+            .WithSummary("Registers an agent: its session and its crawler token (shown this once).")
+            .Takes<RegisterAgentRequest>().Answers<AgentSessionResponse>(201).Refuses(400, 409, 429);
+        group.MapPost("/auth/login", LoginAsync).RequireRateLimiting(RateLimits.AuthPolicy)
+            .WithSummary("Logs an agent in: a new session (the crawler token is not shown again).")
+            .Takes<LoginRequest>().Answers<AgentSessionResponse>(200).Refuses(400, 401, 403, 429);
         group.MapPost("/auth/logout", async (HttpRequest request, SessionAuthentication sessions, CancellationToken cancellationToken) =>
-            await sessions.EndAsync(request, SessionSubject.Agent, cancellationToken)).WithSummary("Ends the session it is sent with (204).");
-        group.MapGet("/info", InfoAsync).RequireAgentSession();
-        group.MapPost("/token/rotate", RotateTokenAsync).RequireAgentSession();
-        group.MapGet("/transactions", TransactionsAsync).RequireAgentSession();
+            await sessions.EndAsync(request, SessionSubject.Agent, cancellationToken)).WithSummary("Ends the session it is sent with (204).")
+            .CalledWith(ApiDocument.Session).Produces(204).Refuses(401);
+        group.MapGet("/info", InfoAsync).RequireAgentSession()
+            .WithSummary("The agent and its wallet's balance.").Answers<AgentInfoResponse>(200).Refuses(401, 403);
+        group.MapPost("/token/rotate", RotateTokenAsync).RequireAgentSession()
+            .WithSummary("A new crawler token (shown this once); the old one stops working at once.").Answers<RotatedTokenResponse>(200).Refuses(401, 403);
+        group.MapGet("/transactions", TransactionsAsync).RequireAgentSession()
+            .WithSummary("The wallet's statement, newest first (limit=, before=).").Answers<TransactionsPage>(200).Refuses(400, 401, 403);
         return endpoints;
     }
 
@@ -117,7 +132,7 @@ public static class AgentsApi
     private static async Task<IResult> InfoAsync(HttpRequest request, ILedger ledger, CancellationToken cancellationToken)
     {
         var agent = request.HttpContext.SessionAgent();
-        return ApiResponses.Json(200, new { crawler = await ViewAsync(agent, ledger, cancellationToken) }).ToResult();
+        return ApiResponses.Json(200, new AgentInfoResponse(await ViewAsync(agent, ledger, cancellationToken))).ToResult();
     }
 
     private static async Task<IResult> RotateTokenAsync(HttpRequest request, AgentStore agents, CancellationToken cancellationToken)
@@ -125,7 +140,7 @@ public static class AgentsApi
         var agent = request.HttpContext.SessionAgent();
         var crawlerToken = Secrets.NewCrawlerToken();
         await agents.RotateTokenAsync(agent.Id, Secrets.Hash(crawlerToken), cancellationToken);
-        return ApiResponses.Json(200, new { success = true, crawlerToken }).ToResult();
+        return ApiResponses.Json(200, new RotatedTokenResponse(crawlerToken)).ToResult();
     }
 
     private static async Task<IResult> TransactionsAsync(HttpRequest request, ILedger ledger, CancellationToken cancellationToken)

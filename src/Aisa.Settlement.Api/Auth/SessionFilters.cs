@@ -19,7 +19,7 @@ public static class SessionFilters
         context.Items[typeof(Publisher)] as Publisher ?? throw new InvalidOperationException("The endpoint was mapped without RequirePublisherSession().");
 
     public static TBuilder RequireAgentSession<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter(async (context, next) =>
+        builder.CalledWith(ApiDocument.Session).AddEndpointFilter(async (context, next) =>
         {
             var services = context.HttpContext.RequestServices;
             var (id, refusal) = await services.GetRequiredService<SessionAuthentication>().AuthenticateAsync(context.HttpContext.Request, SessionSubject.Agent, context.HttpContext.RequestAborted);
@@ -37,7 +37,7 @@ public static class SessionFilters
         });
 
     public static TBuilder RequirePublisherSession<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter(async (context, next) =>
+        builder.CalledWith(ApiDocument.Session).AddEndpointFilter(async (context, next) =>
         {
             var services = context.HttpContext.RequestServices;
             var (id, refusal) = await services.GetRequiredService<SessionAuthentication>().AuthenticateAsync(context.HttpContext.Request, SessionSubject.Publisher, context.HttpContext.RequestAborted);

@@ -54,7 +54,7 @@ public static class GuardApi
                     : ApiResponses.Error(404, "key_not_found", "This crawler has no key with this id.").ToResult())
             .RequireAgentSession();
 
-        var operators = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(Operator.OperatorApi.RequireOperatorKeyAsync);
+        var operators = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(Operator.OperatorApi.RequireOperatorKeyAsync).CalledWith(Http.ApiDocument.OperatorKey);
         operators.MapGet("/crawlers/{crawlerId}/guard", async (string crawlerId, AgentStore agents, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken) =>
             await FindAsync(crawlerId, agents, cancellationToken) is { } found
                 ? await ViewAsync(found, ledger, clock, cancellationToken)

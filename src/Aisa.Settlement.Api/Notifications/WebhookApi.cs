@@ -31,7 +31,7 @@ public static class WebhookApi
             context => Notifier.AgentOwner(context.SessionAgent().Id));
         MapOwnerWebhook(endpoints.MapGroup("/api/publisher").WithTags("Publisher").RequirePublisherSession(), "/api/publisher",
             context => Notifier.PublisherOwner(context.SessionPublisher().Id));
-        var operators = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(Operator.OperatorApi.RequireOperatorKeyAsync);
+        var operators = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(Operator.OperatorApi.RequireOperatorKeyAsync).CalledWith(Http.ApiDocument.OperatorKey);
         MapOwnerWebhook(operators, "/api/operator", _ => Notifier.OperatorOwner);
         operators.MapGet("/crawlers/{crawlerId}/webhook/deliveries", async (string crawlerId, AgentStore agents, WebhookStore store, CancellationToken cancellationToken) =>
             await Guard.GuardApi.FindAsync(crawlerId, agents, cancellationToken) is { } found

@@ -28,7 +28,7 @@ public static class OperatorApi
 
     public static IEndpointRouteBuilder MapOperatorApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(RequireOperatorKeyAsync);
+        var group = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(RequireOperatorKeyAsync).CalledWith(Http.ApiDocument.OperatorKey);
         group.MapPost("/crawlers/{crawlerId}/adjustments", AdjustAsync);
         group.MapGet("/ledger/audit", AuditAsync);
         group.MapPost("/publishers/{publisherId}/verify", VerifyPublisherAsync)

@@ -43,7 +43,7 @@ public static class PayoutsApi
         publisher.MapPut("/payout-settings", SaveSettingsAsync).RequirePublisherSession();
         publisher.MapGet("/payouts", PublisherPayoutsAsync).RequirePublisherSession();
 
-        var operators = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(OperatorApi.RequireOperatorKeyAsync);
+        var operators = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(OperatorApi.RequireOperatorKeyAsync).CalledWith(Http.ApiDocument.OperatorKey);
         operators.MapGet("/payouts", OperatorPayoutsAsync);
         operators.MapGet("/payouts/{payoutId}", PayoutAsync);
         operators.MapPost("/payouts/run", RunAsync);

@@ -44,20 +44,34 @@ public sealed record EarningsView(Micros Balance, Micros GrossCharges, Micros Pl
 }
 
 /// <summary>The publisher API: register with a domain, login, pricing rules, earnings.</summary>
+public sealed record RuleResponse(RuleView Rule);
+
+public sealed record RulesResponse(IReadOnlyList<RuleView> Rules);
+
+/// <param name="Available">The same as <c>earnings.available</c>, kept at the top level for existing clients.</param>
+public sealed record EarningsResponse(EarningsView Earnings, Micros Available, Micros InFlight, Micros Paid, string Currency);
+
 public static class PublishersApi
 {
     public static IEndpointRouteBuilder MapPublishersApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/publisher").WithTags("Publisher");
-        group.MapPost("/auth/register", RegisterAsync).RequireRateLimiting(RateLimits.AuthPolicy);
-        group.MapPost("/auth/login", LoginAsync).RequireRateLimiting(RateLimits.AuthPolicy);
+        group.MapPost("/auth/register", RegisterAsync).RequireRateLimiting(RateLimits.AuthPolicy)
+            .WithSummary("Registers a publisher for its domain: its session.").Takes<RegisterPublisherRequest>().Answers<PublisherSessionResponse>(201).Refuses(400, 409, 429);
+        group.MapPost("/auth/login", LoginAsync).RequireRateLimiting(RateLimits.AuthPolicy)
+            .WithSummary("Logs a publisher in: a new session.").Takes<PublisherLoginRequest>().Answers<PublisherSessionResponse>(200).Refuses(400, 401, 429);
         group.MapPost("/auth/logout", async (HttpRequest request, SessionAuthentication sessions, CancellationToken cancellationToken) =>
-            await sessions.EndAsync(request, SessionSubject.Publisher, cancellationToken)).WithSummary("Ends the session it is sent with (204).");
-        group.MapPost("/rules", CreateRuleAsync).RequirePublisherSession();
-        group.MapGet("/rules", ListRulesAsync).RequirePublisherSession();
-        group.MapPut("/rules/{id:long}", UpdateRuleAsync).RequirePublisherSession();
-        group.MapDelete("/rules/{id:long}", DeleteRuleAsync).RequirePublisherSession();
-        group.MapGet("/earnings", EarningsAsync).RequirePublisherSession();
+            await sessions.EndAsync(request, SessionSubject.Publisher, cancellationToken)).WithSummary("Ends the session it is sent with (204).")
+            .CalledWith(ApiDocument.Session).Produces(204).Refuses(401);
+        group.MapPost("/rules", CreateRuleAsync).RequirePublisherSession()
+            .WithSummary("Adds a pricing rule: a path prefix, pay/free/block, the price and how it is billed, optionally for one crawler type.")
+            .Takes<RuleRequest>().Answers<RuleResponse>(201).Refuses(400, 401);
+        group.MapGet("/rules", ListRulesAsync).RequirePublisherSession().WithSummary("The publisher's rules.").Answers<RulesResponse>(200).Refuses(401);
+        group.MapPut("/rules/{id:long}", UpdateRuleAsync).RequirePublisherSession().WithSummary("Replaces a rule.")
+            .Takes<RuleRequest>().Answers<RuleResponse>(200).Refuses(400, 401, 404);
+        group.MapDelete("/rules/{id:long}", DeleteRuleAsync).RequirePublisherSession().WithSummary("Deletes a rule (204).").Produces(204).Refuses(401, 404);
+        group.MapGet("/earnings", EarningsAsync).RequirePublisherSession()
+            .WithSummary("What the publisher earned: charges, the platform's share, available, in flight and paid out.").Answers<EarningsResponse>(200).Refuses(401);
         group.MapGet("/domain-proof", DomainProofAsync).RequirePublisherSession()
             .WithSummary("The token to serve alone at https://<domain>/.well-known/aisa-publisher.txt, and whether the domain is proven.");
         group.MapPost("/domain-proof/check", CheckDomainProofAsync).RequirePublisherSession()
@@ -169,14 +183,14 @@ public static class PublishersApi
         }
         var rule = await rules.CreateAsync(publisher.Id, draft, cancellationToken);
         directory.Forget(publisher);
-        return ApiResponses.Json(201, new { rule = RuleView.From(rule) }).ToResult();
+        return ApiResponses.Json(201, new RuleResponse(RuleView.From(rule))).ToResult();
     }
 
     private static async Task<IResult> ListRulesAsync(HttpRequest request, RuleStore rules, CancellationToken cancellationToken)
     {
         var publisher = request.HttpContext.SessionPublisher();
         var list = await rules.ListAsync(publisher.Id, cancellationToken);
-        return ApiResponses.Json(200, new { rules = list.Select(RuleView.From) }).ToResult();
+        return ApiResponses.Json(200, new RulesResponse([.. list.Select(RuleView.From)])).ToResult();
     }
 
     private static async Task<IResult> UpdateRuleAsync(long id, HttpRequest request, RuleStore rules, PublisherDirectory directory, CancellationToken cancellationToken)
@@ -191,7 +205,7 @@ public static class PublishersApi
         directory.Forget(publisher);
         return rule is null
             ? ApiResponses.Error(404, "rule_not_found", "You have no rule with this id.").ToResult()
-            : ApiResponses.Json(200, new { rule = RuleView.From(rule) }).ToResult();
+            : ApiResponses.Json(200, new RuleResponse(RuleView.From(rule))).ToResult();
     }
 
     private static async Task<IResult> DeleteRuleAsync(long id, HttpRequest request, RuleStore rules, PublisherDirectory directory, CancellationToken cancellationToken)
@@ -212,7 +226,7 @@ public static class PublishersApi
             await ledger.SumAsync(publisher.Payable, TransferKinds.Charge, EntrySide.Credit, cancellationToken),
             await ledger.SumAsync(publisher.Payable, TransferKinds.PlatformFee, EntrySide.Debit, cancellationToken),
             available, totals.InFlight, totals.Paid);
-        return ApiResponses.Json(200, new { earnings, available, inFlight = totals.InFlight, paid = totals.Paid, currency = "USD" }).ToResult();
+        return ApiResponses.Json(200, new EarningsResponse(earnings, available, totals.InFlight, totals.Paid, "USD")).ToResult();
     }
 
     private static async Task<(RuleDraft? Draft, StoredResponse? Problem)> ReadRuleAsync(HttpRequest request, CancellationToken cancellationToken)

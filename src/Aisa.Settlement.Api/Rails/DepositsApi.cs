@@ -15,6 +15,14 @@ namespace Aisa.Settlement.Api.Rails;
 
 public sealed record CreateSessionRequest(Micros? Amount, string? Rail);
 
+/// <summary>
+/// What every rail's top-up answer has; the rest is the rail's own: an invoice (Lightning), a checkout URL (Stripe), an
+/// address and its tokens (the chains), where to send an x402 payment.
+/// </summary>
+public sealed record TopUpAnswer(string Rail, long? DepositId, Micros Amount, string? Message);
+
+public sealed record DepositsPage(IReadOnlyList<DepositView> Deposits);
+
 public sealed record DepositView(
     long Id,
     string Rail,
@@ -46,8 +54,11 @@ public static class DepositsApi
     {
         var group = endpoints.MapGroup("/api/agent").WithTags("Agent");
         group.MapGet("/deposit-addresses", AddressesAsync).RequireAgentSession();
-        group.MapPost("/topup/create-session", CreateSessionAsync).RequireAgentSession().RequireRateLimiting(RateLimits.TopUpPolicy);
-        group.MapGet("/deposits", DepositsAsync).RequireAgentSession();
+        group.MapPost("/topup/create-session", CreateSessionAsync).RequireAgentSession().RequireRateLimiting(RateLimits.TopUpPolicy)
+            .WithSummary("Starts a top-up of the wallet on a rail (Idempotency-Key honoured): how to pay, and the deposit that tracks it.")
+            .Takes<CreateSessionRequest>().Answers<TopUpAnswer>(201).Answers<TopUpAnswer>(200).Refuses(400, 401, 403, 429, 502);
+        group.MapGet("/deposits", DepositsAsync).RequireAgentSession()
+            .WithSummary("The agent's deposits, newest first, with their state and confirmations.").Answers<DepositsPage>(200).Refuses(400, 401, 403);
         return endpoints;
     }
 
@@ -126,7 +137,7 @@ public static class DepositsApi
             return ApiResponses.Error(400, "invalid_request", page.Problem).ToResult();
         }
         var list = await deposits.ListAsync(new DepositFilter(AgentId: agent.Id, BeforeId: page.Before, Limit: page.Limit), cancellationToken);
-        return ApiResponses.Json(200, new { deposits = list.Select(DepositView.Of) }).ToResult();
+        return ApiResponses.Json(200, new DepositsPage([.. list.Select(DepositView.Of)])).ToResult();
     }
 
 }

@@ -9,7 +9,18 @@ public static class VerifyApi
 {
     public static IEndpointRouteBuilder MapVerifyApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost("/api/v1/access/verify", VerifyAsync).WithTags("Verify");
+        endpoints.MapPost("/api/v1/access/verify", VerifyAsync).WithTags("Verify")
+            .WithSummary("Decides one request for a publisher's resource: 200 (granted, charged once), 402 (how to pay), 403 (blocked), with Idempotency-Key per crawler.")
+            .CalledWith(ApiDocument.CrawlerToken)
+            .Takes<VerifyRequest>()
+            .Answers<VerifyBody>(200).Answers<VerifyBody>(402).Answers<VerifyBody>(403).Answers<VerifyBody>(404).Answers<VerifyBody>(400)
+            .Answers<VerifyBody>(429).Answers<VerifyBody>(500).Answers<VerifyBody>(502)
+            .Example("auto-price", "Accept the publisher's price", null,
+                """{"publisherDomain":"news.example.com","resourceUrl":"/article/1","crawlerAutoPrice":true}""")
+            .Example("charged", "Granted and charged", 200,
+                """{"accessGranted":true,"statusCode":200,"rule":{"id":7,"urlPattern":"/article/","accessMode":"pay","price":0.01},"crawlerIdentification":{"recognized":true,"identifier":"GPTBot"},"charge":{"amount":0.01,"currency":"USD","billingType":"per-request","crawlerBalanceBefore":5,"crawlerBalanceAfter":4.99}}""")
+            .Example("insufficient-balance", "The wallet is short: every way to pay", 402,
+                """{"accessGranted":false,"statusCode":402,"error":"insufficient_balance","message":"The price is USD 0.01 and the wallet holds USD 0.00: top up to continue.","price":{"amount":0.01,"currency":"USD","billingType":"per-request"},"offer":{"rail":"aisa-wallet","priceMicros":10000,"currency":"USD","paymentUrl":"https://pay.example.com/api/agent/topup/create-session","publisher":"news.example.com","endpoint":"/article/1"}}""");
         return endpoints;
     }
 
