@@ -15,6 +15,29 @@ public sealed record GuardView(GuardPolicy Guard, IReadOnlyDictionary<string, Sp
     public bool Success => true;
 }
 
+/// <summary>A signing key: its id (the RFC 7638 thumbprint) and its public JWK.</summary>
+public sealed record KeyView(string KeyId, Signatures.PublicJwk Jwk, DateTimeOffset CreatedAt);
+
+public sealed record KeyResponse(KeyView Key)
+{
+    public bool Success => true;
+}
+
+public sealed record KeysResponse(IReadOnlyList<KeyView> Keys)
+{
+    public bool Success => true;
+}
+
+public sealed record ApprovalResponse(ApprovalView Approval)
+{
+    public bool Success => true;
+}
+
+public sealed record ApprovalsResponse(IReadOnlyList<ApprovalView> Approvals)
+{
+    public bool Success => true;
+}
+
 public sealed record ApprovalView(string Id, string Publisher, string Resource, Micros Price, string State, DateTimeOffset CreatedAt, DateTimeOffset? DecidedAt,
     DateTimeOffset? UsedAt, DateTimeOffset? ExpiresAt)
 {
@@ -34,35 +57,42 @@ public static class GuardApi
         var agent = endpoints.MapGroup("/api/agent").WithTags("Agent");
         agent.MapGet("/guard", (HttpContext context, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken) =>
                 ViewAsync(context.SessionAgent(), ledger, clock, cancellationToken))
-            .RequireAgentSession().WithSummary("The crawler's spending policy and what it has spent today and this month.");
+            .RequireAgentSession().WithSummary("The crawler's spending policy and what it has spent today and this month.").Answers<GuardView>(200).Refuses(401, 403);
         agent.MapPut("/guard", (HttpContext context, AgentStore agents, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken) =>
                 ReplaceAsync(context.Request, context.SessionAgent(), agents, ledger, clock, cancellationToken))
-            .RequireAgentSession().WithSummary("Replaces the whole policy: a field left out is no limit.");
-        agent.MapGet("/approvals", ApprovalsAsync).RequireAgentSession().WithSummary("Charges above approvalAbove, newest first (state= filters).");
+            .RequireAgentSession().WithSummary("Replaces the whole policy: a field left out is no limit.")
+            .Takes<GuardPolicy>().Answers<GuardView>(200).Refuses(400, 401, 403);
+        agent.MapGet("/approvals", ApprovalsAsync).RequireAgentSession().WithSummary("Charges above approvalAbove, newest first (state= filters).")
+            .Answers<ApprovalsResponse>(200).Refuses(400, 401, 403);
         agent.MapPost("/approvals/{approvalId}/approve", (string approvalId, HttpContext context, ApprovalStore approvals, CancellationToken cancellationToken) =>
-            DecideAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Approved, cancellationToken)).RequireAgentSession();
+            DecideAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Approved, cancellationToken)).RequireAgentSession()
+            .WithSummary("Approves a waiting charge: the next verify of it is charged once.").Answers<ApprovalResponse>(200).Refuses(401, 403, 404, 409);
         agent.MapPost("/approvals/{approvalId}/decline", (string approvalId, HttpContext context, ApprovalStore approvals, CancellationToken cancellationToken) =>
-            DecideAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Declined, cancellationToken)).RequireAgentSession();
+            DecideAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Declined, cancellationToken)).RequireAgentSession()
+            .WithSummary("Declines a waiting charge: its verify answers 402 approval_declined.").Answers<ApprovalResponse>(200).Refuses(401, 403, 404, 409);
 
-        agent.MapPost("/keys", AddKeyAsync).RequireAgentSession().WithSummary("Registers an Ed25519 public key (a JWK) for signed requests; its key id is the RFC 7638 thumbprint.");
+        agent.MapPost("/keys", AddKeyAsync).RequireAgentSession().WithSummary("Registers an Ed25519 public key (a JWK) for signed requests; its key id is the RFC 7638 thumbprint.")
+            .Takes<AddKeyRequest>().Answers<KeyResponse>(201).Answers<KeyResponse>(200).Refuses(400, 401, 403, 409);
         agent.MapGet("/keys", async (HttpContext context, SigningKeyStore keys, CancellationToken cancellationToken) =>
-                ApiResponses.Json(200, new { success = true, keys = (await keys.ListAsync(context.SessionAgent().Id, cancellationToken)).Select(KeyView) }).ToResult())
-            .RequireAgentSession();
+                ApiResponses.Json(200, new KeysResponse([.. (await keys.ListAsync(context.SessionAgent().Id, cancellationToken)).Select(ViewOf)])).ToResult())
+            .RequireAgentSession().WithSummary("The crawler's signing keys.").Answers<KeysResponse>(200).Refuses(401, 403);
         agent.MapDelete("/keys/{keyId}", async (string keyId, HttpContext context, SigningKeyStore keys, CancellationToken cancellationToken) =>
                 keyId.Length <= 128 && await keys.RemoveAsync(context.SessionAgent().Id, keyId, cancellationToken)
                     ? Results.NoContent()
                     : ApiResponses.Error(404, "key_not_found", "This crawler has no key with this id.").ToResult())
-            .RequireAgentSession();
+            .RequireAgentSession().WithSummary("Removes a signing key (204).").Produces(204).Refuses(401, 403, 404);
 
         var operators = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(Operator.OperatorApi.RequireOperatorKeyAsync).CalledWith(Http.ApiDocument.OperatorKey);
         operators.MapGet("/crawlers/{crawlerId}/guard", async (string crawlerId, AgentStore agents, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken) =>
             await FindAsync(crawlerId, agents, cancellationToken) is { } found
                 ? await ViewAsync(found, ledger, clock, cancellationToken)
-                : CrawlerNotFound());
+                : CrawlerNotFound())
+            .WithSummary("A crawler's spending policy and spending.").Answers<GuardView>(200).Refuses(401, 404);
         operators.MapPut("/crawlers/{crawlerId}/guard", async (string crawlerId, HttpRequest request, AgentStore agents, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken) =>
             await FindAsync(crawlerId, agents, cancellationToken) is { } found
                 ? await ReplaceAsync(request, found, agents, ledger, clock, cancellationToken)
-                : CrawlerNotFound());
+                : CrawlerNotFound())
+            .WithSummary("Replaces a crawler's whole policy.").Takes<GuardPolicy>().Answers<GuardView>(200).Refuses(400, 401, 404);
         return endpoints;
     }
 
@@ -151,12 +181,8 @@ public static class GuardApi
 
     public sealed record AddKeyRequest(System.Text.Json.JsonElement? Jwk);
 
-    private static object KeyView(SigningKey key) => new
-    {
-        keyId = key.KeyId,
-        jwk = new Signatures.Ed25519Jwk(Signatures.Ed25519Jwk.TryBase64Url(key.PublicKey)!).ToPublicJwk(),
-        createdAt = key.CreatedAt,
-    };
+    private static KeyView ViewOf(SigningKey key) =>
+        new(key.KeyId, new Signatures.Ed25519Jwk(Signatures.Ed25519Jwk.TryBase64Url(key.PublicKey)!).ToPublicJwk(), key.CreatedAt);
 
     private static async Task<IResult> AddKeyAsync(HttpContext context, SigningKeyStore keys, CancellationToken cancellationToken)
     {
@@ -183,10 +209,10 @@ public static class GuardApi
         {
             var own = await keys.FindAsync(agent.Id, key.Thumbprint, cancellationToken);
             return own is not null
-                ? ApiResponses.Json(200, new { success = true, key = KeyView(own) }).ToResult()
+                ? ApiResponses.Json(200, new KeyResponse(ViewOf(own))).ToResult()
                 : ApiResponses.Error(409, "key_registered", "This key is registered to another crawler.").ToResult();
         }
-        return ApiResponses.Json(201, new { success = true, key = KeyView((await keys.FindAsync(agent.Id, key.Thumbprint, cancellationToken))!) }).ToResult();
+        return ApiResponses.Json(201, new KeyResponse(ViewOf((await keys.FindAsync(agent.Id, key.Thumbprint, cancellationToken))!))).ToResult();
     }
 
     private static async Task<IResult> ApprovalsAsync(HttpContext context, ApprovalStore approvals, CancellationToken cancellationToken)
@@ -201,7 +227,7 @@ public static class GuardApi
             state = parsed;
         }
         var list = await approvals.ListAsync(context.SessionAgent().Id, state, 100, cancellationToken);
-        return ApiResponses.Json(200, new { success = true, approvals = list.Select(ApprovalView.Of) }).ToResult();
+        return ApiResponses.Json(200, new ApprovalsResponse([.. list.Select(ApprovalView.Of)])).ToResult();
     }
 
     private static async Task<IResult> DecideAsync(string approvalId, Agent agent, ApprovalStore approvals, ApprovalState decision, CancellationToken cancellationToken)
@@ -214,7 +240,7 @@ public static class GuardApi
         if (approval.State == decision)
         {
             // The same decision again (a retried request): the same answer.
-            return ApiResponses.Json(200, new { success = true, approval = ApprovalView.Of(approval) }).ToResult();
+            return ApiResponses.Json(200, new ApprovalResponse(ApprovalView.Of(approval))).ToResult();
         }
         var expired = approval.CreatedAt + SpendingGuard.ApprovalLifetime <= DateTimeOffset.UtcNow;
         if (approval.State != ApprovalState.Pending || expired
@@ -224,6 +250,6 @@ public static class GuardApi
             return ApiResponses.Error(409, "approval_decided",
                 $"This approval is {(expired && now.State == ApprovalState.Pending ? "expired" : now.State.ToString().ToLowerInvariant())}: only a pending one is decided.").ToResult();
         }
-        return ApiResponses.Json(200, new { success = true, approval = ApprovalView.Of((await approvals.FindAsync(agent.Id, approvalId, cancellationToken))!) }).ToResult();
+        return ApiResponses.Json(200, new ApprovalResponse(ApprovalView.Of((await approvals.FindAsync(agent.Id, approvalId, cancellationToken))!))).ToResult();
     }
 }

@@ -16,6 +16,28 @@ public sealed record DeliveryView(long Id, string Event, string Type, string Sta
         d.State == WebhookStore.Pending ? d.NextAttemptAt : null, d.DeliveredAt);
 }
 
+public sealed record WebhookResponse(string Url, DateTimeOffset CreatedAt)
+{
+    public bool Success => true;
+}
+
+/// <param name="Secret">The signing secret, shown this once.</param>
+/// <param name="Signature">How each delivery is signed, and how to check it.</param>
+public sealed record WebhookSetResponse(string Url, string Secret, string Signature)
+{
+    public bool Success => true;
+}
+
+public sealed record DeliveriesResponse(IReadOnlyList<DeliveryView> Deliveries)
+{
+    public bool Success => true;
+}
+
+public sealed record DeliveryResponse(DeliveryView Delivery)
+{
+    public bool Success => true;
+}
+
 /// <summary>
 /// Webhooks for agents (<c>/api/agent/webhook</c>, session), publishers (<c>/api/publisher/webhook</c>, session) and the
 /// operators (<c>/api/operator/webhook</c>, operator key: money that named nobody): set with <c>PUT {url}</c> (its signing
@@ -36,12 +58,13 @@ public static class WebhookApi
         operators.MapGet("/crawlers/{crawlerId}/webhook/deliveries", async (string crawlerId, AgentStore agents, WebhookStore store, CancellationToken cancellationToken) =>
             await Guard.GuardApi.FindAsync(crawlerId, agents, cancellationToken) is { } found
                 ? await LogAsync(Notifier.AgentOwner(found.Id), store, cancellationToken)
-                : Guard.GuardApi.CrawlerNotFound()).WithSummary("A crawler's webhook deliveries, newest first.");
+                : Guard.GuardApi.CrawlerNotFound()).WithSummary("A crawler's webhook deliveries, newest first.").Answers<DeliveriesResponse>(200).Refuses(401, 404);
         operators.MapGet("/publishers/{publisherId}/webhook/deliveries", async (string publisherId, PublisherStore publishers, WebhookStore store, CancellationToken cancellationToken) =>
             long.TryParse(publisherId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
                 && await publishers.FindByIdAsync(id, cancellationToken) is { } found
                 ? await LogAsync(Notifier.PublisherOwner(found.Id), store, cancellationToken)
-                : ApiResponses.Error(404, "publisher_not_found", "No publisher has this id.").ToResult()).WithSummary("A publisher's webhook deliveries, newest first.");
+                : ApiResponses.Error(404, "publisher_not_found", "No publisher has this id.").ToResult()).WithSummary("A publisher's webhook deliveries, newest first.")
+            .Answers<DeliveriesResponse>(200).Refuses(401, 404);
         return endpoints;
     }
 
@@ -49,16 +72,18 @@ public static class WebhookApi
     {
         group.MapPut("/webhook", (HttpContext context, WebhookStore store, NotificationOptions options, CancellationToken cancellationToken) =>
                 SetAsync(context, ownerOf(context), store, options, cancellationToken))
-            .WithSummary("Sets the URL events are POSTed to; the answer holds the signing secret, shown this once.");
+            .WithSummary("Sets the URL events are POSTed to; the answer holds the signing secret, shown this once.")
+            .Takes<WebhookRequest>().Answers<WebhookSetResponse>(200).Refuses(400, 401, 403);
         group.MapGet("/webhook", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
             await store.EndpointAsync(ownerOf(context), cancellationToken) is { } endpoint
-                ? ApiResponses.Json(200, new { success = true, url = endpoint.Url, createdAt = endpoint.CreatedAt }).ToResult()
-                : NoWebhook(prefix)).WithSummary("The URL events are POSTed to (never the secret).");
+                ? ApiResponses.Json(200, new WebhookResponse(endpoint.Url, endpoint.CreatedAt)).ToResult()
+                : NoWebhook(prefix)).WithSummary("The URL events are POSTed to (never the secret).").Answers<WebhookResponse>(200).Refuses(401, 403, 404);
         group.MapDelete("/webhook", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
             await store.RemoveEndpointAsync(ownerOf(context), cancellationToken) ? Results.NoContent() : NoWebhook(prefix))
-            .WithSummary("Removes the webhook; deliveries still owed fail.");
+            .WithSummary("Removes the webhook; deliveries still owed fail.").Produces(204).Refuses(401, 403, 404);
         group.MapGet("/webhook/deliveries", async (HttpContext context, WebhookStore store, CancellationToken cancellationToken) =>
-            await LogAsync(ownerOf(context), store, cancellationToken)).WithSummary("The newest deliveries, with every attempt's outcome.");
+            await LogAsync(ownerOf(context), store, cancellationToken)).WithSummary("The newest deliveries, with every attempt's outcome.")
+            .Answers<DeliveriesResponse>(200).Refuses(401, 403);
         group.MapPost("/webhook/deliveries/{deliveryId:long}/redeliver", async (long deliveryId, HttpContext context, WebhookStore store, Notifier notifier,
                 CancellationToken cancellationToken) =>
             {
@@ -69,19 +94,20 @@ public static class WebhookApi
                 }
                 return (await notifier.RedeliverAsync(original, cancellationToken)) switch
                 {
-                    { Copy: { } copy } => ApiResponses.Json(202, new { success = true, delivery = DeliveryView.Of(copy) }).ToResult(),
+                    { Copy: { } copy } => ApiResponses.Json(202, new DeliveryResponse(DeliveryView.Of(copy))).ToResult(),
                     { Refusal: RedeliveryRefusal.TooManyPending } => ApiResponses.Error(429, "too_many_pending",
                         $"{Notifier.MaxPending} or more deliveries are still being tried: redeliver once they have ended.").ToResult(),
                     _ => ApiResponses.Error(409, "no_webhook", $"No webhook is set to deliver to: PUT {prefix}/webhook {{url}} first.").ToResult(),
                 };
             })
-            .WithSummary("Sends a delivered or failed event again, as a new delivery of the same body (202; tried at once, retried as any); 429 while 10 or more are still being tried.");
+            .WithSummary("Sends a delivered or failed event again, as a new delivery of the same body (202; tried at once, retried as any); 429 while 10 or more are still being tried.")
+            .Answers<DeliveryResponse>(202).Refuses(401, 403, 404, 409, 429);
     }
 
     private static IResult NoWebhook(string prefix) => ApiResponses.Error(404, "no_webhook", $"No webhook is set: PUT {prefix}/webhook {{url}}.").ToResult();
 
     private static async Task<IResult> LogAsync(string owner, WebhookStore store, CancellationToken cancellationToken) =>
-        ApiResponses.Json(200, new { success = true, deliveries = (await store.ListAsync(owner, LogSize, cancellationToken)).Select(DeliveryView.Of) }).ToResult();
+        ApiResponses.Json(200, new DeliveriesResponse([.. (await store.ListAsync(owner, LogSize, cancellationToken)).Select(DeliveryView.Of)])).ToResult();
 
     private static async Task<IResult> SetAsync(HttpContext context, string owner, WebhookStore store, NotificationOptions options, CancellationToken cancellationToken)
     {
@@ -96,13 +122,8 @@ public static class WebhookApi
         }
         var secret = "aisa_whsec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         await store.SetEndpointAsync(owner, input.Url!, secret, cancellationToken);
-        return ApiResponses.Json(200, new
-        {
-            success = true,
-            url = input.Url,
-            secret,
-            signature = $"{WebhookSender.SignatureHeader}: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + \".\" + body)>; refuse a t more than 300 s old",
-        }).ToResult();
+        return ApiResponses.Json(200, new WebhookSetResponse(input.Url!, secret,
+            $"{WebhookSender.SignatureHeader}: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + \".\" + body)>; refuse a t more than 300 s old")).ToResult();
     }
 
     private static string? UrlProblem(string? url, NotificationOptions options)

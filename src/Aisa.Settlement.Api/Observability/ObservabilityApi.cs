@@ -10,6 +10,19 @@ using Aisa.Settlement.Api.Jobs;
 
 namespace Aisa.Settlement.Api.Observability;
 
+public sealed record Health(string Status);
+
+public sealed record CheckStatus(string Status);
+
+public sealed record ReadinessChecks(CheckStatus Database, CheckStatus Scheduler);
+
+/// <param name="Status">ok, stale (no success within its interval) or never.</param>
+/// <param name="Interval">Seconds between its passes.</param>
+public sealed record JobReadiness(string Status, DateTimeOffset? LastSuccessAt, double Interval);
+
+/// <param name="Status">ready or unready.</param>
+public sealed record Readiness(string Status, ReadinessChecks Checks, IReadOnlyDictionary<string, JobReadiness> Jobs);
+
 /// <summary><c>/healthz</c> (the process answers), <c>/readyz</c> (it can do its work), <c>/metrics</c> (Prometheus text).</summary>
 public static class ObservabilityApi
 {
@@ -26,10 +39,11 @@ public static class ObservabilityApi
     public static IEndpointRouteBuilder MapObservabilityApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("").WithTags("Observability");
-        group.MapGet("/healthz", () => Results.Json(new { status = "healthy" }))
-            .WithSummary("Liveness: the process answers. It reads nothing, so a slow database never gets a live instance restarted.");
+        group.MapGet("/healthz", () => Results.Json(new Health("healthy")))
+            .WithSummary("Liveness: the process answers. It reads nothing, so a slow database never gets a live instance restarted.").Answers<Health>(200);
         group.MapGet("/readyz", ReadyAsync)
-            .WithSummary("Readiness: the database answers and the scheduler runs (503 otherwise); each job's last success is reported.");
+            .WithSummary("Readiness: the database answers and the scheduler runs (503 otherwise); each job's last success is reported.")
+            .Answers<Readiness>(200).Answers<Readiness>(503);
         group.MapGet("/metrics", async (HttpContext context, SettlementMetrics metrics, MetricsOptions options, Microsoft.Extensions.Options.IOptions<Configuration.OperatorOptions> operatorOptions) =>
         {
             // Business volumes: behind the operator key where the endpoint is reachable from outside.
@@ -40,7 +54,8 @@ public static class ObservabilityApi
             }
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
-        }).WithSummary("Metrics in Prometheus text format (with Metrics:RequireOperatorKey, behind X-AISA-Operator-Key).");
+        }).WithSummary("Metrics in Prometheus text format (with Metrics:RequireOperatorKey, behind X-AISA-Operator-Key).")
+            .Produces<string>(200, "text/plain").Refuses(401);
         return endpoints;
     }
 
@@ -59,7 +74,7 @@ public static class ObservabilityApi
             ready = false;
             logger.LogWarning("Not ready: {Error}", e.Message);
         }
-        var databaseCheck = new { status = ready ? "ok" : "failing" };
+        var databaseCheck = new CheckStatus(ready ? "ok" : "failing");
         var schedulerRunning = server.Running;
         ready &= schedulerRunning;
         // A rail whose node is down does not make the instance unready: verify and the other rails still work, and
@@ -70,14 +85,10 @@ public static class ObservabilityApi
         {
             var success = states.GetValueOrDefault(job.Name)?.LastSuccessAt;
             var status = success is not { } at ? "never" : job.Current(at, now) ? "ok" : "stale";
-            return new { status, lastSuccessAt = success, interval = job.Interval.TotalSeconds };
+            return new JobReadiness(status, success, job.Interval.TotalSeconds);
         });
-        return Results.Json(new
-        {
-            status = ready ? "ready" : "unready",
-            checks = new { database = databaseCheck, scheduler = new { status = schedulerRunning ? "ok" : "failing" } },
-            jobs = jobStates,
-        }, statusCode: ready ? 200 : 503);
+        return Results.Json(new Readiness(ready ? "ready" : "unready", new ReadinessChecks(databaseCheck, new CheckStatus(schedulerRunning ? "ok" : "failing")), jobStates),
+            statusCode: ready ? 200 : 503);
     }
 
     /// <summary>

@@ -21,6 +21,32 @@ public sealed record AdjustmentRequest(Micros? Amount, string? Reason);
 
 public sealed record AdjustmentView(long Id, Micros Amount, string Reason, Micros BalanceAfter, DateTimeOffset CreatedAt);
 
+public sealed record AdjustmentResponse(AdjustmentView Adjustment, Micros Balance)
+{
+    public bool Success => true;
+}
+
+public sealed record PublisherProofResponse(long PublisherId, string Domain, bool Verified, DateTimeOffset? VerifiedAt, string? VerifiedBy)
+{
+    public bool Success => true;
+}
+
+public sealed record OperatorDepositView(DepositView Deposit, long? AgentId, long? BlockNumber, string? BlockHash, string? LedgerKey);
+
+public sealed record OperatorDepositsPage(IReadOnlyList<OperatorDepositView> Deposits);
+
+public sealed record OperatorDepositDetail(DepositView Deposit, long? AgentId, long? BlockNumber, string? BlockHash, string? LedgerKey, IReadOnlyList<Payouts.TransitionView> Transitions);
+
+public sealed record JobRunView(long Id, string Job, string? Instance, int? Attempt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, string Outcome, string? Error,
+    System.Text.Json.Nodes.JsonNode? Summary);
+
+public sealed record JobsView(IReadOnlyList<Storage.Jobs.JobLease> Leases, IReadOnlyList<JobRunView> Runs);
+
+public sealed record AccountAuditView(long Id, string Code, string Kind, Micros? StoredBalance, Micros DerivedBalance, bool Ok, bool Frozen);
+
+public sealed record AuditView(bool Balanced, long Transfers, Micros TotalMoved, Micros SumOfBalances, IReadOnlyList<string> Problems, int FrozenWallets,
+    DateTimeOffset CheckedAt, IReadOnlyList<AccountAuditView> Accounts);
+
 /// <summary>The operator API behind <c>X-AISA-Operator-Key</c>: audited wallet adjustments and the ledger audit.</summary>
 public static class OperatorApi
 {
@@ -29,13 +55,19 @@ public static class OperatorApi
     public static IEndpointRouteBuilder MapOperatorApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(RequireOperatorKeyAsync).CalledWith(Http.ApiDocument.OperatorKey);
-        group.MapPost("/crawlers/{crawlerId}/adjustments", AdjustAsync);
-        group.MapGet("/ledger/audit", AuditAsync);
+        group.MapPost("/crawlers/{crawlerId}/adjustments", AdjustAsync)
+            .WithSummary("Credits or debits a crawler's wallet by hand, with a reason (Idempotency-Key honoured).")
+            .Takes<AdjustmentRequest>().Answers<AdjustmentResponse>(201).Refuses(400, 401, 404, 409);
+        group.MapGet("/ledger/audit", AuditAsync)
+            .WithSummary("Checks the ledger: every account's stored balance against its transfers, the sum of balances, frozen wallets.").Answers<AuditView>(200).Refuses(401);
         group.MapPost("/publishers/{publisherId}/verify", VerifyPublisherAsync)
-            .WithSummary("Marks a publisher's domain proven by the operator (unless another publisher proved it first: 409).");
-        group.MapGet("/deposits", DepositsAsync);
-        group.MapGet("/deposits/{depositId}", DepositAsync);
-        group.MapGet("/jobs", JobsAsync);
+            .WithSummary("Marks a publisher's domain proven by the operator (unless another publisher proved it first: 409).").Answers<PublisherProofResponse>(200).Refuses(401, 404, 409);
+        group.MapGet("/deposits", DepositsAsync)
+            .WithSummary("Deposits of every agent, newest first (rail=, state=, limit=, before=).").Answers<OperatorDepositsPage>(200).Refuses(400, 401);
+        group.MapGet("/deposits/{depositId}", DepositAsync)
+            .WithSummary("A deposit with its ledger key and every state change with its evidence.").Answers<OperatorDepositDetail>(200).Refuses(401, 404);
+        group.MapGet("/jobs", JobsAsync)
+            .WithSummary("The job leases and the latest runs (job=, outcome=, limit=, before=).").Answers<JobsView>(200).Refuses(400, 401);
         return endpoints;
     }
 
@@ -69,7 +101,7 @@ public static class OperatorApi
         }
         string? rail = request.Query.TryGetValue("rail", out var railText) ? railText.ToString() : null;
         var list = await deposits.ListAsync(new DepositFilter(rail, state, null, before, limit), cancellationToken);
-        return ApiResponses.Json(200, new { deposits = list.Select(d => new { deposit = DepositView.Of(d), agentId = d.AgentId, blockNumber = d.BlockNumber, blockHash = d.BlockHash, ledgerKey = d.LedgerKey }) }).ToResult();
+        return ApiResponses.Json(200, new OperatorDepositsPage([.. list.Select(d => new OperatorDepositView(DepositView.Of(d), d.AgentId, d.BlockNumber, d.BlockHash, d.LedgerKey))])).ToResult();
     }
 
     private static async Task<IResult> DepositAsync(string depositId, DepositStore deposits, CancellationToken cancellationToken)
@@ -82,22 +114,11 @@ public static class OperatorApi
             return ApiResponses.Error(404, "deposit_not_found", "No deposit has this id.").ToResult();
         }
         var transitions = await deposits.TransitionsAsync(deposit.Id, cancellationToken);
-        return ApiResponses.Json(200, new
-        {
-            deposit = DepositView.Of(deposit),
-            agentId = deposit.AgentId,
-            blockNumber = deposit.BlockNumber,
-            blockHash = deposit.BlockHash,
-            ledgerKey = deposit.LedgerKey,
-            transitions = transitions.Select(t => new
+        return ApiResponses.Json(200, new OperatorDepositDetail(DepositView.Of(deposit), deposit.AgentId, deposit.BlockNumber, deposit.BlockHash, deposit.LedgerKey,
+            [.. transitions.Select(t => new Payouts.TransitionView(t.From?.ToWire(), t.To.ToWire(), System.Text.Json.Nodes.JsonNode.Parse(t.Evidence), t.CreatedAt)
             {
-                from = t.From?.ToWire(),
-                to = t.To.ToWire(),
-                t.Confirmations,
-                evidence = System.Text.Json.Nodes.JsonNode.Parse(t.Evidence),
-                t.CreatedAt,
-            }),
-        }).ToResult();
+                Confirmations = t.Confirmations,
+            })])).ToResult();
     }
 
     private static async Task<IResult> JobsAsync(HttpRequest request, JobStore jobs, Jobs.JobRuns history, CancellationToken cancellationToken)
@@ -123,22 +144,8 @@ public static class OperatorApi
         // Hangfire's storage API is synchronous; its reads are a few queries.
         var runs = history.List(job, outcome, before, limit);
         var leases = await jobs.LeasesAsync(cancellationToken);
-        return ApiResponses.Json(200, new
-        {
-            leases,
-            runs = runs.Select(r => new
-            {
-                r.Id,
-                r.Job,
-                r.Instance,
-                r.Attempt,
-                r.StartedAt,
-                r.EndedAt,
-                outcome = JobStore.Wire(r.Outcome),
-                r.Error,
-                r.Summary,
-            }),
-        }).ToResult();
+        return ApiResponses.Json(200, new JobsView(leases,
+            [.. runs.Select(r => new JobRunView(r.Id, r.Job, r.Instance, r.Attempt, r.StartedAt, r.EndedAt, JobStore.Wire(r.Outcome), r.Error, r.Summary))])).ToResult();
     }
 
     private static async Task<IResult> AdjustAsync(string crawlerId, HttpRequest request, AgentStore agents, ILedger ledger, SystemAccounts accounts, IdempotentRequests idempotency, CancellationToken cancellationToken)
@@ -187,7 +194,7 @@ public static class OperatorApi
             }
             var posted = result.Transfers[0];
             var after = (amount.IsPositive ? posted.CreditBalanceAfter : posted.DebitBalanceAfter)!.Value;
-            return ApiResponses.Json(201, new { success = true, adjustment = new AdjustmentView(posted.Id, amount, reason, after, posted.CreatedAt), balance = after });
+            return ApiResponses.Json(201, new AdjustmentResponse(new AdjustmentView(posted.Id, amount, reason, after, posted.CreatedAt), after));
         }
         if (key is null)
         {
@@ -214,32 +221,15 @@ public static class OperatorApi
         logger.LogInformation("Operator verified the domain {Domain} of publisher {Publisher}.", publisher.Domain, publisher.Id);
         directory.Forget(publisher);
         var now = (await publishers.FindByIdAsync(publisher.Id, cancellationToken))!;
-        return ApiResponses.Json(200, new { success = true, publisherId = now.Id, domain = now.Domain, verified = now.DomainVerified, verifiedAt = now.DomainVerifiedAt, verifiedBy = now.DomainVerifiedBy }).ToResult();
+        return ApiResponses.Json(200, new PublisherProofResponse(now.Id, now.Domain, now.DomainVerified, now.DomainVerifiedAt, now.DomainVerifiedBy)).ToResult();
     }
 
     private static async Task<IResult> AuditAsync(ILedger ledger, CancellationToken cancellationToken)
     {
         var audit = await ledger.AuditAsync(cancellationToken);
-        return ApiResponses.Json(200, new
-        {
-            balanced = audit.Balanced,
-            transfers = audit.TransferCount,
-            totalMoved = audit.TotalMoved,
-            sumOfBalances = audit.SumOfBalances,
-            problems = audit.Problems,
-            frozenWallets = audit.FrozenWallets,
-            checkedAt = audit.CheckedAt,
-            accounts = audit.Accounts.Select(a => new
-            {
-                id = a.Id.Value,
-                code = a.Code,
-                kind = a.Kind.ToString(),
-                storedBalance = a.StoredBalance,
-                derivedBalance = a.DerivedBalance,
-                ok = a.StoredMatchesTransfers,
-                frozen = a.Frozen,
-            }),
-        }).ToResult();
+        return ApiResponses.Json(200, new AuditView(audit.Balanced, audit.TransferCount, audit.TotalMoved, audit.SumOfBalances, audit.Problems, audit.FrozenWallets,
+            audit.CheckedAt, [.. audit.Accounts.Select(a => new AccountAuditView(a.Id.Value, a.Code, a.Kind.ToString(), a.StoredBalance, a.DerivedBalance,
+                a.StoredMatchesTransfers, a.Frozen))])).ToResult();
     }
 }
 

@@ -30,6 +30,29 @@ public sealed record PayoutView(long Id, string State, Micros Amount, string Rai
         payout.Confirmations, payout.ConfirmationsRequired, JsonNode.Parse(payout.Evidence), payout.CreatedAt, payout.UpdatedAt);
 }
 
+public sealed record PayoutSettingsResponse(PayoutSettingsView PayoutSettings);
+
+public sealed record PayoutsPage(IReadOnlyList<PayoutView> Payouts);
+
+/// <summary>A state change of a deposit or a payout, with what it rests on; <c>confirmations</c> for deposits.</summary>
+public sealed record TransitionView(string? From, string To, JsonNode? Evidence, DateTimeOffset CreatedAt)
+{
+    public int? Confirmations { get; init; }
+}
+
+public sealed record PayoutDetail(PayoutView Payout, long PublisherId, string LedgerKey, IReadOnlyList<TransitionView> Transitions);
+
+public sealed record PayoutRunResponse(string Job, string Message)
+{
+    public bool Success => true;
+}
+
+/// <param name="Result">approved or cancelled.</param>
+public sealed record PayoutDecisionResponse(string Result, PayoutView Payout)
+{
+    public bool Success => true;
+}
+
 /// <summary>
 /// Payouts: a publisher's payout settings and payouts (session), and the operator's payout run, approvals and cancels
 /// (<c>X-AISA-Operator-Key</c>). Money moves only through <see cref="PayoutProcessor"/>.
@@ -39,18 +62,25 @@ public static class PayoutsApi
     public static IEndpointRouteBuilder MapPayoutsApi(this IEndpointRouteBuilder endpoints)
     {
         var publisher = endpoints.MapGroup("/api/publisher").WithTags("Publisher");
-        publisher.MapGet("/payout-settings", SettingsAsync).RequirePublisherSession();
-        publisher.MapPut("/payout-settings", SaveSettingsAsync).RequirePublisherSession();
-        publisher.MapGet("/payouts", PublisherPayoutsAsync).RequirePublisherSession();
+        publisher.MapGet("/payout-settings", SettingsAsync).RequirePublisherSession()
+            .WithSummary("The rail and destination the publisher is paid on, and the least it is paid at once.").Answers<PayoutSettingsResponse>(200).Refuses(401, 404);
+        publisher.MapPut("/payout-settings", SaveSettingsAsync).RequirePublisherSession()
+            .WithSummary("Chooses the payout rail and destination (checked with the rail) and the minimum.").Takes<PayoutSettingsRequest>().Answers<PayoutSettingsResponse>(200).Refuses(400, 401);
+        publisher.MapGet("/payouts", PublisherPayoutsAsync).RequirePublisherSession()
+            .WithSummary("The publisher's payouts, newest first (state=, rail=, limit=, before=).").Answers<PayoutsPage>(200).Refuses(400, 401);
 
         var operators = endpoints.MapGroup("/api/operator").WithTags("Operator").AddEndpointFilter(OperatorApi.RequireOperatorKeyAsync).CalledWith(Http.ApiDocument.OperatorKey);
-        operators.MapGet("/payouts", OperatorPayoutsAsync);
-        operators.MapGet("/payouts/{payoutId}", PayoutAsync);
-        operators.MapPost("/payouts/run", RunAsync);
+        operators.MapGet("/payouts", OperatorPayoutsAsync)
+            .WithSummary("Every publisher's payouts, newest first (publisherId=, state=, rail=, limit=, before=).").Answers<PayoutsPage>(200).Refuses(400, 401);
+        operators.MapGet("/payouts/{payoutId}", PayoutAsync)
+            .WithSummary("A payout with its ledger key and every state change with its evidence.").Answers<PayoutDetail>(200).Refuses(401, 404);
+        operators.MapPost("/payouts/run", RunAsync).WithSummary("Starts a payout run now (202).").Answers<PayoutRunResponse>(202).Refuses(401, 409);
         operators.MapPost("/payouts/{payoutId}/approve", (string payoutId, PayoutStore payouts, PayoutProcessor processor, CancellationToken cancellationToken) =>
-            DecideAsync(payoutId, payouts, (payout, token) => processor.ApproveAsync(payout, "operator-api", token), "approved", cancellationToken));
+                DecideAsync(payoutId, payouts, (payout, token) => processor.ApproveAsync(payout, "operator-api", token), "approved", cancellationToken))
+            .WithSummary("Approves a payout above Payouts:ApprovalThreshold.").Answers<PayoutDecisionResponse>(200).Refuses(401, 404, 409);
         operators.MapPost("/payouts/{payoutId}/cancel", (string payoutId, PayoutStore payouts, PayoutProcessor processor, CancellationToken cancellationToken) =>
-            DecideAsync(payoutId, payouts, (payout, token) => processor.CancelAsync(payout, "operator-api", token), "cancelled", cancellationToken));
+                DecideAsync(payoutId, payouts, (payout, token) => processor.CancelAsync(payout, "operator-api", token), "cancelled", cancellationToken))
+            .WithSummary("Cancels a payout not yet sent: its amount returns to the publisher's earnings.").Answers<PayoutDecisionResponse>(200).Refuses(401, 404, 409);
         return endpoints;
     }
 
@@ -59,7 +89,7 @@ public static class PayoutsApi
         var settings = await payouts.SettingsAsync(request.HttpContext.SessionPublisher().Id, cancellationToken);
         return settings is null
             ? ApiResponses.Error(404, "payout_settings_not_set", "No payout rail is chosen yet: PUT /api/publisher/payout-settings {rail, destination, minimumAmount}.").ToResult()
-            : ApiResponses.Json(200, new { payoutSettings = PayoutSettingsView.Of(settings) }).ToResult();
+            : ApiResponses.Json(200, new PayoutSettingsResponse(PayoutSettingsView.Of(settings))).ToResult();
     }
 
     private static async Task<IResult> SaveSettingsAsync(HttpRequest request, PayoutStore payouts, IRailRegistry rails, PayoutOptions options, CancellationToken cancellationToken)
@@ -92,7 +122,7 @@ public static class PayoutsApi
             return ApiResponses.Error(400, "invalid_destination", check.Problem ?? $"destination cannot be paid on {rail.Id}.").ToResult();
         }
         var saved = await payouts.SaveSettingsAsync(request.HttpContext.SessionPublisher().Id, rail.Id.Value, destination, minimum, cancellationToken);
-        return ApiResponses.Json(200, new { payoutSettings = PayoutSettingsView.Of(saved) }).ToResult();
+        return ApiResponses.Json(200, new PayoutSettingsResponse(PayoutSettingsView.Of(saved))).ToResult();
     }
 
     private static Task<IResult> PublisherPayoutsAsync(HttpRequest request, PayoutStore payouts, CancellationToken cancellationToken) =>
@@ -133,7 +163,7 @@ public static class PayoutsApi
         }
         string? rail = request.Query.TryGetValue("rail", out var railText) ? railText.ToString() : null;
         var list = await payouts.ListAsync(new PayoutFilter(publisher, rail, state, before, limit), cancellationToken);
-        return ApiResponses.Json(200, new { payouts = list.Select(PayoutView.Of) }).ToResult();
+        return ApiResponses.Json(200, new PayoutsPage([.. list.Select(PayoutView.Of)])).ToResult();
     }
 
     private static async Task<IResult> PayoutAsync(string payoutId, PayoutStore payouts, CancellationToken cancellationToken)
@@ -143,13 +173,8 @@ public static class PayoutsApi
             return NotFound();
         }
         var transitions = await payouts.TransitionsAsync(payout.Id, cancellationToken);
-        return ApiResponses.Json(200, new
-        {
-            payout = PayoutView.Of(payout),
-            publisherId = payout.PublisherId,
-            ledgerKey = payout.Key,
-            transitions = transitions.Select(t => new { from = t.From?.ToWire(), to = t.To.ToWire(), evidence = JsonNode.Parse(t.Evidence), t.CreatedAt }),
-        }).ToResult();
+        return ApiResponses.Json(200, new PayoutDetail(PayoutView.Of(payout), payout.PublisherId, payout.Key,
+            [.. transitions.Select(t => new TransitionView(t.From?.ToWire(), t.To.ToWire(), JsonNode.Parse(t.Evidence), t.CreatedAt))])).ToResult();
     }
 
     /// <summary>Starts a payout run now, on whichever instance takes it (as the dashboard's "Run now" does).</summary>
@@ -161,7 +186,7 @@ public static class PayoutsApi
         }
         await jobs.RequestRunAsync(PayoutProcessor.RunJob, cancellationToken);
         manager.Trigger(PayoutProcessor.RunJob);
-        return ApiResponses.Json(202, new { success = true, job = PayoutProcessor.RunJob, message = "A payout run starts now; its payouts appear in GET /api/operator/payouts." }).ToResult();
+        return ApiResponses.Json(202, new PayoutRunResponse(PayoutProcessor.RunJob, "A payout run starts now; its payouts appear in GET /api/operator/payouts.")).ToResult();
     }
 
     private static async Task<IResult> DecideAsync(string payoutId, PayoutStore payouts, Func<Payout, CancellationToken, Task<Payout?>> decide, string done, CancellationToken cancellationToken)
@@ -176,7 +201,7 @@ public static class PayoutsApi
             return ApiResponses.Error(409, "payout_not_open_to_decision",
                 $"Payout {payout.Id} is {current.State.ToWire()}{(current.Prepared is not null ? " and already sent" : "")}: only a payout awaiting approval can be approved, and only one not yet sent cancelled.").ToResult();
         }
-        return ApiResponses.Json(200, new { success = true, result = done, payout = PayoutView.Of(decided) }).ToResult();
+        return ApiResponses.Json(200, new PayoutDecisionResponse(done, PayoutView.Of(decided))).ToResult();
     }
 
     private static async Task<Payout?> FindAsync(string payoutId, PayoutStore payouts, CancellationToken cancellationToken) =>

@@ -73,9 +73,11 @@ public static class PublishersApi
         group.MapGet("/earnings", EarningsAsync).RequirePublisherSession()
             .WithSummary("What the publisher earned: charges, the platform's share, available, in flight and paid out.").Answers<EarningsResponse>(200).Refuses(401);
         group.MapGet("/domain-proof", DomainProofAsync).RequirePublisherSession()
-            .WithSummary("The token to serve alone at https://<domain>/.well-known/aisa-publisher.txt, and whether the domain is proven.");
+            .WithSummary("The token to serve alone at https://<domain>/.well-known/aisa-publisher.txt, and whether the domain is proven.")
+            .Answers<DomainProofView>(200).Refuses(401);
         group.MapPost("/domain-proof/check", CheckDomainProofAsync).RequirePublisherSession()
-            .WithSummary("Fetches the token from the domain (HTTPS, public addresses, no redirects) and marks the domain proven when it matches.");
+            .WithSummary("Fetches the token from the domain (HTTPS, public addresses, no redirects) and marks the domain proven when it matches.")
+            .Answers<DomainProofView>(200).Refuses(401, 409, 422);
         return endpoints;
     }
 

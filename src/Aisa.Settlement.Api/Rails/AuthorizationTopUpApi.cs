@@ -15,6 +15,12 @@ using Microsoft.Extensions.Options;
 
 namespace Aisa.Settlement.Api.Rails;
 
+/// <param name="Balance">The wallet's balance after the credit (while the deposit waits for confirmations, before it).</param>
+public sealed record AuthorizationTopUpResponse(long DepositId, string State, int Confirmations, int ConfirmationsRequired, string Transaction, Micros Amount, string Balance)
+{
+    public bool Success => true;
+}
+
 /// <summary>
 /// <c>POST /api/agent/topup/{rail}?amount=…</c> on an authorization-payment rail (x402): the wallet topped up with one
 /// signed payment. Unpaid, a 402 with the rail's requirements; paid, the rail claims the authorization (never twice),
@@ -24,7 +30,10 @@ public static class AuthorizationTopUpApi
 {
     public static IEndpointRouteBuilder MapAuthorizationTopUpApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost("/api/agent/topup/{rail}", TopUpAsync).WithTags("Agent").RequireRateLimiting(RateLimits.TopUpPolicy);
+        endpoints.MapPost("/api/agent/topup/{rail}", TopUpAsync).WithTags("Agent").RequireRateLimiting(RateLimits.TopUpPolicy)
+            .WithSummary("A top-up paid by a signed authorization the request carries (x402): unpaid, 402 with the requirements; paid, settled and credited once.")
+            .CalledWith(Http.ApiDocument.CrawlerToken).CalledWith(Http.ApiDocument.Session)
+            .Answers<AuthorizationTopUpResponse>(200).Refuses(400, 401, 402, 429, 502);
         return endpoints;
     }
 
@@ -62,17 +71,8 @@ public static class AuthorizationTopUpApi
                 var deposit = await payments.CreditTopUpAsync(agent.Id, settled, amount, CancellationToken.None);
                 await payments.BookedAsync(settled);
                 var balance = await ledger.GetBalanceAsync(agent.Wallet, CancellationToken.None);
-                return ApiResponses.Json(200, new
-                {
-                    success = true,
-                    depositId = deposit.Id,
-                    state = deposit.State.ToWire(),
-                    confirmations = deposit.Confirmations,
-                    confirmationsRequired = deposit.ConfirmationsRequired,
-                    transaction = settled.Transaction,
-                    amount,
-                    balance = balance.ToBalanceString(),
-                }, settled.Headers).ToResult();
+                return ApiResponses.Json(200, new AuthorizationTopUpResponse(deposit.Id, deposit.State.ToWire(), deposit.Confirmations, deposit.ConfirmationsRequired,
+                    settled.Transaction, amount, balance.ToBalanceString()), settled.Headers).ToResult();
             default:
                 throw new InvalidOperationException("An authorization payment ends refused, unavailable or settled.");
         }

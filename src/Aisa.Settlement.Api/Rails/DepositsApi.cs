@@ -23,6 +23,8 @@ public sealed record TopUpAnswer(string Rail, long? DepositId, Micros Amount, st
 
 public sealed record DepositsPage(IReadOnlyList<DepositView> Deposits);
 
+public sealed record DepositAddressesResponse(IReadOnlyList<DepositInstructions> Addresses);
+
 public sealed record DepositView(
     long Id,
     string Rail,
@@ -53,7 +55,9 @@ public static class DepositsApi
     public static IEndpointRouteBuilder MapDepositsApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/agent").WithTags("Agent");
-        group.MapGet("/deposit-addresses", AddressesAsync).RequireAgentSession();
+        group.MapGet("/deposit-addresses", AddressesAsync).RequireAgentSession()
+            .WithSummary("The agent's own deposit address on each address rail (EVM chains, Solana), with the tokens credited there.")
+            .Answers<DepositAddressesResponse>(200).Refuses(401, 403);
         group.MapPost("/topup/create-session", CreateSessionAsync).RequireAgentSession().RequireRateLimiting(RateLimits.TopUpPolicy)
             .WithSummary("Starts a top-up of the wallet on a rail (Idempotency-Key honoured): how to pay, and the deposit that tracks it.")
             .Takes<CreateSessionRequest>().Answers<TopUpAnswer>(201).Answers<TopUpAnswer>(200).Refuses(400, 401, 403, 429, 502);
@@ -66,7 +70,7 @@ public static class DepositsApi
     {
         var agent = request.HttpContext.SessionAgent();
         var instructions = await addresses.ForAgentAsync(agent.Id, cancellationToken);
-        return ApiResponses.Json(200, new { addresses = instructions }).ToResult();
+        return ApiResponses.Json(200, new DepositAddressesResponse(instructions)).ToResult();
     }
 
     private static async Task<IResult> CreateSessionAsync(HttpRequest request, DepositAddressService addresses, IRailRegistry rails, DepositStore deposits, IOptions<PlatformOptions> platform, IdempotentRequests idempotency, TimeProvider clock, CancellationToken cancellationToken)

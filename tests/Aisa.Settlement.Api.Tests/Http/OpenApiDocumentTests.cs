@@ -17,24 +17,18 @@ public sealed class OpenApiDocumentTests() : ServiceTests(StorageOptions.Sqlite)
 
     protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string> { ["Rails:Sandbox:Enabled"] = "true" };
 
-    /// <summary>The operations the seed's flow uses, and so the generated client: each has its schemas.</summary>
-    private static readonly (string Method, string Path, bool Body, int[] Answers)[] Typed =
+    /// <summary>POSTs that carry no body: what they act on is in their path (or, for x402, in the payment header).</summary>
+    private static readonly HashSet<string> BodilessPosts =
     [
-        ("post", "/api/agent/auth/register", true, [201, 400, 409]),
-        ("post", "/api/agent/auth/login", true, [200, 400, 401]),
-        ("get", "/api/agent/info", false, [200, 401]),
-        ("post", "/api/agent/token/rotate", false, [200]),
-        ("get", "/api/agent/transactions", false, [200]),
-        ("post", "/api/agent/topup/create-session", true, [200, 201, 400]),
-        ("get", "/api/agent/deposits", false, [200]),
-        ("post", "/api/v1/access/verify", true, [200, 400, 402, 403, 404, 429, 502]),
-        ("post", "/api/publisher/auth/register", true, [201, 400, 409]),
-        ("post", "/api/publisher/auth/login", true, [200, 401]),
-        ("post", "/api/publisher/rules", true, [201, 400]),
-        ("get", "/api/publisher/rules", false, [200]),
-        ("put", "/api/publisher/rules/{id}", true, [200, 404]),
-        ("get", "/api/publisher/earnings", false, [200]),
+        "/api/agent/auth/logout", "/api/publisher/auth/logout", "/api/agent/token/rotate", "/api/agent/approvals/{approvalId}/approve",
+        "/api/agent/approvals/{approvalId}/decline", "/api/agent/webhook/deliveries/{deliveryId}/redeliver", "/api/publisher/webhook/deliveries/{deliveryId}/redeliver",
+        "/api/operator/webhook/deliveries/{deliveryId}/redeliver", "/api/operator/payouts/run", "/api/operator/payouts/{payoutId}/approve",
+        "/api/operator/payouts/{payoutId}/cancel", "/api/operator/publishers/{publisherId}/verify", "/api/publisher/domain-proof/check", "/api/agent/topup/{rail}",
     ];
+
+    /// <summary>Called with no credential: the way in, the probes, a rail's own signed webhooks.</summary>
+    private static readonly HashSet<string> Open =
+        ["/api/agent/auth/register", "/api/agent/auth/login", "/api/publisher/auth/register", "/api/publisher/auth/login", "/healthz", "/readyz", "/metrics", "/api/webhooks/{rail}"];
 
     private async Task<JsonObject> DocumentAsync()
     {
@@ -104,33 +98,59 @@ public sealed class OpenApiDocumentTests() : ServiceTests(StorageOptions.Sqlite)
     }
 
     [Fact]
-    public async Task Every_operation_of_the_flow_declares_its_body_its_answers_and_how_it_is_called()
+    public async Task Every_operation_declares_its_body_its_answers_and_how_it_is_called()
     {
         var document = await DocumentAsync();
-
-        foreach (var (method, path, body, answers) in Typed)
+        var problems = new List<string>();
+        var count = 0;
+        foreach (var (path, item) in document["paths"]!.AsObject())
         {
-            var operation = document["paths"]?[path]?[method];
-            Assert.True(operation is not null, $"{method} {path} is not in the document");
-            Assert.False(string.IsNullOrEmpty(operation!["summary"]?.GetValue<string>()), $"{method} {path} has no summary");
-            if (body)
+            // The console's own JSON for its page scripts (cookie and antiforgery, not a client API) is described but not typed yet.
+            if (path.StartsWith("/dashboard/api/", StringComparison.Ordinal))
             {
-                Assert.True(operation["requestBody"]?["content"]?["application/json"]?["schema"] is not null, $"{method} {path} has no request body schema");
+                continue;
             }
-            foreach (var status in answers)
+            foreach (var (method, operation) in item!.AsObject())
             {
-                Assert.True(operation["responses"]?[status.ToString(System.Globalization.CultureInfo.InvariantCulture)]?["content"]?["application/json"]?["schema"] is not null,
-                    $"{method} {path} has no schema for {status}");
+                count++;
+                var name = $"{method.ToUpperInvariant()} {path}";
+                if (string.IsNullOrEmpty(operation!["summary"]?.GetValue<string>()))
+                {
+                    problems.Add($"{name}: no summary");
+                }
+                var takesBody = method == "put" || (method == "post" && !BodilessPosts.Contains(path));
+                if (takesBody != operation["requestBody"]?["content"]?.AsObject().Any(c => c.Value?["schema"] is not null) is true)
+                {
+                    problems.Add($"{name}: request body schema {(takesBody ? "missing" : "not expected")}");
+                }
+                var responses = operation["responses"]?.AsObject().ToList() ?? [];
+                if (!responses.Any(r => r.Key.StartsWith('2')))
+                {
+                    problems.Add($"{name}: no success answer");
+                }
+                foreach (var (status, response) in responses.Where(r => r.Key != "204"))
+                {
+                    if (response!["content"]?.AsObject().Any(c => c.Value?["schema"] is not null) is not true)
+                    {
+                        problems.Add($"{name}: no schema for {status}");
+                    }
+                }
+                if (Open.Contains(path) != operation["security"] is null)
+                {
+                    problems.Add($"{name}: security {operation["security"]?.ToJsonString() ?? "none"}");
+                }
             }
-            var open = path.EndsWith("/register", StringComparison.Ordinal) || path.EndsWith("/login", StringComparison.Ordinal);
-            Assert.True(open == operation["security"] is null, $"{method} {path}: security {operation["security"]}");
         }
+        Assert.True(count > 60, $"only {count} operations");
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+
         var schemes = document["components"]!["securitySchemes"]!.AsObject();
         Assert.Equal("X-AISA-Crawler-Token", schemes["crawlerToken"]!["name"]!.GetValue<string>());
         Assert.Equal("bearer", schemes["session"]!["scheme"]!.GetValue<string>());
         Assert.Equal("X-AISA-Operator-Key", schemes["operatorKey"]!["name"]!.GetValue<string>());
         Assert.Equal("crawlerToken", document["paths"]!["/api/v1/access/verify"]!["post"]!["security"]![0]!.AsObject().Single().Key);
-        Assert.NotNull(document["paths"]!["/api/operator/deposits"]!["get"]!["security"]);
+        Assert.Equal("operatorKey", document["paths"]!["/api/operator/deposits"]!["get"]!["security"]![0]!.AsObject().Single().Key);
+        Assert.Equal("session", document["paths"]!["/api/publisher/webhook"]!["put"]!["security"]![0]!.AsObject().Single().Key);
     }
 
     [Fact]
@@ -160,6 +180,33 @@ public sealed class OpenApiDocumentTests() : ServiceTests(StorageOptions.Sqlite)
             ("post", "/api/agent/auth/login", await Client.PostAsync("/api/agent/auth/login", new { email = "nobody@example.com", password = "wrong password here" })),
         };
         Assert.Equal([201, 400, 200, 402, 402, 404, 400, 201, 400, 200, 200, 401, 200, 200, 200, 200, 401], answers.Select(a => a.Reply.Code));
+        var bearer = AisaClient.Bearer(agent.SessionToken);
+        var deposit = (await Client.SendAsync(HttpMethod.Get, "/api/agent/deposits", headers: bearer)).Body.GetProperty("deposits")[0].GetProperty("id").GetInt64();
+        var more = new List<(string Method, string Path, Reply Reply)>
+        {
+            ("get", "/healthz", await Client.SendAsync(HttpMethod.Get, "/healthz")),
+            ("get", "/readyz", await Client.SendAsync(HttpMethod.Get, "/readyz")),
+            ("put", "/api/agent/guard", await Client.SendAsync(HttpMethod.Put, "/api/agent/guard", """{"dailyBudget":1.5,"approvalAbove":1}""", bearer)),
+            ("get", "/api/agent/guard", await Client.SendAsync(HttpMethod.Get, "/api/agent/guard", headers: bearer)),
+            ("get", "/api/agent/keys", await Client.SendAsync(HttpMethod.Get, "/api/agent/keys", headers: bearer)),
+            ("get", "/api/agent/approvals", await Client.SendAsync(HttpMethod.Get, "/api/agent/approvals", headers: bearer)),
+            ("get", "/api/agent/deposit-addresses", await Client.SendAsync(HttpMethod.Get, "/api/agent/deposit-addresses", headers: bearer)),
+            ("put", "/api/agent/webhook", await Client.SendAsync(HttpMethod.Put, "/api/agent/webhook", """{"url":"https://hooks.example.com/aisa"}""", bearer)),
+            ("get", "/api/agent/webhook", await Client.SendAsync(HttpMethod.Get, "/api/agent/webhook", headers: bearer)),
+            ("get", "/api/agent/webhook/deliveries", await Client.SendAsync(HttpMethod.Get, "/api/agent/webhook/deliveries", headers: bearer)),
+            ("get", "/api/publisher/payout-settings", await Client.SendAsync(HttpMethod.Get, "/api/publisher/payout-settings", headers: AisaClient.Bearer(session))),
+            ("get", "/api/publisher/payouts", await Client.SendAsync(HttpMethod.Get, "/api/publisher/payouts", headers: AisaClient.Bearer(session))),
+            ("get", "/api/publisher/domain-proof", await Client.SendAsync(HttpMethod.Get, "/api/publisher/domain-proof", headers: AisaClient.Bearer(session))),
+            ("get", "/api/operator/ledger/audit", await Client.SendAsync(HttpMethod.Get, "/api/operator/ledger/audit", headers: AisaClient.Operator())),
+            ("get", "/api/operator/deposits", await Client.SendAsync(HttpMethod.Get, "/api/operator/deposits", headers: AisaClient.Operator())),
+            ("get", "/api/operator/deposits/{depositId}", await Client.SendAsync(HttpMethod.Get, $"/api/operator/deposits/{deposit}", headers: AisaClient.Operator())),
+            ("get", "/api/operator/jobs", await Client.SendAsync(HttpMethod.Get, "/api/operator/jobs", headers: AisaClient.Operator())),
+            ("get", "/api/operator/payouts", await Client.SendAsync(HttpMethod.Get, "/api/operator/payouts", headers: AisaClient.Operator())),
+            ("post", "/api/operator/crawlers/{crawlerId}/adjustments", await Client.PostAsync($"/api/operator/crawlers/{agent.Id}/adjustments", new { amount = 1.00m, reason = "goodwill" }, AisaClient.Operator())),
+            ("get", "/api/operator/crawlers/{crawlerId}/guard", await Client.SendAsync(HttpMethod.Get, $"/api/operator/crawlers/{agent.Id}/guard", headers: AisaClient.Operator())),
+        };
+        Assert.Equal([200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 404, 200, 200, 200, 200, 200, 200, 200, 201, 200], more.Select(a => a.Reply.Code));
+        answers.AddRange(more);
 
         foreach (var (method, path, reply) in answers)
         {

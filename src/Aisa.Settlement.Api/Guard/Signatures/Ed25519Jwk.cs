@@ -13,7 +13,7 @@ public sealed record Ed25519Jwk(byte[] PublicKey)
     /// <summary>RFC 7638: SHA-256 over the required members in lexicographic order, without whitespace; base64url.</summary>
     public string Thumbprint => Base64Url(SHA256.HashData(Encoding.UTF8.GetBytes($"{{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"{X}\"}}")));
 
-    public object ToPublicJwk() => new { kty = "OKP", crv = "Ed25519", x = X, kid = Thumbprint };
+    public PublicJwk ToPublicJwk() => new("OKP", "Ed25519", X, Thumbprint);
 
     /// <summary>The key of a JWK object, or what is wrong with it. A JWK holding the private part (<c>d</c>) is refused: it must never be sent.</summary>
     public static (Ed25519Jwk? Key, string? Problem) Parse(JsonElement jwk)
@@ -60,3 +60,6 @@ public sealed record Ed25519Jwk(byte[] PublicKey)
         }
     }
 }
+
+/// <summary>An Ed25519 public key as a JWK (RFC 8037), its key id the RFC 7638 thumbprint.</summary>
+public sealed record PublicJwk(string Kty, string Crv, string X, string Kid);
