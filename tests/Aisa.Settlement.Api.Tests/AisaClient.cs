@@ -17,12 +17,19 @@ public sealed record Reply(HttpStatusCode Status, JsonElement Body, HttpResponse
     public string? Error => Body.ValueKind == JsonValueKind.Object && Body.TryGetProperty("error", out var error) ? error.GetString() : null;
 }
 
-/// <summary>What an AISA client does, over real HTTP against a running service.</summary>
+/// <summary>
+/// What an AISA client does, over real HTTP against a running service: registration and the wallet's balance through the
+/// typed client (src/Aisa.Settlement.Client), as an application would; raw requests where a test needs the bytes.
+/// </summary>
 public sealed class AisaClient(HttpClient http)
 {
     private static int _sequence;
 
     public HttpClient Http => http;
+
+    public Aisa.Settlement.Client.AisaAgentClient Agents { get; } = new(http);
+
+    public Aisa.Settlement.Client.AisaPublisherClient Publishers { get; } = new(http);
 
     public static string UniqueEmail(string prefix) => $"{prefix}{Interlocked.Increment(ref _sequence)}.{Guid.NewGuid():N}@example.com";
 
@@ -50,18 +57,17 @@ public sealed class AisaClient(HttpClient http)
 
     public async Task<Registered> RegisterAgentAsync(string? crawlerType = null, string? userAgent = null)
     {
-        var reply = await PostAsync("/api/agent/auth/register", new { email = UniqueEmail("agent"), password = "correct horse", crawlerType, userAgent });
-        Assert.True(reply.Code == 201, reply.Raw);
-        var crawler = reply.Body.GetProperty("crawler");
-        return new Registered(crawler.GetProperty("id").GetInt64(), reply.Body.GetProperty("token").GetString()!, crawler.GetProperty("crawlerToken").GetString()!);
+        var registered = await Agents.RegisterAsync(UniqueEmail("agent"), "correct horse", crawlerType: crawlerType, userAgent: userAgent);
+        Assert.True(registered.Status == 201, registered.Error?.ToString());
+        return new Registered(registered.Value!.Crawler.Id, registered.Value.Token, registered.Value.Crawler.CrawlerToken!);
     }
 
     public async Task<(string Domain, string SessionToken)> RegisterPublisherAsync()
     {
         var domain = $"news-{Guid.NewGuid():N}.example.com";
-        var reply = await PostAsync("/api/publisher/auth/register", new { email = UniqueEmail("publisher"), password = "correct horse", domain });
-        Assert.True(reply.Code == 201, reply.Raw);
-        return (domain, reply.Body.GetProperty("token").GetString()!);
+        var registered = await Publishers.RegisterAsync(UniqueEmail("publisher"), "correct horse", domain);
+        Assert.True(registered.Status == 201, registered.Error?.ToString());
+        return (domain, registered.Value!.Token);
     }
 
     public async Task<long> CreateRuleAsync(string publisherSession, object rule)
@@ -79,9 +85,9 @@ public sealed class AisaClient(HttpClient http)
 
     public async Task<decimal> BalanceAsync(string agentSession)
     {
-        var reply = await SendAsync(HttpMethod.Get, "/api/agent/info", headers: Bearer(agentSession));
-        Assert.True(reply.Code == 200, reply.Raw);
-        return decimal.Parse(reply.Body.GetProperty("crawler").GetProperty("balance").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        var balance = await Agents.BalanceAsync(agentSession);
+        Assert.True(balance.Status == 200, balance.Error?.ToString());
+        return balance.Value;
     }
 
     public async Task<JsonElement> AuditAsync()
