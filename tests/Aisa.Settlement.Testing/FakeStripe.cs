@@ -44,6 +44,22 @@ public sealed class FakeStripe : IAsyncDisposable
     /// <summary>Sessions that Stripe answers 500 for, whatever is asked of them.</summary>
     public ConcurrentDictionary<string, bool> Unreadable { get; } = new();
 
+    /// <summary>The <c>Stripe-Signature</c> header Stripe would send with <paramref name="payload"/>, made by the official stripe npm package.</summary>
+    public static async Task<string> SignAsync(string payload, string secret, DateTimeOffset? at = null)
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(file, payload, new System.Text.UTF8Encoding(false));
+            return await NodePeers.RunAsync("stripe-sign.mjs",
+                [file, secret, .. at is { } time ? [time.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture)] : Array.Empty<string>()]);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     public static async Task<FakeStripe> StartAsync()
     {
         FakeStripe? fake = null;

@@ -55,8 +55,19 @@ public static class ApiDocument
                 };
                 return Task.CompletedTask;
             });
-            options.AddOperationTransformer((operation, context, _) =>
+            options.AddOperationTransformer(async (operation, context, cancellationToken) =>
             {
+                if (context.Description.ActionDescriptor.EndpointMetadata.OfType<RequestBody>().LastOrDefault() is { } body)
+                {
+                    operation.RequestBody = new OpenApiRequestBody
+                    {
+                        Required = true,
+                        Content = new Dictionary<string, OpenApiMediaType>
+                        {
+                            ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(body.Type, null, cancellationToken) },
+                        },
+                    };
+                }
                 var schemes = context.Description.ActionDescriptor.EndpointMetadata.OfType<CalledWithScheme>().Select(s => s.Scheme).Distinct().ToList();
                 if (schemes.Count > 0)
                 {
@@ -83,7 +94,6 @@ public static class ApiDocument
                         found.Examples[example.Name] = new OpenApiExample { Summary = example.Summary, Value = JsonNode.Parse(example.Json) };
                     }
                 }
-                return Task.CompletedTask;
             });
             options.AddSchemaTransformer((schema, context, _) =>
             {
@@ -108,9 +118,12 @@ public static class ApiDocument
             });
         });
 
-    /// <summary>The JSON body the endpoint reads (it reads it itself, to refuse bad input in the contract's shape).</summary>
+    /// <summary>
+    /// The JSON body the endpoint reads. Only the document is told: the endpoint reads the body itself, to refuse bad input
+    /// in the contract's shape (routing's content-type check would answer a bare 415).
+    /// </summary>
     public static RouteHandlerBuilder Takes<T>(this RouteHandlerBuilder builder) where T : notnull =>
-        builder.Accepts<T>("application/json");
+        builder.WithMetadata(new RequestBody(typeof(T)));
 
     /// <summary>An answer of <paramref name="status"/> with a body of <typeparamref name="T"/>.</summary>
     public static RouteHandlerBuilder Answers<T>(this RouteHandlerBuilder builder, int status) =>
@@ -135,6 +148,8 @@ public static class ApiDocument
         builder.WithMetadata(new ApiExample(name, summary, status, json));
 
     private sealed record CalledWithScheme(string Scheme);
+
+    private sealed record RequestBody(Type Type);
 
     private sealed record ApiExample(string Name, string Summary, int? Status, string Json);
 }

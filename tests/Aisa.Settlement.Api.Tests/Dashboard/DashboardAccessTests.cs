@@ -237,10 +237,7 @@ public sealed class DashboardAccessTests : IAsyncLifetime
         var session = _stripe.CreateOrphanSession(750, "987654");
         _stripe.Pay(session);
         var payload = _stripe.Event("checkout.session.completed", session);
-        var file = Path.GetTempFileName();
-        await File.WriteAllTextAsync(file, payload);
-        var signature = await Aisa.Settlement.Testing.NodePeers.RunAsync("stripe-sign.mjs", file, "whsec_dashboard_tests");
-        File.Delete(file);
+        var signature = await Aisa.Settlement.Testing.FakeStripe.SignAsync(payload, "whsec_dashboard_tests");
         for (var i = 0; i < 2; i++)
         {
             using var delivery = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/webhooks/stripe", UriKind.Relative)) { Content = new StringContent(payload) };

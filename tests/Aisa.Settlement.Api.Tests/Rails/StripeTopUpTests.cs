@@ -16,7 +16,6 @@ public sealed class StripeTopUpTests : IAsyncLifetime
     private const string WebhookSecret = "whsec_test_secret_for_integration_tests";
     private FakeStripe _stripe = null!;
     private readonly List<IAsyncDisposable> _owned = [];
-    private readonly string _directory = Directory.CreateTempSubdirectory("aisa-stripe-").FullName;
 
     public async Task InitializeAsync() => _stripe = await FakeStripe.StartAsync();
 
@@ -33,7 +32,6 @@ public sealed class StripeTopUpTests : IAsyncLifetime
         {
             await _stripe.DisposeAsync();
         }
-        Directory.Delete(_directory, recursive: true);
     }
 
     private async Task<AisaClient> StartServiceAsync(int pollSeconds, IReadOnlyDictionary<string, string>? more = null)
@@ -55,12 +53,7 @@ public sealed class StripeTopUpTests : IAsyncLifetime
         return new AisaClient(factory.CreateClient());
     }
 
-    private async Task<string> SignAsync(string payload, string secret, DateTimeOffset? at = null)
-    {
-        var file = Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".json");
-        await File.WriteAllTextAsync(file, payload, new UTF8Encoding(false));
-        return await NodePeers.RunAsync("stripe-sign.mjs", [file, secret, .. at is { } time ? [time.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)] : Array.Empty<string>()]);
-    }
+    private static Task<string> SignAsync(string payload, string secret, DateTimeOffset? at = null) => FakeStripe.SignAsync(payload, secret, at);
 
     private static async Task<Reply> DeliverAsync(AisaClient client, string payload, string? signature)
     {
