@@ -1,12 +1,8 @@
-using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Aisa.Settlement.Paywall;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 
 namespace Aisa.Settlement.Api.Tests.Rails;
 
@@ -18,7 +14,7 @@ namespace Aisa.Settlement.Api.Tests.Rails;
 /// </summary>
 public sealed class EveryRailTests : IAsyncLifetime
 {
-    private const long SecondChainId = 80002;
+    private const long SecondChainId = X402NetworksTests.SecondChainId;
     private const string StripeWebhookSecret = "whsec_every_rail";
     private readonly List<IAsyncDisposable> _owned = [];
     private Ganache _first = null!;
@@ -27,7 +23,7 @@ public sealed class EveryRailTests : IAsyncLifetime
     private FakeStripe _stripe = null!;
     private AisaClient _client = null!;
 
-    private static string Network(long chainId) => $"eip155:{chainId.ToString(CultureInfo.InvariantCulture)}";
+    private static string Network(long chainId) => X402NetworksTests.Network(chainId);
 
     public async Task InitializeAsync()
     {
@@ -44,14 +40,8 @@ public sealed class EveryRailTests : IAsyncLifetime
             ["Rails:Stripe:PollIntervalSeconds"] = "600",
             ["Scheduling:LeaseSeconds"] = "5",
         };
-        foreach (var (i, node, treasury) in new[] { (0, _first, "0x1111111111111111111111111111111111111111"), (1, _second, "0x2222222222222222222222222222222222222222") })
-        {
-            var at = $"Rails:X402:Networks:{i}";
-            settings[$"{at}:Network"] = Network(node.ChainId);
-            settings[$"{at}:PayTo"] = treasury;
-            settings[$"{at}:Asset"] = await node.DeployUsdcAsync();
-            settings[$"{at}:RpcUrls:0"] = node.Url.ToString();
-        }
+        await X402NetworksTests.AddNetworkAsync(settings, 0, _first, "0x1111111111111111111111111111111111111111");
+        await X402NetworksTests.AddNetworkAsync(settings, 1, _second, "0x2222222222222222222222222222222222222222");
         var facilitator = await X402Facilitator.StartAsync([_first, _second]);
         _owned.Add(facilitator);
         settings["Rails:X402:FacilitatorUrl"] = facilitator.Url.ToString();
@@ -82,11 +72,7 @@ public sealed class EveryRailTests : IAsyncLifetime
     [Fact]
     public async Task One_402_lists_every_rail_and_each_pays_its_request_once()
     {
-        var (domain, session) = await _client.RegisterPublisherAsync();
-        await _client.CreateRuleAsync(session, new { urlPattern = "/article/", accessMode = "pay", price = 0.02m });
-        var (site, siteUrl) = await LocalSite.StartAsync(
-            services => services.AddAisaPaywall(new PaywallOptions { GatewayUrl = _client.Http.BaseAddress!, PublisherDomain = domain }),
-            app => app.MapGet("/article/{id}", (string id) => Results.Text($"the text of article {id}")).RequireCrawlerPayment());
+        var (domain, session, site, siteUrl) = await X402TopUpTests.PublisherSiteAsync(_client);
         await using var _ = site;
         using var http = new HttpClient();
 

@@ -1,11 +1,8 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json.Nodes;
-using Aisa.Settlement.Paywall;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 
 namespace Aisa.Settlement.Api.Tests.Rails;
 
@@ -16,7 +13,7 @@ namespace Aisa.Settlement.Api.Tests.Rails;
 /// </summary>
 public sealed class X402NetworksTests : IAsyncLifetime
 {
-    private const long SecondChainId = 80002;
+    internal const long SecondChainId = 80002;
     private const string FirstTreasury = "0x1111111111111111111111111111111111111111";
     private const string SecondTreasury = "0x2222222222222222222222222222222222222222";
     private Ganache _first = null!;
@@ -28,14 +25,12 @@ public sealed class X402NetworksTests : IAsyncLifetime
     private SettlementFactory _factory = null!;
     private AisaClient _client = null!;
 
-    private static string Network(long chainId) => $"eip155:{chainId.ToString(CultureInfo.InvariantCulture)}";
+    internal static string Network(long chainId) => $"eip155:{chainId.ToString(CultureInfo.InvariantCulture)}";
 
     public async Task InitializeAsync()
     {
         _first = await Ganache.StartAsync(EvmWatch.ChainId);
         _second = await _first.OrStopAsync(_ => Ganache.StartAsync(SecondChainId));
-        _firstUsdc = await _first.OrStopAsync(n => n.DeployUsdcAsync());
-        _secondUsdc = await _second.OrStopAsync(n => n.DeployUsdcAsync());
         _facilitator = await _second.OrStopAsync(_ => X402Facilitator.StartAsync([_first, _second]));
         _store = await TestStore.CreateAsync(StorageOptions.Postgres);
         var settings = new Dictionary<string, string>
@@ -44,18 +39,22 @@ public sealed class X402NetworksTests : IAsyncLifetime
             ["Rails:X402:ReconcileIntervalSeconds"] = "1",
             ["Scheduling:LeaseSeconds"] = "3",
         };
-        foreach (var (i, node, treasury, usdc) in new[] { (0, _first, FirstTreasury, _firstUsdc), (1, _second, SecondTreasury, _secondUsdc) })
-        {
-            var at = $"Rails:X402:Networks:{i}";
-            settings[$"{at}:Network"] = Network(node.ChainId);
-            settings[$"{at}:PayTo"] = treasury;
-            settings[$"{at}:Asset"] = usdc;
-            settings[$"{at}:AssetName"] = "USD Coin";
-            settings[$"{at}:AssetVersion"] = "2";
-            settings[$"{at}:RpcUrls:0"] = node.Url.ToString();
-        }
+        _firstUsdc = await AddNetworkAsync(settings, 0, _first, FirstTreasury);
+        _secondUsdc = await AddNetworkAsync(settings, 1, _second, SecondTreasury);
         _factory = new SettlementFactory(_store, settings);
         _client = new AisaClient(_factory.CreateClient());
+    }
+
+    /// <summary>Deploys a test USDC on <paramref name="node"/> and lists its chain as x402 network <paramref name="index"/>, paid to <paramref name="treasury"/>; returns the token.</summary>
+    internal static async Task<string> AddNetworkAsync(IDictionary<string, string> settings, int index, Ganache node, string treasury)
+    {
+        var usdc = await node.OrStopAsync(n => n.DeployUsdcAsync());
+        var at = $"Rails:X402:Networks:{index}";
+        settings[$"{at}:Network"] = Network(node.ChainId);
+        settings[$"{at}:PayTo"] = treasury;
+        settings[$"{at}:Asset"] = usdc;
+        settings[$"{at}:RpcUrls:0"] = node.Url.ToString();
+        return usdc;
     }
 
     public async Task DisposeAsync()
@@ -83,11 +82,7 @@ public sealed class X402NetworksTests : IAsyncLifetime
     [Fact]
     public async Task One_402_accepts_both_networks_and_a_client_on_either_pays_its_request_once_to_that_networks_treasury()
     {
-        var (domain, session) = await _client.RegisterPublisherAsync();
-        await _client.CreateRuleAsync(session, new { urlPattern = "/article/", accessMode = "pay", price = 0.02m });
-        var (site, siteUrl) = await LocalSite.StartAsync(
-            services => services.AddAisaPaywall(new PaywallOptions { GatewayUrl = _client.Http.BaseAddress!, PublisherDomain = domain }),
-            app => app.MapGet("/article/{id}", (string id) => Results.Text($"the text of article {id}")).RequireCrawlerPayment());
+        var (domain, session, site, siteUrl) = await X402TopUpTests.PublisherSiteAsync(_client);
         await using var _ = site;
 
         var unpaid = await _client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/article/1", crawlerAutoPrice = true }, null);

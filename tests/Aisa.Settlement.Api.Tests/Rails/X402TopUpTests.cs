@@ -79,7 +79,7 @@ public sealed class X402TopUpTests : IAsyncLifetime
         client.SendAsync(HttpMethod.Post, path, headers: new Dictionary<string, string> { ["X-AISA-Crawler-Token"] = agent.CrawlerToken, ["PAYMENT-SIGNATURE"] = paymentSignature });
 
     /// <summary>A publisher charging 0.02 for /article/*, and its site with the paywall in front of those routes.</summary>
-    private static async Task<(string Domain, string Session, WebApplication Site, Uri SiteUrl)> PublisherSiteAsync(AisaClient client)
+    internal static async Task<(string Domain, string Session, WebApplication Site, Uri SiteUrl)> PublisherSiteAsync(AisaClient client)
     {
         var (domain, session) = await client.RegisterPublisherAsync();
         await client.CreateRuleAsync(session, new { urlPattern = "/article/", accessMode = "pay", price = 0.02m });
