@@ -38,11 +38,14 @@ public static class DashboardPages
         pages.MapDashboardCrawlers();
         pages.MapDashboardWebhooks();
 
-        var api = endpoints.MapGroup("/dashboard/api").RequireAuthorization(DashboardAuth.Policy).WithTags("Dashboard");
-        api.MapGet("/overview", OverviewJsonAsync).WithSummary("Deposits by rail and state, credited today, charges per minute over the last hour, job health.");
-        api.MapGet("/deposits", DepositsJsonAsync).WithSummary("Deposits newest first (rail= and state= filter), with confirmations k/N and evidence.");
+        var api = endpoints.MapGroup("/dashboard/api").RequireAuthorization(DashboardAuth.Policy).WithTags("Dashboard").CalledWith(ApiDocument.OperatorConsole);
+        api.MapGet("/overview", OverviewJsonAsync).WithSummary("Deposits by rail and state, credited today, charges per minute over the last hour, job health.")
+            .Answers<OverviewView>(200);
+        api.MapGet("/deposits", DepositsJsonAsync).WithSummary("Deposits newest first (rail= and state= filter), with confirmations k/N and evidence.")
+            .Answers<ConsoleDepositsView>(200).Refuses(400);
         api.MapGet("/confirmations", ConfirmationsJsonAsync)
-            .WithSummary("Each recurring job with its last pass, lag and controls, and every open deposit of every rail (and those that moved in the last 10 minutes) with its k/N or finality.");
+            .WithSummary("Each recurring job with its last pass, lag and controls, and every open deposit of every rail (and those that moved in the last 10 minutes) with its k/N or finality.")
+            .Answers<ConfirmationsView>(200);
         endpoints.MapJobsDashboard();
         return endpoints;
     }
@@ -68,27 +71,18 @@ public static class DashboardPages
         await minutes.FlushAsync(cancellationToken);
         var facts = await OverviewFactsAsync(operations, jobs, clock, cancellationToken);
         var open = await payouts.OpenTotalsAsync(cancellationToken);
-        return Results.Json(new
-        {
-            deposits = facts.Tallies.Select(t => new { t.Rail, t.State, t.Count, amount = t.Amount }),
-            creditedToday = new { count = facts.CreditedCount, amount = facts.CreditedAmount },
-            openPayouts = new { count = open.Count, amount = open.Amount, awaitingApproval = open.AwaitingApproval },
-            chargesPerMinute = (await operations.ChargesPerMinuteAsync(facts.Now.AddHours(-1), cancellationToken)).Select(m => new { minute = m.Minute, m.Charges, amount = m.Amount }),
-            jobs = scheduled.Jobs.Select(job =>
+        return Results.Json(new OverviewView(
+            [.. facts.Tallies.Select(t => new DepositTallyView(t.Rail, t.State, t.Count, t.Amount))],
+            new CountAndAmount(facts.CreditedCount, facts.CreditedAmount),
+            new OpenPayoutsView(open.Count, open.Amount, open.AwaitingApproval),
+            [.. (await operations.ChargesPerMinuteAsync(facts.Now.AddHours(-1), cancellationToken)).Select(m => new ChargeMinuteView(m.Minute, m.Charges, m.Amount))],
+            [.. scheduled.Jobs.Select(job =>
             {
                 var h = facts.Jobs.GetValueOrDefault(job.Name);
                 var lastSuccess = h?.LastSuccessAt;
-                return new
-                {
-                    job = job.Name,
-                    lastSuccessAt = lastSuccess,
-                    lagSeconds = lastSuccess is { } at ? (double?)Math.Round((facts.Now - at).TotalSeconds, 1) : null,
-                    head = JobSummaries.Head(h?.LastSummary),
-                    lastOutcome = h?.LastOutcome is { } outcome ? JobStore.Wire(outcome) : null,
-                    failuresLastDay = h?.FailuresSince ?? 0,
-                };
-            }),
-        }, ApiJson.Options);
+                return new JobHealthView(job.Name, lastSuccess, lastSuccess is { } at ? Math.Round((facts.Now - at).TotalSeconds, 1) : null,
+                    JobSummaries.Head(h?.LastSummary), h?.LastOutcome is { } outcome ? JobStore.Wire(outcome) : null, h?.FailuresSince ?? 0);
+            })]), ApiJson.Options);
     }
 
     private static async Task<IResult> OverviewAsync(HttpContext context, OperationsStore operations, JobStore jobs, RecurringJobs scheduled, Storage.IDatabase database,
@@ -159,20 +153,9 @@ public static class DashboardPages
     }
 
     /// <param name="latestEvidence">What was last learned about it (its latest transition's evidence), where the page shows it.</param>
-    private static object DepositJson(Deposit d, IRailRegistry rails, string? latestEvidence = null) => new
-    {
-        id = d.Id,
-        rail = d.Rail,
-        state = d.State.ToWire(),
-        confirmations = d.Confirmations,
-        confirmationsRequired = d.ConfirmationsRequired,
-        amount = (d.Amount ?? d.RequestedAmount)?.ToBalanceString(),
-        agentId = d.AgentId,
-        evidence = Evidence(d),
-        updatedAt = Time(d.UpdatedAt),
-        finality = FinalityOf(d.Rail, rails),
-        latestEvidence = latestEvidence is null ? null : System.Text.Json.Nodes.JsonNode.Parse(latestEvidence),
-    };
+    private static ConsoleDepositView DepositJson(Deposit d, IRailRegistry rails, string? latestEvidence = null) =>
+        new(d.Id, d.Rail, d.State.ToWire(), d.Confirmations, d.ConfirmationsRequired, (d.Amount ?? d.RequestedAmount)?.ToBalanceString(), d.AgentId, Evidence(d),
+            Time(d.UpdatedAt), FinalityOf(d.Rail, rails), latestEvidence is null ? null : System.Text.Json.Nodes.JsonNode.Parse(latestEvidence));
 
     /// <summary>How the rail's payments become final, for the bar: <c>depth</c> (k/N), <c>at finalized</c> (a commitment), or <c>when settled</c>.</summary>
     private static string FinalityOf(string rail, IRailRegistry rails) =>
@@ -200,7 +183,7 @@ public static class DashboardPages
             return ApiResponses.Error(400, "invalid_request", problem).ToResult();
         }
         var list = await deposits.ListAsync(new DepositFilter(rail, state, null, null, PageSize), cancellationToken);
-        return Results.Json(new { deposits = list.Select(d => DepositJson(d, rails)) }, ApiJson.Options);
+        return Results.Json(new ConsoleDepositsView([.. list.Select(d => DepositJson(d, rails))]), ApiJson.Options);
     }
 
     /// <summary>What the Confirmations page follows: each recurring job where it stands, and the deposits still open or just settled.</summary>
@@ -212,38 +195,20 @@ public static class DashboardPages
         var leases = (await jobs.LeasesAsync(cancellationToken)).ToDictionary(l => l.Job);
         var open = await deposits.OpenOrMovedSinceAsync(now - TimeSpan.FromMinutes(10), PageSize, cancellationToken);
         var latest = await deposits.LatestEvidenceAsync(open.Select(d => d.Id).ToList(), cancellationToken);
-        return Results.Json(new
-        {
-            watchers = scheduled.Jobs.Select(job =>
+        return Results.Json(new ConfirmationsView(
+            [.. scheduled.Jobs.Select(job =>
             {
                 var state = states.GetValueOrDefault(job.Name);
                 var lease = leases.GetValueOrDefault(job.Name);
-                return new
-                {
-                    job = job.Name,
-                    rail = job.Watcher?.Value,
-                    purpose = job.Purpose,
-                    schedule = job.Cron,
-                    intervalSeconds = job.Interval.TotalSeconds,
-                    paused = state?.Paused ?? false,
-                    runRequested = state?.RunRequested ?? false,
-                    lastStartedAt = state?.LastStartedAt,
-                    lastEndedAt = state?.LastEndedAt,
-                    lastOutcome = state?.LastOutcome is { } outcome ? JobStore.Wire(outcome) : null,
-                    lastError = state?.LastError,
-                    lastInstance = state?.LastInstance,
-                    failuresInARow = state?.FailuresInARow ?? 0,
-                    failuresLastDay = state?.FailuresSince ?? 0,
-                    lastSuccessAt = state?.LastSuccessAt,
-                    lagSeconds = state?.LastSuccessAt is { } at ? (double?)Math.Round((now - at).TotalSeconds, 1) : null,
-                    current = state?.LastSuccessAt is { } success && job.Current(success, now),
-                    head = JobSummaries.Head(state?.LastSummary),
-                    summary = state?.LastSummary is { } summary ? System.Text.Json.Nodes.JsonNode.Parse(summary) : null,
-                    leaseHeldBy = lease is not null && lease.ExpiresAt > now ? lease.Owner : null,
-                };
-            }),
-            deposits = open.Select(d => DepositJson(d, rails, latest.GetValueOrDefault(d.Id))),
-        }, ApiJson.Options);
+                return new WatcherView(job.Name, job.Watcher?.Value, job.Purpose, job.Cron, job.Interval.TotalSeconds, state?.Paused ?? false, state?.RunRequested ?? false,
+                    state?.LastStartedAt, state?.LastEndedAt, state?.LastOutcome is { } outcome ? JobStore.Wire(outcome) : null, state?.LastError, state?.LastInstance,
+                    state?.FailuresInARow ?? 0, state?.FailuresSince ?? 0, state?.LastSuccessAt,
+                    state?.LastSuccessAt is { } at ? Math.Round((now - at).TotalSeconds, 1) : null,
+                    state?.LastSuccessAt is { } success && job.Current(success, now), JobSummaries.Head(state?.LastSummary),
+                    state?.LastSummary is { } summary ? System.Text.Json.Nodes.JsonNode.Parse(summary) : null,
+                    lease is not null && lease.ExpiresAt > now ? lease.Owner : null);
+            })],
+            [.. open.Select(d => DepositJson(d, rails, latest.GetValueOrDefault(d.Id)))]), ApiJson.Options);
     }
 
     private static IResult DepositsPage(HttpContext context, IRailRegistry rails)

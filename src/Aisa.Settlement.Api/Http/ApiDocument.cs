@@ -23,6 +23,9 @@ public static class ApiDocument
     /// <summary>The operator's key, in <c>X-AISA-Operator-Key</c>.</summary>
     public const string OperatorKey = "operatorKey";
 
+    /// <summary>The operator console's login cookie (its page scripts' JSON).</summary>
+    public const string OperatorConsole = "operatorConsole";
+
     public static IServiceCollection AddApiDocument(this IServiceCollection services) =>
         services.AddOpenApi(options =>
         {
@@ -51,6 +54,11 @@ public static class ApiDocument
                     {
                         Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Header, Name = "X-AISA-Operator-Key",
                         Description = "The operator's key (Operator:ApiKey).",
+                    },
+                    [OperatorConsole] = new OpenApiSecurityScheme
+                    {
+                        Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Cookie, Name = "aisa_operator",
+                        Description = "The operator console's login cookie (POST /dashboard/login with the operator key).",
                     },
                 };
                 return Task.CompletedTask;

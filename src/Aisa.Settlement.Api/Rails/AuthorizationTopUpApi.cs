@@ -31,7 +31,7 @@ public static class AuthorizationTopUpApi
     public static IEndpointRouteBuilder MapAuthorizationTopUpApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/api/agent/topup/{rail}", TopUpAsync).WithTags("Agent").RequireRateLimiting(RateLimits.TopUpPolicy)
-            .WithSummary("A top-up paid by a signed authorization the request carries (x402): unpaid, 402 with the requirements; paid, settled and credited once.")
+            .WithSummary("A top-up paid by a signed authorization the request carries: unpaid, 402 with the rail's requirements; paid, settled and credited once.")
             .CalledWith(Http.ApiDocument.CrawlerToken).CalledWith(Http.ApiDocument.Session)
             .Answers<AuthorizationTopUpResponse>(200).Refuses(400, 401, 402, 429, 502);
         return endpoints;

@@ -56,7 +56,7 @@ public static class DepositsApi
     {
         var group = endpoints.MapGroup("/api/agent").WithTags("Agent");
         group.MapGet("/deposit-addresses", AddressesAsync).RequireAgentSession()
-            .WithSummary("The agent's own deposit address on each address rail (EVM chains, Solana), with the tokens credited there.")
+            .WithSummary("The agent's own deposit address on each address rail, with the tokens credited there.")
             .Answers<DepositAddressesResponse>(200).Refuses(401, 403);
         group.MapPost("/topup/create-session", CreateSessionAsync).RequireAgentSession().RequireRateLimiting(RateLimits.TopUpPolicy)
             .WithSummary("Starts a top-up of the wallet on a rail (Idempotency-Key honoured): how to pay, and the deposit that tracks it.")

@@ -12,7 +12,7 @@ public static class WebhooksApi
     public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/api/webhooks/{rail}", ReceiveAsync).WithTags("Webhooks")
-            .WithSummary("A rail's own webhook (Stripe's events, BTCPay's deliveries), checked with the rail's signature before anything is read.")
+            .WithSummary("A rail's own webhook, in the rail's own shape, checked with the rail's signature before anything is read.")
             .Takes<System.Text.Json.Nodes.JsonObject>().Answers<System.Text.Json.Nodes.JsonObject>(200).Refuses(400, 404, 503);
         return endpoints;
     }
