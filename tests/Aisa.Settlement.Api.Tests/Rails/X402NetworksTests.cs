@@ -122,6 +122,30 @@ public sealed class X402NetworksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_typed_clients_x402_payer_signs_with_its_key_and_pays_its_request_once_on_its_network()
+    {
+        var (_, session, site, siteUrl) = await X402TopUpTests.PublisherSiteAsync(_client);
+        await using var _ = site;
+        using var http = new HttpClient();
+        var payer = new Aisa.Settlement.Client.X402Payer(Ganache.PayerKey, Network(SecondChainId));
+        Assert.Equal(Ganache.Payer, payer.Address, ignoreCase: true);
+
+        using var paid = await payer.GetAsync(http, new Uri(siteUrl, "/article/9"));
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, paid.StatusCode);
+        Assert.Equal("the text of article 9", await paid.Content.ReadAsStringAsync());
+        Assert.Equal(new BigInteger(20_000), await _second.BalanceOfAsync(_secondUsdc, SecondTreasury));
+        Assert.Equal(BigInteger.Zero, await _first.BalanceOfAsync(_firstUsdc, FirstTreasury));
+        var earnings = await _client.SendAsync(HttpMethod.Get, "/api/publisher/earnings", headers: AisaClient.Bearer(session));
+        Assert.Equal(0.02m, earnings.Body.GetProperty("earnings").GetProperty("grossCharges").GetDecimal());
+
+        // A payer on a network the 402 does not accept pays nothing: the 402 comes back as it was.
+        using var elsewhere = await new Aisa.Settlement.Client.X402Payer(Ganache.PayerKey, "eip155:1").GetAsync(http, new Uri(siteUrl, "/article/10"));
+        Assert.Equal(System.Net.HttpStatusCode.PaymentRequired, elsewhere.StatusCode);
+        Assert.Equal(new BigInteger(20_000), await _second.BalanceOfAsync(_secondUsdc, SecondTreasury));
+    }
+
+    [Fact]
     public async Task A_top_up_on_the_second_network_credits_the_wallet_once_and_the_instructions_name_both()
     {
         var agent = await _client.RegisterAgentAsync();
