@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using Aisa.Settlement.Adapters.Lightning.Bolt11;
+using Aisa.Settlement.Client;
 using Aisa.Settlement.Paywall;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
@@ -299,13 +300,22 @@ public sealed class PostgresL402RequestTests() : L402RequestTests(StorageOptions
 
         using var unpaid = await http.GetAsync(new Uri(siteUrl, "/article/10"));
         Assert.Equal(HttpStatusCode.PaymentRequired, unpaid.StatusCode);
-        var (macaroon, bolt11) = ReadChallenge(string.Join(", ", unpaid.Headers.WwwAuthenticate.Select(h => h.ToString())));
-        var preimage = await Lnd.PayForPreimageAsync(bolt11);
+        var wwwAuthenticate = unpaid.Headers.WwwAuthenticate.Select(h => h.ToString()).ToList();
+        var (macaroon, bolt11) = ReadChallenge(string.Join(", ", wwwAuthenticate));
+        var paidInvoices = new List<string>();
+        var payer = new L402Payer(async (invoice, _) =>
+        {
+            paidInvoices.Add(invoice);
+            return await Lnd.PayForPreimageAsync(invoice);
+        });
+        var challenge = L402Payer.ReadChallenge(wwwAuthenticate);
+        Assert.Equal(new L402Challenge(macaroon, bolt11), challenge);
+        var authorization = await payer.AuthorizeAsync(challenge!);
 
         async Task<HttpResponseMessage> GetPaidAsync()
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(siteUrl, "/article/10"));
-            request.Headers.TryAddWithoutValidation("Authorization", $"L402 {macaroon}:{preimage}");
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
             return await http.SendAsync(request);
         }
         using var paid = await GetPaidAsync();
@@ -315,5 +325,12 @@ public sealed class PostgresL402RequestTests() : L402RequestTests(StorageOptions
         Assert.Equal(HttpStatusCode.PaymentRequired, replay.StatusCode);
         Assert.Contains("payment_already_used", await replay.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(0.02m, await GrossChargesAsync(client, session));
+
+        // The typed client's payer in one call: the 402 read, a new invoice paid, the request served.
+        using var second = await payer.GetAsync(http, new Uri(siteUrl, "/article/11"));
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal("the text of article 11", await second.Content.ReadAsStringAsync());
+        Assert.Equal(2, paidInvoices.Distinct().Count());
+        Assert.Equal(0.04m, await GrossChargesAsync(client, session));
     }
 }
