@@ -70,11 +70,11 @@ public sealed class AisaClient(HttpClient http)
         return (domain, registered.Value!.Token);
     }
 
-    public async Task<long> CreateRuleAsync(string publisherSession, object rule)
+    public async Task<long> CreateRuleAsync(string publisherSession, Aisa.Settlement.Client.NewRule rule)
     {
-        var reply = await PostAsync("/api/publisher/rules", rule, Bearer(publisherSession));
-        Assert.True(reply.Code == 201, reply.Raw);
-        return reply.Body.GetProperty("rule").GetProperty("id").GetInt64();
+        var created = await Publishers.CreateRuleAsync(publisherSession, rule);
+        Assert.True(created.Status == 201, created.Error?.ToString());
+        return created.Value!.Id;
     }
 
     public async Task FundAsync(long agentId, decimal usd)

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Text.RegularExpressions;
 using Aisa.Settlement.Storage;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Agents;
 
@@ -117,7 +118,7 @@ public abstract partial class AgentApiTests(string provider) : ServiceTests(prov
     {
         var agent = await Client.RegisterAgentAsync();
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.1m });
+        await Client.CreateRuleAsync(session, new NewRule("/", "pay", 0.1m));
         await Client.FundAsync(agent.Id, 1m);
         for (var i = 0; i < 3; i++)
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Aisa.Settlement.Storage;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.BadInput;
 
@@ -24,7 +25,7 @@ public abstract class BadInputTests(string provider) : ServiceTests(provider)
     {
         var agent = await Client.RegisterAgentAsync();
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.01m });
+        await Client.CreateRuleAsync(session, new NewRule("/", "pay", 0.01m));
         await Client.FundAsync(agent.Id, 1m);
         var before = await LedgerTotalsAsync();
         var fields = new[] { "publisherDomain", "resourceUrl", "crawlerExactPrice", "crawlerMaxPrice", "crawlerAgent", "crawlerToken" };

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Aisa.Settlement.Storage;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Guard;
 
@@ -14,7 +15,7 @@ public abstract class GuardTests(string provider) : ServiceTests(provider)
     {
         var agent = await Client.RegisterAgentAsync();
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price });
+        await Client.CreateRuleAsync(session, new NewRule("/", "pay", price));
         await Client.FundAsync(agent.Id, funds);
         return new Market(agent, domain, session);
     }
@@ -400,7 +401,7 @@ public sealed class PostgresTwoInstanceBudgetTests : IAsyncLifetime
         var second = new AisaClient(_second.CreateClient());
         var agent = await first.RegisterAgentAsync();
         var (domain, session) = await first.RegisterPublisherAsync();
-        await first.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.01m });
+        await first.CreateRuleAsync(session, new NewRule("/", "pay", 0.01m));
         await first.FundAsync(agent.Id, 10m);
         var set = await second.SendAsync(HttpMethod.Put, "/api/agent/guard", "{\"dailyBudget\": 0.5}", AisaClient.Bearer(agent.SessionToken));
         Assert.Equal(200, set.Code);

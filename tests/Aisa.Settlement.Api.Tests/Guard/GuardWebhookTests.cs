@@ -10,6 +10,7 @@ using Aisa.Settlement.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Guard;
 
@@ -36,9 +37,9 @@ public abstract class GuardWebhookTests(string provider) : ServiceTests(provider
         var agent = await Client.RegisterAgentAsync();
         await Client.FundAsync(agent.Id, 5m);
         var (cheap, cheapSession) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(cheapSession, new { urlPattern = "/", accessMode = "pay", price = 0.20m });
+        await Client.CreateRuleAsync(cheapSession, new NewRule("/", "pay", 0.20m));
         var (dear, dearSession) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(dearSession, new { urlPattern = "/", accessMode = "pay", price = 0.55m });
+        await Client.CreateRuleAsync(dearSession, new NewRule("/", "pay", 0.55m));
         var set = await Client.SendAsync(HttpMethod.Put, "/api/agent/webhook", receiver.Registration, AisaClient.Bearer(agent.SessionToken));
         var secret = set.Body.GetProperty("secret").GetString()!;
         await Client.SendAsync(HttpMethod.Put, "/api/agent/guard", "{\"dailyBudget\": 1.00, \"approvalAbove\": 0.50}", AisaClient.Bearer(agent.SessionToken));
@@ -129,7 +130,7 @@ public sealed class WebhookAddressTests() : ServiceTests(StorageOptions.Sqlite)
         var agent = await Client.RegisterAgentAsync();
         await Client.FundAsync(agent.Id, 1m);
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.60m });
+        await Client.CreateRuleAsync(session, new NewRule("/", "pay", 0.60m));
 
         var plain = await Client.SendAsync(HttpMethod.Put, "/api/agent/webhook", JsonSerializer.Serialize(new { url = new Uri(url, "/hook").ToString() }), AisaClient.Bearer(agent.SessionToken));
         var https = await Client.SendAsync(HttpMethod.Put, "/api/agent/webhook", JsonSerializer.Serialize(new { url = $"https://127.0.0.1:{url.Port}/hook" }), AisaClient.Bearer(agent.SessionToken));
@@ -181,7 +182,7 @@ public sealed class WebhookResumeTests() : ServiceTests(StorageOptions.Sqlite)
         var agent = await Client.RegisterAgentAsync();
         await Client.FundAsync(agent.Id, 1m);
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.60m });
+        await Client.CreateRuleAsync(session, new NewRule("/", "pay", 0.60m));
         await Client.SendAsync(HttpMethod.Put, "/api/agent/webhook", JsonSerializer.Serialize(new { url = new Uri(url, "/hook").ToString() }), AisaClient.Bearer(agent.SessionToken));
         await Client.SendAsync(HttpMethod.Put, "/api/agent/guard", "{\"approvalAbove\": 0.50}", AisaClient.Bearer(agent.SessionToken));
         await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/a", crawlerAutoPrice = true }, agent.CrawlerToken);

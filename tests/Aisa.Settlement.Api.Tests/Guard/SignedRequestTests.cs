@@ -5,6 +5,7 @@ using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Guard;
 
@@ -31,7 +32,7 @@ public abstract class SignedRequestTests(string provider) : ServiceTests(provide
         var agent = await Client.RegisterAgentAsync();
         await Client.FundAsync(agent.Id, 1m);
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.01m });
+        await Client.CreateRuleAsync(session, new NewRule("/", "pay", 0.01m));
         var first = await SignAsync($"https://{domain}/");
         var added = await Client.PostAsync("/api/agent/keys", new { jwk = first.PublicJwk }, AisaClient.Bearer(agent.SessionToken));
         Assert.True(added.Code == 201, added.Raw);
@@ -78,7 +79,7 @@ public abstract class SignedRequestTests(string provider) : ServiceTests(provide
     {
         var (agent, domain, jwk) = await SigningCrawlerAsync();
         var (otherDomain, otherSession) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(otherSession, new { urlPattern = "/", accessMode = "pay", price = 0.01m });
+        await Client.CreateRuleAsync(otherSession, new NewRule("/", "pay", 0.01m));
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
         var expired = await VerifyAsync(domain, "/a", agent.CrawlerToken, Headers(await SignAsync($"https://{domain}/a", jwk, now - 700, now - 640)));
@@ -108,7 +109,7 @@ public abstract class SignedRequestTests(string provider) : ServiceTests(provide
         var (agent, honestDomain, jwk) = await SigningCrawlerAsync();
         // The crawler visits an honest site, then a thief's: the thief sees its token and a signature made for the thief's own site.
         var (thiefDomain, thiefSession) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(thiefSession, new { urlPattern = "/", accessMode = "pay", price = 0.50m });
+        await Client.CreateRuleAsync(thiefSession, new NewRule("/", "pay", 0.50m));
         var seenByThief = await SignAsync($"https://{thiefDomain}/page", jwk);
         var paidVisit = await VerifyAsync(thiefDomain, "/page", agent.CrawlerToken, Headers(seenByThief));
 

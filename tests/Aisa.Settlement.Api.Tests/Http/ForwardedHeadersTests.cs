@@ -1,5 +1,6 @@
 using System.Net;
 using Aisa.Settlement.Storage;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Http;
 
@@ -39,7 +40,7 @@ public sealed class ForwardedHeadersTests : IAsyncLifetime
     {
         var agent = await client.RegisterAgentAsync();
         var (domain, session) = await client.RegisterPublisherAsync();
-        await client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.01m });
+        await client.CreateRuleAsync(session, new NewRule("/", "pay", 0.01m));
         var reply = await client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/a", crawlerAutoPrice = true }, agent.CrawlerToken, FromTheProxy);
         Assert.Equal(HttpStatusCode.PaymentRequired, reply.Status);
         var link = reply.Header("Link")!;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Aisa.Settlement.Api.Tests.Dashboard;
 using Aisa.Settlement.Storage;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Notifications;
 
@@ -30,7 +31,7 @@ public abstract class WebhookEventTests(string provider) : ServiceTests(provider
         var agent = await Client.RegisterAgentAsync();
         var other = await Client.RegisterAgentAsync();
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.25m });
+        await Client.CreateRuleAsync(session, new NewRule("/", "pay", 0.25m));
         var set = await Client.SendAsync(HttpMethod.Put, "/api/agent/webhook", receiver.Registration, AisaClient.Bearer(agent.SessionToken));
         var secret = set.Body.GetProperty("secret").GetString()!;
 

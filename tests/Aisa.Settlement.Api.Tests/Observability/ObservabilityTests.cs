@@ -6,6 +6,7 @@ using Aisa.Settlement.Testing;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Observability;
 
@@ -61,7 +62,7 @@ public abstract class ObservabilityTests(string provider) : IAsyncLifetime
         var agent = await _client.RegisterAgentAsync();
         await _client.FundAsync(agent.Id, 0.05m);
         var (domain, publisherSession) = await _client.RegisterPublisherAsync();
-        await _client.CreateRuleAsync(publisherSession, new { urlPattern = "/", accessMode = "pay", price = 0.04m });
+        await _client.CreateRuleAsync(publisherSession, new NewRule("/", "pay", 0.04m));
         Assert.Equal(200, (await _client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/a", crawlerAutoPrice = true }, agent.CrawlerToken)).Code);
         Assert.Equal(402, (await _client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/b", crawlerAutoPrice = true }, agent.CrawlerToken)).Code);
 

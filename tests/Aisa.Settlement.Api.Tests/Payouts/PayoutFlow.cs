@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Aisa.Settlement.Api.Tests.Rails;
 using Aisa.Settlement.Testing;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Payouts;
 
@@ -19,7 +20,7 @@ public static class PayoutFlow
         var agent = await client.RegisterAgentAsync();
         await client.FundAsync(agent.Id, 100m);
         var (domain, session) = await client.RegisterPublisherAsync();
-        await client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 1.5m });
+        await client.CreateRuleAsync(session, new NewRule("/", "pay", 1.5m));
         for (var i = 0; i < charges; i++)
         {
             var reply = await client.VerifyAsync(new { publisherDomain = domain, resourceUrl = $"/article/{i}", crawlerMaxPrice = "USD 1.50" }, agent.CrawlerToken);

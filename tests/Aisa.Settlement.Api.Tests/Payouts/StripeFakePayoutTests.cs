@@ -3,6 +3,7 @@ using System.Text.Json;
 using Aisa.Settlement.Api.Tests.Notifications;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Payouts;
 
@@ -69,7 +70,7 @@ public sealed class StripeFakePayoutTests : IAsyncLifetime
         var agent = await client.RegisterAgentAsync();
         await client.FundAsync(agent.Id, 100m);
         var (domain, session) = await client.RegisterPublisherAsync();
-        await client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 1.555m });
+        await client.CreateRuleAsync(session, new NewRule("/", "pay", 1.555m));
         for (var i = 0; i < 3; i++)
         {
             var reply = await client.VerifyAsync(new { publisherDomain = domain, resourceUrl = $"/article/{i}", crawlerMaxPrice = "USD 1.56" }, agent.CrawlerToken);

@@ -4,6 +4,7 @@ using Aisa.Settlement.Paywall;
 using Aisa.Settlement.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Paywall;
 
@@ -28,7 +29,7 @@ public sealed class PaywallTests() : ServiceTests(StorageOptions.Sqlite)
         var agent = await Client.RegisterAgentAsync("GPTBot");
         await Client.FundAsync(agent.Id, 1m);
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/article/", accessMode = "pay", price = 0.02m });
+        await Client.CreateRuleAsync(session, new NewRule("/article/", "pay", 0.02m));
         var (site, crawler) = await StartPublisherSiteAsync(domain, Client.Http.BaseAddress!);
         await using var _ = site;
         using var __ = crawler;

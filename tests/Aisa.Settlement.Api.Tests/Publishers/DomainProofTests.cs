@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Publishers;
 
@@ -74,7 +75,7 @@ public abstract class DomainProofTests(string provider, bool allowPrivate) : Ser
         var reply = await Client.PostAsync("/api/publisher/auth/register", new { email = AisaClient.UniqueEmail("publisher"), password = "correct horse", domain = domain ?? Domain });
         Assert.True(reply.Code == 201, reply.Raw);
         var session = reply.Body.GetProperty("token").GetString()!;
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.01m });
+        await Client.CreateRuleAsync(session, new NewRule("/", "pay", 0.01m));
         return (session, reply.Body.GetProperty("publisher").GetProperty("id").GetInt64());
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Aisa.Settlement.Storage;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Publishers;
 
@@ -36,7 +37,7 @@ public abstract class PublisherApiTests(string provider) : ServiceTests(provider
     {
         var (_, owner) = await Client.RegisterPublisherAsync();
         var (_, intruder) = await Client.RegisterPublisherAsync();
-        var id = await Client.CreateRuleAsync(owner, new { urlPattern = "/", accessMode = "pay", price = 0.01m });
+        var id = await Client.CreateRuleAsync(owner, new NewRule("/", "pay", 0.01m));
 
         var update = await Client.SendAsync(HttpMethod.Put, $"/api/publisher/rules/{id}", """{"urlPattern":"/","accessMode":"free"}""", AisaClient.Bearer(intruder));
         var delete = await Client.SendAsync(HttpMethod.Delete, $"/api/publisher/rules/{id}", headers: AisaClient.Bearer(intruder));
@@ -96,7 +97,7 @@ public abstract class PublisherApiTests(string provider) : ServiceTests(provider
         var agent = await Client.RegisterAgentAsync();
         await Client.FundAsync(agent.Id, 1m);
         var (domain, session) = await Client.RegisterPublisherAsync();
-        var id = await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.01m });
+        var id = await Client.CreateRuleAsync(session, new NewRule("/", "pay", 0.01m));
         var body = new { publisherDomain = domain, resourceUrl = "/a" };
         Assert.Equal(HttpStatusCode.PaymentRequired, (await Client.VerifyAsync(body, agent.CrawlerToken)).Status);
 

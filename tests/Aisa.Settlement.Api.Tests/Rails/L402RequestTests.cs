@@ -60,7 +60,7 @@ public abstract partial class L402RequestTests(string provider) : IAsyncLifetime
     protected static async Task<(string Domain, string Session)> PublisherAsync(AisaClient client)
     {
         var (domain, session) = await client.RegisterPublisherAsync();
-        await client.CreateRuleAsync(session, new { urlPattern = "/article/", accessMode = "pay", price = 0.02m });
+        await client.CreateRuleAsync(session, new NewRule("/article/", "pay", 0.02m));
         return (domain, session);
     }
 
@@ -245,7 +245,7 @@ public sealed class PostgresL402RequestTests() : L402RequestTests(StorageOptions
         var one = new AisaClient(first.CreateClient());
         var other = new AisaClient(second.CreateClient());
         var (domain, session) = await one.RegisterPublisherAsync();
-        await one.CreateRuleAsync(session, new { urlPattern = "/article/", accessMode = "pay", price = 0.02m });
+        await one.CreateRuleAsync(session, new NewRule("/article/", "pay", 0.02m));
 
         var unpaid = await one.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/article/9", crawlerAutoPrice = true }, null);
         var match = Regex.Match(unpaid.Header("WWW-Authenticate")!, "macaroon=\"([^\"]+)\", invoice=\"([^\"]+)\"");

@@ -1,5 +1,6 @@
 using System.Net;
 using Aisa.Settlement.Storage;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Rails;
 
@@ -15,7 +16,7 @@ public sealed class SandboxTopUpTests() : ServiceTests(StorageOptions.Sqlite)
     {
         var agent = await Client.RegisterAgentAsync();
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.25m });
+        await Client.CreateRuleAsync(session, new NewRule("/", "pay", 0.25m));
 
         var topUp = await Client.PostAsync("/api/agent/topup/create-session", new { amount = 5.00m, rail = "sandbox" }, AisaClient.Bearer(agent.SessionToken));
         var balance = await Client.BalanceAsync(agent.SessionToken);

@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Rails;
 
@@ -82,7 +83,7 @@ public sealed class StripeTopUpTests : IAsyncLifetime
         var client = await StartServiceAsync(pollSeconds: 600);
         var agent = await client.RegisterAgentAsync();
         var (domain, session) = await client.RegisterPublisherAsync();
-        await client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.75m });
+        await client.CreateRuleAsync(session, new NewRule("/", "pay", 0.75m));
         var verify = new { publisherDomain = domain, resourceUrl = "/report", crawlerAutoPrice = true };
         var retry = new Dictionary<string, string> { ["Idempotency-Key"] = "report-1" };
 
@@ -318,7 +319,7 @@ public sealed class StripeTopUpTests : IAsyncLifetime
         var client = await StartServiceAsync(pollSeconds: 600);
         var agent = await client.RegisterAgentAsync();
         var (domain, publisherSession) = await client.RegisterPublisherAsync();
-        await client.CreateRuleAsync(publisherSession, new { urlPattern = "/", accessMode = "pay", price = 1m });
+        await client.CreateRuleAsync(publisherSession, new NewRule("/", "pay", 1m));
         var page = 0;
         Task<Reply> CrawlAsync() => client.VerifyAsync(new { publisherDomain = domain, resourceUrl = $"/page/{++page}", crawlerAutoPrice = true }, agent.CrawlerToken);
         async Task AssertAuditAsync(int frozenWallets)

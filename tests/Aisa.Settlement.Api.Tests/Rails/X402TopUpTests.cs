@@ -6,6 +6,7 @@ using Aisa.Settlement.Storage;
 using Aisa.Settlement.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Rails;
 
@@ -82,7 +83,7 @@ public sealed class X402TopUpTests : IAsyncLifetime
     internal static async Task<(string Domain, string Session, WebApplication Site, Uri SiteUrl)> PublisherSiteAsync(AisaClient client)
     {
         var (domain, session) = await client.RegisterPublisherAsync();
-        await client.CreateRuleAsync(session, new { urlPattern = "/article/", accessMode = "pay", price = 0.02m });
+        await client.CreateRuleAsync(session, new NewRule("/article/", "pay", 0.02m));
         var (site, siteUrl) = await LocalSite.StartAsync(
             services => services.AddAisaPaywall(new PaywallOptions { GatewayUrl = client.Http.BaseAddress!, PublisherDomain = domain }),
             app => app.MapGet("/article/{id}", (string id) => Results.Text($"the text of article {id}")).RequireCrawlerPayment());

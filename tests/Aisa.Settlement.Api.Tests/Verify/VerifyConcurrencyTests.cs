@@ -1,5 +1,6 @@
 using System.Net;
 using Aisa.Settlement.Storage;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Verify;
 
@@ -11,7 +12,7 @@ public abstract class VerifyConcurrencyTests(string provider) : ServiceTests(pro
         const decimal price = 0.013m;
         var agent = await Client.RegisterAgentAsync();
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price });
+        await Client.CreateRuleAsync(session, new NewRule("/", "pay", price));
         await Client.FundAsync(agent.Id, 137 * price);
 
         using var start = new ManualResetEventSlim();
@@ -43,7 +44,7 @@ public abstract class VerifyConcurrencyTests(string provider) : ServiceTests(pro
     {
         var agent = await Client.RegisterAgentAsync();
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.05m });
+        await Client.CreateRuleAsync(session, new NewRule("/", "pay", 0.05m));
         await Client.FundAsync(agent.Id, 1m);
         var headers = new Dictionary<string, string> { ["Idempotency-Key"] = "crawl-2026-11-22-0001" };
         var body = new { publisherDomain = domain, resourceUrl = "/article/42", crawlerAutoPrice = true };
@@ -71,7 +72,7 @@ public abstract class VerifyConcurrencyTests(string provider) : ServiceTests(pro
     {
         var agent = await Client.RegisterAgentAsync();
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.05m });
+        await Client.CreateRuleAsync(session, new NewRule("/", "pay", 0.05m));
         await Client.FundAsync(agent.Id, 1m);
         var headers = new Dictionary<string, string> { ["Idempotency-Key"] = "k-1" };
 

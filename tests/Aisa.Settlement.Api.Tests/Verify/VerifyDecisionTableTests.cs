@@ -2,6 +2,7 @@ using System.Net;
 using Aisa.Settlement.Ledger;
 using Aisa.Settlement.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Aisa.Settlement.Client;
 
 namespace Aisa.Settlement.Api.Tests.Verify;
 
@@ -10,11 +11,11 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
 {
     private const decimal Price = 0.01m;
 
-    private async Task<(Registered Agent, string Domain, string PublisherSession)> MarketAsync(object? rule = null, decimal funds = 1m, string? crawlerType = null)
+    private async Task<(Registered Agent, string Domain, string PublisherSession)> MarketAsync(NewRule? rule = null, decimal funds = 1m, string? crawlerType = null)
     {
         var agent = await Client.RegisterAgentAsync(crawlerType);
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, rule ?? new { urlPattern = "/article/", accessMode = "pay", price = Price });
+        await Client.CreateRuleAsync(session, rule ?? new NewRule("/article/", "pay", Price));
         if (funds > 0)
         {
             await Client.FundAsync(agent.Id, funds);
@@ -121,8 +122,8 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
     [Fact]
     public async Task Row_5_a_block_rule_for_the_crawler_type_is_403_and_others_are_not_blocked()
     {
-        var (gpt, domain, session) = await MarketAsync(new { urlPattern = "/", accessMode = "pay", price = Price }, crawlerType: "GPTBot");
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "block", crawlerType = "GPTBot" });
+        var (gpt, domain, session) = await MarketAsync(new NewRule("/", "pay", Price), crawlerType: "GPTBot");
+        await Client.CreateRuleAsync(session, new NewRule("/", "block", CrawlerType: "GPTBot"));
         var other = await Client.RegisterAgentAsync("ClaudeBot");
         await Client.FundAsync(other.Id, 1m);
         var body = new { publisherDomain = domain, resourceUrl = "/article/1", crawlerAutoPrice = true };
@@ -140,7 +141,7 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
     public async Task Row_6_a_free_rule_or_no_rule_grants_access_without_a_charge()
     {
         var (agent, domain, session) = await MarketAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/article/free/", accessMode = "free" });
+        await Client.CreateRuleAsync(session, new NewRule("/article/free/", "free"));
 
         var free = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "https://x.example/article/free/1?a=b", crawlerAutoPrice = true }, agent.CrawlerToken);
         var unpriced = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/about" }, agent.CrawlerToken);
@@ -157,7 +158,7 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
     [Fact]
     public async Task Row_7_a_one_time_resource_is_charged_once_per_path_and_query()
     {
-        var (agent, domain, _) = await MarketAsync(new { urlPattern = "/report/", accessMode = "pay", price = 0.25m, billingType = "one-time" });
+        var (agent, domain, _) = await MarketAsync(new NewRule("/report/", "pay", 0.25m, BillingType: "one-time"));
         Reply Verify(string url) => Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = url, crawlerAutoPrice = true }, agent.CrawlerToken).GetAwaiter().GetResult();
 
         var first = Verify("/report/1?page=2");
@@ -176,7 +177,7 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
     [Fact]
     public async Task Row_7_a_time_pass_covers_one_rolling_hour_then_is_bought_again()
     {
-        var (agent, domain, _) = await MarketAsync(new { urlPattern = "/feed/", accessMode = "pay", price = 0.1m, billingType = "time-pass-hour" });
+        var (agent, domain, _) = await MarketAsync(new NewRule("/feed/", "pay", 0.1m, BillingType: "time-pass-hour"));
         var body = new { publisherDomain = domain, resourceUrl = "/feed/today", crawlerAutoPrice = true };
 
         var bought = await Client.VerifyAsync(body, agent.CrawlerToken);
@@ -256,7 +257,7 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
     [Fact]
     public async Task Row_11_a_balance_below_the_price_is_insufficient_balance_with_the_shortfall_and_onboarding()
     {
-        var (agent, domain, _) = await MarketAsync(new { urlPattern = "/article/", accessMode = "pay", price = 0.3m }, funds: 0.25m);
+        var (agent, domain, _) = await MarketAsync(new NewRule("/article/", "pay", 0.3m), funds: 0.25m);
 
         var reply = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/article/1", crawlerAutoPrice = true }, agent.CrawlerToken);
 
@@ -273,7 +274,7 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
     [Fact]
     public async Task Row_12_a_charge_moves_the_price_to_the_publisher_less_the_platform_share()
     {
-        var (agent, domain, session) = await MarketAsync(new { urlPattern = "/article/", accessMode = "pay", price = 0.37m }, funds: 5m, crawlerType: "GPTBot");
+        var (agent, domain, session) = await MarketAsync(new NewRule("/article/", "pay", 0.37m), funds: 5m, crawlerType: "GPTBot");
 
         var reply = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/article/1", crawlerAutoPrice = true }, agent.CrawlerToken);
 
@@ -305,7 +306,7 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
     public async Task A_non_canonical_spelling_of_a_priced_or_blocked_path_is_charged_or_blocked_as_the_path_is(string resourceUrl, string blockedUrl)
     {
         var (agent, domain, session) = await MarketAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/private/", accessMode = "block" });
+        await Client.CreateRuleAsync(session, new NewRule("/private/", "block"));
 
         var paid = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl, crawlerAutoPrice = true }, agent.CrawlerToken);
         var blocked = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = blockedUrl, crawlerAutoPrice = true }, agent.CrawlerToken);
@@ -398,13 +399,13 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
         var agent = await Client.RegisterAgentAsync("GPTBot");
         await Client.FundAsync(agent.Id, 1m);
         var (domain, session) = await Client.RegisterPublisherAsync();
-        await Client.CreateRuleAsync(session, new { urlPattern = "/", accessMode = "pay", price = 0.01m });
-        await Client.CreateRuleAsync(session, new { urlPattern = "/news/*/full", accessMode = "pay", price = 0.02m });
-        await Client.CreateRuleAsync(session, new { urlPattern = "/news/", accessMode = "pay", price = 0.03m });
-        await Client.CreateRuleAsync(session, new { urlPattern = "/docs/", accessMode = "pay", price = 0.04m, crawlerType = "GPTBot" });
-        await Client.CreateRuleAsync(session, new { urlPattern = "/docs/", accessMode = "pay", price = 0.05m });
-        await Client.CreateRuleAsync(session, new { urlPattern = "/blog/", accessMode = "pay", price = 0.06m });
-        await Client.CreateRuleAsync(session, new { urlPattern = "/blog/", accessMode = "pay", price = 0.07m });
+        await Client.CreateRuleAsync(session, new NewRule("/", "pay", 0.01m));
+        await Client.CreateRuleAsync(session, new NewRule("/news/*/full", "pay", 0.02m));
+        await Client.CreateRuleAsync(session, new NewRule("/news/", "pay", 0.03m));
+        await Client.CreateRuleAsync(session, new NewRule("/docs/", "pay", 0.04m, CrawlerType: "GPTBot"));
+        await Client.CreateRuleAsync(session, new NewRule("/docs/", "pay", 0.05m));
+        await Client.CreateRuleAsync(session, new NewRule("/blog/", "pay", 0.06m));
+        await Client.CreateRuleAsync(session, new NewRule("/blog/", "pay", 0.07m));
         async Task<decimal> PriceOf(string url) =>
             (await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = url }, agent.CrawlerToken)).Body.GetProperty("price").GetProperty("amount").GetDecimal();
 
