@@ -12,9 +12,11 @@ using Aisa.Settlement.Api.Payouts;
 using Aisa.Settlement.Api.Publishers;
 using Aisa.Settlement.Api.Rails;
 using Aisa.Settlement.Api.Verify;
+using Aisa.Settlement.Api.Web;
 using Aisa.Settlement.Rails;
 using Aisa.Settlement.Storage;
 using Aisa.Settlement.Storage.Ledger;
+using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -35,7 +37,10 @@ app.UseRateLimiter();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapOpenApi();
+// The API reference, from the same document; its script is served by the package itself, and no font is fetched from Scalar's CDN.
+app.MapScalarApiReference("/docs", options => options.WithTitle("Aisa.Settlement API").WithOpenApiRoutePattern("/openapi/{documentName}.json").DisableDefaultFonts());
 app.MapDashboard();
+app.MapAgentWallet();
 app.MapObservabilityApi();
 app.MapAgentsApi();
 app.MapGuardApi();

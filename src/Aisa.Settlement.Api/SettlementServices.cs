@@ -18,6 +18,8 @@ using Aisa.Settlement.Storage.Ledger;
 using Aisa.Settlement.Storage.Pricing;
 using Aisa.Settlement.Storage.Publishers;
 
+using Aisa.Settlement.Api.Web;
+
 namespace Aisa.Settlement.Api;
 
 public static class SettlementServices
@@ -31,6 +33,7 @@ public static class SettlementServices
         services.AddObservability();
         services.AddApiDocument();
         services.AddDashboardAuth();
+        services.AddWebSessions();
         services.AddSingleton<Storage.Operations.OperationsStore>();
         services.AddSettlementRateLimits(settings.RateLimits);
         services.AddSingleton<SystemAccounts>();
@@ -62,6 +65,7 @@ public static class SettlementServices
         services.AddSingleton<DepositProcessor>();
         services.AddSingleton<IDepositBook>(provider => provider.GetRequiredService<DepositProcessor>());
         services.AddSingleton<DepositAddressService>();
+        services.AddSingleton<Rails.TopUps>();
         services.AddSingleton<IAuthorizationClaims, AuthorizationClaimStore>();
         services.AddSingleton<Storage.Payouts.PayoutStore>();
         services.AddSingleton<Payouts.PayoutProcessor>();

@@ -70,7 +70,8 @@ public sealed record Offer(string Rail, string? Kind, string PaymentUrl, string?
 
 public sealed record CrawlerBalance(decimal CurrentBalance, decimal Shortfall);
 
-public sealed record Onboarding(string TopUpUrl, decimal MinimumTopUp, string Message);
+/// <summary>Where a person opens or tops up the crawler's wallet: the API's top-up, the wallet's sign-up page and its wallet page.</summary>
+public sealed record Onboarding(string TopUpUrl, decimal MinimumTopUp, string Message, string? SignUpUrl = null, string? WalletUrl = null);
 
 /// <summary>
 /// What verify decided: granted (with the charge, if any), or refused with the contract's <see cref="Error"/> and every way

@@ -71,86 +71,98 @@ public static class AgentsApi
     private static async Task<IResult> RegisterAsync(HttpRequest request, AgentStore agents, Credentials credentials, SessionAuthentication sessions, CancellationToken cancellationToken)
     {
         var body = await ApiJson.ReadAsync<RegisterAgentRequest>(request, cancellationToken);
-        if (body.Value is not { } input)
-        {
-            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
-        }
+        return (body.Value is not { } input
+            ? ApiResponses.Error(400, "invalid_request", body.Problem!)
+            : await RegisterAgentAsync(input, agents, credentials, sessions, cancellationToken)).ToResult();
+    }
+
+    /// <summary>Registration, as the API and the wallet's sign-up page both do it.</summary>
+    internal static async Task<StoredResponse> RegisterAgentAsync(RegisterAgentRequest input, AgentStore agents, Credentials credentials, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
         var email = Credentials.NormalizeEmail(input.Email);
         if (email is null)
         {
-            return ApiResponses.Error(400, "invalid_email", "The email address is not valid.").ToResult();
+            return ApiResponses.Error(400, "invalid_email", "The email address is not valid.");
         }
         if (Credentials.PasswordProblem(input.Password) is { } passwordProblem)
         {
-            return ApiResponses.Error(400, "invalid_password", passwordProblem).ToResult();
+            return ApiResponses.Error(400, "invalid_password", passwordProblem);
         }
         if (!Credentials.TryOptionalText(input.Name, Credentials.MaxTextLength, out var name)
             || !Credentials.TryUserAgent(input.UserAgent, out var userAgent)
             || !Credentials.TryOptionalText(input.CompanyName, Credentials.MaxTextLength, out var company))
         {
-            return ApiResponses.Error(400, "invalid_request", $"name and companyName are at most {Credentials.MaxTextLength} characters without markup; userAgent at most 500 printable characters without quotes or markup.").ToResult();
+            return ApiResponses.Error(400, "invalid_request", $"name and companyName are at most {Credentials.MaxTextLength} characters without markup; userAgent at most 500 printable characters without quotes or markup.");
         }
         if (!Credentials.TryOptionalText(input.CrawlerType, 64, out var crawlerType) || !Credentials.IsCrawlerType(crawlerType))
         {
-            return ApiResponses.Error(400, "invalid_request", "crawlerType is a bot name: letters, digits, '-', '_' and '.', at most 64.").ToResult();
+            return ApiResponses.Error(400, "invalid_request", "crawlerType is a bot name: letters, digits, '-', '_' and '.', at most 64.");
         }
         var crawlerToken = Secrets.NewCrawlerToken();
         var agent = await agents.RegisterAsync(
             new NewAgent(email, credentials.Hash(input.Password!), name, crawlerType, userAgent, company, Secrets.Hash(crawlerToken)), cancellationToken);
         if (agent is null)
         {
-            return ApiResponses.Error(409, "email_taken", "An agent with this email is registered already.").ToResult();
+            return ApiResponses.Error(409, "email_taken", "An agent with this email is registered already.");
         }
         var token = await sessions.IssueAsync(SessionSubject.Agent, agent.Id, cancellationToken);
-        return ApiResponses.Json(201, new AgentSessionResponse(token, View(agent, crawlerToken, Micros.Zero, Micros.Zero))).ToResult();
+        return ApiResponses.Json(201, new AgentSessionResponse(token, View(agent, crawlerToken, Micros.Zero, Micros.Zero)));
     }
 
     private static async Task<IResult> LoginAsync(HttpRequest request, AgentStore agents, ILedger ledger, Credentials credentials, SessionAuthentication sessions, CancellationToken cancellationToken)
     {
         var body = await ApiJson.ReadAsync<LoginRequest>(request, cancellationToken);
-        if (body.Value is not { } input)
-        {
-            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
-        }
+        return (body.Value is not { } input
+            ? ApiResponses.Error(400, "invalid_request", body.Problem!)
+            : await LogInAsync(input, agents, ledger, credentials, sessions, cancellationToken)).ToResult();
+    }
+
+    /// <summary>Login, as the API and the wallet's login page both do it.</summary>
+    internal static async Task<StoredResponse> LogInAsync(LoginRequest input, AgentStore agents, ILedger ledger, Credentials credentials, SessionAuthentication sessions, CancellationToken cancellationToken)
+    {
         if (string.IsNullOrEmpty(input.Email) || string.IsNullOrEmpty(input.Password))
         {
-            return ApiResponses.Error(400, "missing_fields", "email and password are required.").ToResult();
+            return ApiResponses.Error(400, "missing_fields", "email and password are required.");
         }
         var agent = Credentials.NormalizeEmail(input.Email) is { } email ? await agents.FindByEmailAsync(email, cancellationToken) : null;
         if (!credentials.Verify(agent?.PasswordHash, input.Password) || agent is null)
         {
-            return ApiResponses.Error(401, "invalid_credentials", "The email or the password is wrong.").ToResult();
+            return ApiResponses.Error(401, "invalid_credentials", "The email or the password is wrong.");
         }
         if (agent.Disabled)
         {
-            return ApiResponses.Error(403, "account_disabled", "This agent is disabled.").ToResult();
+            return ApiResponses.Error(403, "account_disabled", "This agent is disabled.");
         }
         var token = await sessions.IssueAsync(SessionSubject.Agent, agent.Id, cancellationToken);
-        return ApiResponses.Json(200, new AgentSessionResponse(token, await ViewAsync(agent, ledger, cancellationToken))).ToResult();
+        return ApiResponses.Json(200, new AgentSessionResponse(token, await ViewAsync(agent, ledger, cancellationToken)));
     }
 
-    private static async Task<IResult> InfoAsync(HttpRequest request, ILedger ledger, CancellationToken cancellationToken)
-    {
-        var agent = request.HttpContext.SessionAgent();
-        return ApiResponses.Json(200, new AgentInfoResponse(await ViewAsync(agent, ledger, cancellationToken))).ToResult();
-    }
+    private static async Task<IResult> InfoAsync(HttpRequest request, ILedger ledger, CancellationToken cancellationToken) =>
+        (await AgentInfoAsync(request.HttpContext.SessionAgent(), ledger, cancellationToken)).ToResult();
 
-    private static async Task<IResult> RotateTokenAsync(HttpRequest request, AgentStore agents, CancellationToken cancellationToken)
+    internal static async Task<StoredResponse> AgentInfoAsync(Agent agent, ILedger ledger, CancellationToken cancellationToken) =>
+        ApiResponses.Json(200, new AgentInfoResponse(await ViewAsync(agent, ledger, cancellationToken)));
+
+    private static async Task<IResult> RotateTokenAsync(HttpRequest request, AgentStore agents, CancellationToken cancellationToken) =>
+        (await RotateCrawlerTokenAsync(request.HttpContext.SessionAgent(), agents, cancellationToken)).ToResult();
+
+    internal static async Task<StoredResponse> RotateCrawlerTokenAsync(Agent agent, AgentStore agents, CancellationToken cancellationToken)
     {
-        var agent = request.HttpContext.SessionAgent();
         var crawlerToken = Secrets.NewCrawlerToken();
         await agents.RotateTokenAsync(agent.Id, Secrets.Hash(crawlerToken), cancellationToken);
-        return ApiResponses.Json(200, new RotatedTokenResponse(crawlerToken)).ToResult();
+        return ApiResponses.Json(200, new RotatedTokenResponse(crawlerToken));
     }
 
     private static async Task<IResult> TransactionsAsync(HttpRequest request, ILedger ledger, CancellationToken cancellationToken)
     {
-        var agent = request.HttpContext.SessionAgent();
         var (limit, before, problem) = ApiQuery.ReadPage(request, "before is the nextCursor of a previous page.");
-        if (problem is not null)
-        {
-            return ApiResponses.Error(400, "invalid_request", problem).ToResult();
-        }
+        return (problem is not null
+            ? ApiResponses.Error(400, "invalid_request", problem)
+            : await StatementAsync(request.HttpContext.SessionAgent(), ledger, limit, before, cancellationToken)).ToResult();
+    }
+
+    internal static async Task<StoredResponse> StatementAsync(Agent agent, ILedger ledger, int limit, long? before, CancellationToken cancellationToken)
+    {
         // One more than asked: whether it exists says whether there is a next page.
         var transfers = await ledger.ListTransfersAsync(agent.Wallet, limit + 1, before, cancellationToken);
         var entries = transfers.Take(limit).Select(t => t.Credit == agent.Wallet
@@ -158,7 +170,7 @@ public static class AgentsApi
                 : new TransactionView(t.Id, t.Kind, -t.Amount, t.DebitBalanceAfter, t.CreatedAt, t.Reference))
             .ToList();
         var nextCursor = transfers.Count > limit ? entries[^1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
-        return ApiResponses.Json(200, new TransactionsPage(entries, nextCursor)).ToResult();
+        return ApiResponses.Json(200, new TransactionsPage(entries, nextCursor));
     }
 
     internal static async Task<(StoredResponse? Refusal, Agent? Agent)> AuthenticatedAgentAsync(HttpRequest request, AgentStore agents, SessionAuthentication sessions, CancellationToken cancellationToken)

@@ -56,7 +56,8 @@ public static class DashboardAuth
         services.AddAntiforgery(options =>
         {
             options.Cookie.Name = "aisa_csrf";
-            options.Cookie.Path = "/dashboard";
+            // One token cookie for the console, the agent's wallet and the publisher's dashboard (the forms of all three).
+            options.Cookie.Path = "/";
             options.Cookie.SameSite = SameSiteMode.Strict;
             // Secure whenever the operator's own request was HTTPS (behind a configured proxy, as it forwarded it).
             options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;

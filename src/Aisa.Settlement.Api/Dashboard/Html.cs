@@ -38,10 +38,10 @@ public static class Html
             """, status);
     }
 
-    public static IResult Document(string title, string body, int status = 200) => Results.Content($"""
+    public static IResult Document(string title, string body, int status = 200, string app = "AISA operator") => Results.Content($"""
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>{E(title)} · AISA operator</title><link rel="stylesheet" href="/dashboard/assets/dashboard.css"></head>
+        <title>{E(title)} · {E(app)}</title><link rel="stylesheet" href="/dashboard/assets/dashboard.css"></head>
         <body>{body}<script src="/dashboard/assets/dashboard.js" defer></script></body></html>
         """, "text/html; charset=utf-8", Encoding.UTF8, status);
 

@@ -26,6 +26,13 @@ public static class ApiDocument
     /// <summary>The operator console's login cookie (its page scripts' JSON).</summary>
     public const string OperatorConsole = "operatorConsole";
 
+    /// <summary>The document's description: the seed's flows, as the API reference at /docs shows them (Http/ApiGuide.md).</summary>
+    private static readonly Lazy<string> Guide = new(() =>
+    {
+        using var stream = typeof(ApiDocument).Assembly.GetManifestResourceStream("Aisa.Settlement.Api.Http.ApiGuide.md")!;
+        return new StreamReader(stream).ReadToEnd();
+    });
+
     public static IServiceCollection AddApiDocument(this IServiceCollection services) =>
         services.AddOpenApi(options =>
         {
@@ -35,7 +42,7 @@ public static class ApiDocument
                 {
                     Title = "Aisa.Settlement",
                     Version = "v1",
-                    Description = "Pay-per-crawl settlement: agents fund one prepaid USD wallet on any rail; verify charges it per request (200, 402, 403).",
+                    Description = Guide.Value,
                 };
                 document.Components ??= new OpenApiComponents();
                 document.Components.SecuritySchemes = new Dictionary<string, IOpenApiSecurityScheme>

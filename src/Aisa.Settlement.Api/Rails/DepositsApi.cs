@@ -66,14 +66,13 @@ public static class DepositsApi
         return endpoints;
     }
 
-    private static async Task<IResult> AddressesAsync(HttpRequest request, DepositAddressService addresses, CancellationToken cancellationToken)
-    {
-        var agent = request.HttpContext.SessionAgent();
-        var instructions = await addresses.ForAgentAsync(agent.Id, cancellationToken);
-        return ApiResponses.Json(200, new DepositAddressesResponse(instructions)).ToResult();
-    }
+    private static async Task<IResult> AddressesAsync(HttpRequest request, DepositAddressService addresses, CancellationToken cancellationToken) =>
+        (await AgentAddressesAsync(request.HttpContext.SessionAgent(), addresses, cancellationToken)).ToResult();
 
-    private static async Task<IResult> CreateSessionAsync(HttpRequest request, DepositAddressService addresses, IRailRegistry rails, DepositStore deposits, IOptions<PlatformOptions> platform, IdempotentRequests idempotency, TimeProvider clock, CancellationToken cancellationToken)
+    internal static async Task<StoredResponse> AgentAddressesAsync(Agent agent, DepositAddressService addresses, CancellationToken cancellationToken) =>
+        ApiResponses.Json(200, new DepositAddressesResponse(await addresses.ForAgentAsync(agent.Id, cancellationToken)));
+
+    private static async Task<IResult> CreateSessionAsync(HttpRequest request, TopUps topUps, CancellationToken cancellationToken)
     {
         var agent = request.HttpContext.SessionAgent();
         var body = await ApiJson.ReadAsync<CreateSessionRequest>(request, cancellationToken);
@@ -86,62 +85,21 @@ public static class DepositsApi
         {
             return ApiResponses.Error(400, "invalid_request", keyProblem).ToResult();
         }
-        Task<StoredResponse> Create(string _) => CreateTopUpAsync(request, agent, input, addresses, rails, deposits, platform.Value, clock, cancellationToken);
-        // A retry with the same key gets the same session and deposit: one top-up, however often it is asked for.
-        return key is null
-            ? (await Create("")).ToResult()
-            : (await idempotency.RunAsync($"agent:{agent.Id}", key, IdempotentRequests.Fingerprint(request.Method, request.Path, body.Raw), Create, ApiResponses.Error, cancellationToken)).ToResult();
-    }
-
-    private static async Task<StoredResponse> CreateTopUpAsync(HttpRequest request, Agent agent, CreateSessionRequest input, DepositAddressService addresses,
-        IRailRegistry rails, DepositStore deposits, PlatformOptions platform, TimeProvider clock, CancellationToken cancellationToken)
-    {
-        var minimum = platform.MinTopUpMicros;
-        if (input.Amount is not { } amount || amount < minimum || amount > PricingLimits.MaxAdjustment)
-        {
-            return ApiResponses.Error(400, "invalid_amount", $"amount is a USD amount from {minimum.ToAmountString()} to {PricingLimits.MaxAdjustment.ToAmountString()}.");
-        }
-        var railName = input.Rail ?? rails.DefaultTopUp?.Value;
-        var chosen = RailId.TryParse(railName, out var id) ? rails.Find(id) : null;
-        if (chosen is ITopUpRail topUp)
-        {
-            return ApiResponses.Of(await topUp.CreateTopUpAsync(new TopUpRequest(agent.Id, amount, path => PublicUrls.For(request, platform, path)), cancellationToken));
-        }
-        if (chosen is not IAddressDepositRail rail)
-        {
-            var enabled = rails.All.Where(r => r is ITopUpRail or IAddressDepositRail).Select(r => r.Id.Value).ToList();
-            var list = enabled.Count == 0 ? "none" : string.Join(", ", enabled);
-            return ApiResponses.Error(400, "rail_not_enabled", railName is null
-                ? $"Name a rail: none is the default here; enabled: {list}."
-                : $"The {railName} rail is not enabled here; enabled: {list}.");
-        }
-        var instructions = (await addresses.ForAgentAsync(agent.Id, cancellationToken)).Single(i => i.Rail == rail.Id.Value);
-        var deposit = await deposits.CreatePendingAsync(rail.Id.Value, agent.Id, amount, instructions.Address.ToLowerInvariant(), rail.Finality.Required,
-            clock.GetUtcNow() + PendingLifetime, cancellationToken);
-        return ApiResponses.Json(201, new
-        {
-            depositId = deposit.Id,
-            rail = rail.Id.Value,
-            chainId = instructions.ChainId,
-            address = instructions.Address,
-            derivationIndex = instructions.DerivationIndex,
-            tokens = instructions.Tokens,
-            amount,
-            confirmationsRequired = rail.Finality.Required,
-            expiresAt = deposit.ExpiresAt,
-        });
+        return (await topUps.StartAsync(request, agent, input, key, IdempotentRequests.Fingerprint(request.Method, request.Path, body.Raw), cancellationToken)).ToResult();
     }
 
     private static async Task<IResult> DepositsAsync(HttpRequest request, DepositStore deposits, CancellationToken cancellationToken)
     {
-        var agent = request.HttpContext.SessionAgent();
         var page = ApiQuery.ReadPage(request, "before is the id of the last deposit of the previous page.");
-        if (page.Problem is not null)
-        {
-            return ApiResponses.Error(400, "invalid_request", page.Problem).ToResult();
-        }
-        var list = await deposits.ListAsync(new DepositFilter(AgentId: agent.Id, BeforeId: page.Before, Limit: page.Limit), cancellationToken);
-        return ApiResponses.Json(200, new DepositsPage([.. list.Select(DepositView.Of)])).ToResult();
+        return (page.Problem is not null
+            ? ApiResponses.Error(400, "invalid_request", page.Problem)
+            : await AgentDepositsAsync(request.HttpContext.SessionAgent(), deposits, page.Limit, page.Before, cancellationToken)).ToResult();
+    }
+
+    internal static async Task<StoredResponse> AgentDepositsAsync(Agent agent, DepositStore deposits, int limit, long? before, CancellationToken cancellationToken)
+    {
+        var list = await deposits.ListAsync(new DepositFilter(AgentId: agent.Id, BeforeId: before, Limit: limit), cancellationToken);
+        return ApiResponses.Json(200, new DepositsPage([.. list.Select(DepositView.Of)]));
     }
 
 }

@@ -51,7 +51,10 @@ public static class OfferKinds
 
 public sealed record CrawlerBalanceView(Micros CurrentBalance, Micros Shortfall);
 
-public sealed record OnboardingView(string TopUpUrl, Micros MinimumTopUp, string Message);
+/// <param name="TopUpUrl">The API's top-up (POST with a session).</param>
+/// <param name="SignUpUrl">The wallet's sign-up page, for a person opening a wallet for a crawler.</param>
+/// <param name="WalletUrl">The wallet's page, where a person logs in and tops up.</param>
+public sealed record OnboardingView(string TopUpUrl, Micros MinimumTopUp, string Message, string SignUpUrl, string WalletUrl);
 
 /// <summary>Every verify answer: <c>accessGranted</c> and <c>statusCode</c> always, the rest as the decision table says.</summary>
 public sealed record VerifyBody(bool AccessGranted, int StatusCode)

@@ -33,6 +33,12 @@ public sealed record VerifyCall(
 {
     /// <summary>Where a wallet is topped up (the contract's payment URL).</summary>
     public string PaymentUrl => PublicUrl("/api/agent/topup/create-session");
+
+    /// <summary>The agent wallet's sign-up page.</summary>
+    public string SignUpUrl => PublicUrl("/agent/signup");
+
+    /// <summary>The agent wallet's page (its top-up), as the AISA documents link it.</summary>
+    public string WalletUrl => PublicUrl("/agent/wallet.html");
 }
 
 public enum PriceIntentKind
@@ -135,17 +141,28 @@ public sealed class VerifyService(
         var token = string.IsNullOrEmpty(call.HeaderToken) ? call.Body.CrawlerToken : call.HeaderToken;
         if (string.IsNullOrEmpty(token))
         {
-            return (null, Refuse(402, "invalid_token", call.SentBearer
+            return (null, WithoutWallet(call, call.SentBearer
                 ? "Authorization: Bearer is not accepted for crawler tokens since 2026-04: send the token in X-AISA-Crawler-Token."
                 : "A crawler token is required: send it in X-AISA-Crawler-Token."));
         }
         var agent = Secrets.IsCrawlerTokenShaped(token) ? await agents.FindByTokenHashAsync(Secrets.Hash(token), cancellationToken) : null;
         if (agent is null || agent.Disabled)
         {
-            return (null, Refuse(402, "invalid_token", "The crawler token is unknown, rotated out or disabled."));
+            return (null, WithoutWallet(call, "The crawler token is unknown, rotated out or disabled."));
         }
         return (agent, null);
     }
+
+    /// <summary>402 <c>invalid_token</c> for a crawler that shows no wallet: with where a person opens one.</summary>
+    private StoredResponse WithoutWallet(VerifyCall call, string message) => Respond(402, new VerifyBody(false, 402)
+    {
+        Error = "invalid_token",
+        Message = message,
+        Onboarding = Onboarding(call, $"Open a prepaid wallet for your crawler at {call.SignUpUrl} and send its token in X-AISA-Crawler-Token."),
+    });
+
+    private OnboardingView Onboarding(VerifyCall call, string message) =>
+        new(call.PaymentUrl, platform.Value.MinTopUpMicros, message, call.SignUpUrl, call.WalletUrl);
 
     /// <summary>
     /// Steps 4 to 12. <paramref name="operationId"/> names the charge in the ledger: a fresh id per call, or one
@@ -318,8 +335,8 @@ public sealed class VerifyService(
                         Rule = ruleView,
                         CrawlerIdentification = identification,
                         Crawler = new CrawlerBalanceView(balance, price - balance),
-                        Onboarding = new OnboardingView(call.PaymentUrl, platform.Value.MinTopUpMicros,
-                            $"Top up at least {platform.Value.MinTopUpMicros.ToPriceString()} with POST {call.PaymentUrl} and retry."),
+                        Onboarding = Onboarding(call,
+                            $"Top up at least {platform.Value.MinTopUpMicros.ToPriceString()} with POST {call.PaymentUrl} (or on the wallet's page, {call.WalletUrl}) and retry."),
                     }, verify, publisher.Domain, rule, retryAfter: true, price - balance, cancellationToken);
                 default:
                     throw new InvalidOperationException($"Charge {chargeKey} could not be posted: {result.Outcome}.");
@@ -366,6 +383,8 @@ public sealed class VerifyService(
                 Offer = new OfferView(preferred.Rail, price.Value, "USD", preferred.PaymentUrl, verify.PublisherName, verify.Call.Body.ResourceUrl!),
                 Offers = choices.Offers,
                 PaymentFields = choices.BodyFields(),
+                Onboarding = Onboarding(verify.Call,
+                    $"Pay this request with one of the offers, or open a prepaid wallet for your crawler at {verify.Call.SignUpUrl} and send its token in X-AISA-Crawler-Token."),
             }, headers);
         }
         if (sent is not var (rail, payment))

@@ -16,22 +16,15 @@ namespace Aisa.Settlement.Api.Tests.Dashboard;
 /// </summary>
 public sealed class DashboardBrowserTests : IAsyncLifetime
 {
-    public const string Chromium = "/usr/bin/chromium";
-    private static readonly string Screenshots = Path.Combine(RepositoryPaths.Root, ".test-artifacts", "dashboard");
 
     private Ganache _node = null!;
     private string _token = null!;
     private TestStore _store = null!;
     private SettlementFactory _factory = null!;
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private Chromium _browser = null!;
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(Chromium))
-        {
-            throw new InvalidOperationException($"{Chromium} is missing: scripts/test.sh installs Debian's chromium (apt-get install chromium).");
-        }
         _node = await Ganache.StartAsync(EvmWatch.ChainId);
         _token = await _node.OrStopAsync(n => n.DeployTokenAsync(decimals: 6));
         _store = await TestStore.CreateAsync(StorageOptions.Postgres);
@@ -48,15 +41,7 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         settings["Rails:Evm:Chains:polygon:Tokens:0:Decimals"] = "6";
         settings["Scheduling:LeaseSeconds"] = "5";
         _factory = new SettlementFactory(_store, settings);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            // Root in CI needs --no-sandbox; the rest keeps chromium off a network this machine does not have.
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-        Directory.CreateDirectory(Screenshots);
+        _browser = await Chromium.LaunchAsync("dashboard");
     }
 
     public async Task DisposeAsync()
@@ -67,7 +52,6 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
             {
                 await _browser.DisposeAsync();
             }
-            _playwright?.Dispose();
             if (_factory is not null)
             {
                 await _factory.DisposeAsync();
@@ -87,8 +71,7 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         }
     }
 
-    private static async Task ShotAsync(IPage page, string name) =>
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });
+    private Task ShotAsync(IPage page, string name) => _browser.ShotAsync(page, name);
 
     private async Task<int> RunCountAsync(string job)
     {
@@ -112,9 +95,7 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         var client = new AisaClient(_factory.CreateClient());
         var agent = await client.RegisterAgentAsync();
         var address = await EvmWatch.AddressAsync(client, agent.SessionToken);
-        var page = await _browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = _factory.Url.ToString(), ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
-        SetDefaultExpectTimeout(30_000);
-        page.SetDefaultTimeout(30_000);
+        var page = await _browser.NewPageAsync(_factory.Url, width: 1400);
 
         // Log in: the jobs dashboard sends an unknown visitor to the operator login first.
         await page.GotoAsync("/dashboard/jobs");
@@ -223,6 +204,6 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         await page.GotoAsync("/dashboard/ledger");
         await Expect(page.Locator("#audit")).ToHaveTextAsync("balanced");
         await ShotAsync(page, "10-ledger");
-        Assert.True(File.Exists(Path.Combine(Screenshots, "04-confirmations-credited.png")));
+        Assert.True(File.Exists(_browser.Screenshot("04-confirmations-credited")));
     }
 }

@@ -40,9 +40,11 @@ public abstract class ObservabilityTests(string provider) : IAsyncLifetime
         var paths = reply.Body.GetProperty("paths");
         var mapped = _factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.Metadata.GetMetadata<HttpMethodMetadata>() is not null)
-            // The dashboard's HTML pages and forms are not an API; the document does not describe itself.
+            // The web apps' HTML pages and forms (the console's, the wallet's) are not an API; the document and its reference
+            // page do not describe themselves.
             .Where(e => !(e.RoutePattern.RawText!.StartsWith("/dashboard", StringComparison.Ordinal) && !e.RoutePattern.RawText.StartsWith("/dashboard/api", StringComparison.Ordinal)))
-            .Where(e => !e.RoutePattern.RawText!.StartsWith("/openapi", StringComparison.Ordinal))
+            .Where(e => !e.RoutePattern.RawText!.StartsWith("/agent/", StringComparison.Ordinal))
+            .Where(e => !e.RoutePattern.RawText!.StartsWith("/openapi", StringComparison.Ordinal) && !e.RoutePattern.RawText.StartsWith("/docs", StringComparison.Ordinal))
             .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods.Select(m => (Path: e.RoutePattern.RawText!, Method: m.ToLowerInvariant())))
             .ToList();
 

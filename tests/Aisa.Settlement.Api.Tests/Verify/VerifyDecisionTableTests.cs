@@ -91,6 +91,10 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
             AssertShape(reply, HttpStatusCode.PaymentRequired, "invalid_token");
         }
         Assert.Contains("X-AISA-Crawler-Token", bearer.Body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        // A crawler without a wallet is told where a person opens one.
+        var signUp = none.Body.GetProperty("onboarding").GetProperty("signUpUrl").GetString()!;
+        Assert.EndsWith("/agent/signup", signUp, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await Client.Http.GetAsync(new Uri(signUp))).StatusCode);
         Assert.Equal(1m, await Client.BalanceAsync(agent.SessionToken));
     }
 
@@ -265,6 +269,8 @@ public abstract class VerifyDecisionTableTests(string provider) : ServiceTests(p
         Assert.Equal(0.25m, reply.Body.GetProperty("crawler").GetProperty("currentBalance").GetDecimal());
         Assert.Equal(0.05m, reply.Body.GetProperty("crawler").GetProperty("shortfall").GetDecimal());
         Assert.Equal(0.5m, reply.Body.GetProperty("onboarding").GetProperty("minimumTopUp").GetDecimal());
+        Assert.EndsWith("/agent/wallet.html", reply.Body.GetProperty("onboarding").GetProperty("walletUrl").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith("/agent/signup", reply.Body.GetProperty("onboarding").GetProperty("signUpUrl").GetString(), StringComparison.Ordinal);
         Assert.Equal("60", reply.Header("Retry-After"));
         Assert.Equal("USD 0.30", reply.Header("Crawler-Price"));
         Assert.Equal(300_000, reply.Body.GetProperty("offer").GetProperty("priceMicros").GetInt64());

@@ -1,0 +1,281 @@
+using System.Globalization;
+using System.Text.Json;
+using Aisa.Settlement.Api.Agents;
+using Aisa.Settlement.Api.Auth;
+using Aisa.Settlement.Api.Http;
+using Aisa.Settlement.Api.Rails;
+using Aisa.Settlement.Ledger;
+using Aisa.Settlement.Money;
+using Aisa.Settlement.Storage.Agents;
+using Aisa.Settlement.Storage.Deposits;
+using Aisa.Settlement.Storage.Idempotency;
+using static Aisa.Settlement.Api.Dashboard.Html;
+
+namespace Aisa.Settlement.Api.Web;
+
+/// <summary>
+/// The agent's wallet at <c>/agent/</c> (and <c>/agent/wallet.html</c>, where the AISA documents send people): sign-up and
+/// login, the balance, top-ups on every enabled rail, the deposits' progress, the statement and the crawler token. Rendered
+/// on the server from the public API's own answers; every change is a POST with an antiforgery token.
+/// </summary>
+public static class AgentWallet
+{
+    public const string Home = "/agent/";
+    private const string App = "AISA wallet";
+    private const int StatementPage = 25;
+
+    private static readonly (string Path, string Name)[] Nav = [(Home, "Wallet")];
+
+    public static IEndpointRouteBuilder MapAgentWallet(this IEndpointRouteBuilder endpoints)
+    {
+        var open = endpoints.MapGroup("/agent").ExcludeFromDescription();
+        open.MapGet("/login", (HttpContext context) => LoginPage(context, null, context.Request.Query["returnUrl"]));
+        open.MapPost("/login", LoginAsync).RequireRateLimiting(RateLimits.AuthPolicy);
+        open.MapGet("/signup", (HttpContext context) => SignUpPage(context, null, null));
+        open.MapPost("/signup", SignUpAsync).RequireRateLimiting(RateLimits.AuthPolicy);
+
+        var pages = endpoints.MapGroup("/agent").RequireAuthorization(WebSessions.AgentPolicy).ExcludeFromDescription();
+        pages.MapGet("/", WalletAsync);
+        pages.MapGet("/wallet.html", WalletAsync);
+        pages.MapPost("/logout", LogoutAsync);
+        pages.MapPost("/topup", TopUpAsync).RequireRateLimiting(RateLimits.TopUpPolicy);
+        pages.MapPost("/token/rotate", RotateAsync);
+        return endpoints;
+    }
+
+    // ---------------------------------------------------------------- sign-up and login
+
+    private static IResult LoginPage(HttpContext context, string? error, string? returnUrl, string email = "", int status = 200) => WebPage.Plain(App, "Log in", $"""
+        <form class="login" method="post" action="/agent/login">
+          <h1>Log in to your wallet</h1>
+          {WebPage.Notice(error, "error")}
+          {CsrfField(WebPage.Csrf(context))}
+          <input type="hidden" name="returnUrl" value="{E(WebPage.LocalPath(Home, returnUrl))}">
+          <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" value="{E(email)}" required autofocus>
+          <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+          <button class="primary" type="submit">Log in</button>
+          <p class="muted">No wallet yet? <a href="/agent/signup">Sign up</a></p>
+        </form>
+        """, status);
+
+    private static IResult SignUpPage(HttpContext context, string? error, IFormCollection? form, int status = 200) => WebPage.Plain(App, "Sign up", $"""
+        <form class="login" method="post" action="/agent/signup">
+          <h1>Open a wallet for your crawler</h1>
+          {WebPage.Notice(error, "error")}
+          {CsrfField(WebPage.Csrf(context))}
+          <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" value="{E(form?["email"])}" required autofocus>
+          <label for="password">Password (at least 8 characters)</label><input id="password" name="password" type="password" autocomplete="new-password" required>
+          <label for="crawlerType">Crawler name (its User-Agent product, e.g. MyBot; optional)</label><input id="crawlerType" name="crawlerType" value="{E(form?["crawlerType"])}">
+          <label for="name">Your name or company (optional)</label><input id="name" name="name" value="{E(form?["name"])}">
+          <button class="primary" type="submit">Sign up</button>
+          <p class="muted">Have a wallet? <a href="/agent/login">Log in</a></p>
+        </form>
+        """, status);
+
+    private static async Task<IResult> LoginAsync(HttpContext context, AgentStore agents, ILedger ledger, Credentials credentials, SessionAuthentication sessions)
+    {
+        if (!await WebPage.CsrfValidAsync(context))
+        {
+            return Dashboard.DashboardAuth.CsrfRefused();
+        }
+        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        var answer = ApiAnswer.Of(await AgentsApi.LogInAsync(new LoginRequest(form["email"], form["password"]), agents, ledger, credentials, sessions, context.RequestAborted));
+        if (!answer.Ok)
+        {
+            return LoginPage(context, answer.Error, form["returnUrl"], form["email"].ToString(), answer.Status);
+        }
+        await WebSessions.SignInAsync(context, WebSessions.AgentScheme, answer.Body.GetProperty("crawler").GetProperty("id").GetInt64(), answer.Text("token"));
+        return Results.Redirect(WebPage.LocalPath(Home, form["returnUrl"]));
+    }
+
+    private static async Task<IResult> SignUpAsync(HttpContext context, AgentStore agents, Credentials credentials, SessionAuthentication sessions)
+    {
+        if (!await WebPage.CsrfValidAsync(context))
+        {
+            return Dashboard.DashboardAuth.CsrfRefused();
+        }
+        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        static string? Optional(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
+        var answer = ApiAnswer.Of(await AgentsApi.RegisterAgentAsync(
+            new RegisterAgentRequest(form["email"], form["password"], Optional(form["name"]), Optional(form["crawlerType"]), null, null),
+            agents, credentials, sessions, context.RequestAborted));
+        if (!answer.Ok)
+        {
+            return SignUpPage(context, answer.Error, form, answer.Status);
+        }
+        var crawler = answer.Body.GetProperty("crawler");
+        await WebSessions.SignInAsync(context, WebSessions.AgentScheme, crawler.GetProperty("id").GetInt64(), answer.Text("token"));
+        // The crawler token exists in clear only in this answer: shown once, here.
+        return WebPage.Plain(App, "Your crawler token", $"""
+            <div class="login wide">
+              <h1>Your wallet is open</h1>
+              <p>Your crawler sends this token with every request, in the <code>X-AISA-Crawler-Token</code> header. It is shown
+              <strong>this once</strong>: copy it now. You can rotate it on your wallet page.</p>
+              <p><code id="crawler-token" class="secret">{E(crawler.GetProperty("crawlerToken").GetString())}</code></p>
+              <p><a class="button primary" href="{Home}">Go to your wallet</a></p>
+            </div>
+            """, 201);
+    }
+
+    private static async Task<IResult> LogoutAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        if (!await WebPage.CsrfValidAsync(context))
+        {
+            return Dashboard.DashboardAuth.CsrfRefused();
+        }
+        await WebSessions.SignOutAsync(context, WebSessions.AgentScheme, SessionSubject.Agent);
+        return Results.Redirect("/agent/login");
+    }
+
+    // ---------------------------------------------------------------- the wallet
+
+    /// <summary>The signed-in agent, or the way back to the login when it was disabled since.</summary>
+    private static async Task<(Agent? Agent, IResult? Away)> SignedInAsync(HttpContext context)
+    {
+        if (await WebSessions.AgentAsync(context) is { } agent)
+        {
+            return (agent, null);
+        }
+        await WebSessions.SignOutAsync(context, WebSessions.AgentScheme, SessionSubject.Agent);
+        return (null, Results.Redirect("/agent/login"));
+    }
+
+    private static IResult Page(HttpContext context, Agent agent, string title, string body, int status = 200) =>
+        WebPage.Render(App, Home, Nav, "Wallet", agent.Email, WebPage.Csrf(context), title, body, status);
+
+    private static async Task<IResult> WalletAsync(HttpContext context, ILedger ledger, DepositStore deposits, TopUps topUps)
+    {
+        var (agent, away) = await SignedInAsync(context);
+        return agent is null ? away! : await WalletPageAsync(context, agent, ledger, deposits, topUps, null, null);
+    }
+
+    private static async Task<IResult> WalletPageAsync(HttpContext context, Agent agent, ILedger ledger, DepositStore deposits, TopUps topUps, string? notice, string? error,
+        int status = 200)
+    {
+        var cancellationToken = context.RequestAborted;
+        var info = ApiAnswer.Of(await AgentsApi.AgentInfoAsync(agent, ledger, cancellationToken)).Body.GetProperty("crawler");
+        var balanceText = info.GetProperty("balance").GetString()!;
+        var balance = Micros.TryParseDecimal(balanceText, out var parsed) ? parsed : Micros.Zero;
+        var before = long.TryParse(context.Request.Query["before"], NumberStyles.None, CultureInfo.InvariantCulture, out var cursor) ? cursor : (long?)null;
+        var statement = ApiAnswer.Of(await AgentsApi.StatementAsync(agent, ledger, StatementPage, before, cancellationToken)).Body;
+        var recent = ApiAnswer.Of(await DepositsApi.AgentDepositsAsync(agent, deposits, 10, null, cancellationToken)).Body.GetProperty("deposits");
+
+        var state = balance < Micros.Zero
+            ? $"<div class=\"value bad\" id=\"wallet-state\">frozen</div><div>A refund or chargeback of a top-up took the wallet below zero: it pays for nothing until a top-up of at least {E((-balance).ToPriceString())} brings it back.</div>"
+            : "<div class=\"value ok\" id=\"wallet-state\">active</div>";
+        var rails = topUps.Enabled;
+        var railOptions = string.Concat(rails.Select(r => $"<option value=\"{E(r.Value)}\">{E(r.Value)}</option>"));
+        var topUpForm = rails.Count == 0
+            ? "<p class=\"muted\">No top-up rail is enabled on this gateway yet.</p>"
+            : $"""
+              <form method="post" action="/agent/topup" class="filters" id="topup-form">
+                {CsrfField(WebPage.Csrf(context))}
+                <input type="hidden" name="idempotencyKey" value="{Guid.NewGuid():N}">
+                <label>Amount (USD)<input name="amount" id="topup-amount" inputmode="decimal" value="5.00" required></label>
+                <label>Rail<select name="rail" id="topup-rail">{railOptions}</select></label>
+                <button class="primary" type="submit">Top up</button>
+              </form>
+              """;
+        var depositRows = recent.EnumerateArray().Select(d => $"""
+            <tr data-deposit="{E(d.GetProperty("id").GetInt64())}"><td class="num">{E(d.GetProperty("id").GetInt64())}</td><td>{E(d.GetProperty("rail").GetString())}</td>
+            <td class="state">{E(d.GetProperty("state").GetString())}</td><td class="num">{E(Usd(d, "amount"))}</td>
+            <td class="confirmations">{E(d.GetProperty("confirmations").GetInt32())}/{E(d.GetProperty("confirmationsRequired").GetInt32())}</td><td>{E(At(d, "updatedAt"))}</td></tr>
+            """).ToList();
+        var transactionRows = statement.GetProperty("transactions").EnumerateArray().Select(t => $"""
+            <tr><td class="num">{E(t.GetProperty("id").GetInt64())}</td><td>{E(t.GetProperty("type").GetString())}</td><td class="num">{E(Usd(t, "amount"))}</td>
+            <td class="num">{E(Usd(t, "balanceAfter"))}</td><td>{E(At(t, "createdAt"))}</td><td class="mono">{E(Text(t, "reference"))}</td></tr>
+            """).ToList();
+        var next = statement.GetProperty("nextCursor").GetString();
+        var body = $"""
+            {WebPage.Notice(notice)}{WebPage.Notice(error, "error")}
+            <div class="cards">
+              <div class="card"><div class="muted">Balance</div><div class="value" id="balance">{E(balanceText)}</div><div class="muted">USD</div></div>
+              <div class="card"><div class="muted">Spent</div><div class="value" id="spent">{E(info.GetProperty("totalSpent").GetString())}</div></div>
+              <div class="card"><div class="muted">Wallet</div>{state}</div>
+            </div>
+            <h2 id="top-up">Top up</h2>
+            {topUpForm}
+            <h2>Crawler token</h2>
+            <p>Your crawler sends its token in <code>X-AISA-Crawler-Token</code>. It is stored only as a hash, so it cannot be shown again;
+            a new one replaces it at once (the old one stops working).</p>
+            <form method="post" action="/agent/token/rotate" id="rotate-form">{CsrfField(WebPage.Csrf(context))}<button type="submit">Rotate the token</button></form>
+            <h2>Deposits</h2>
+            {(depositRows.Count == 0 ? "<p class=\"muted\">No deposits yet.</p>" : Table(["#", "Rail", "State", "Amount", "Confirmations", "Updated"], depositRows, "id=\"deposits\""))}
+            <h2>Transactions</h2>
+            {(transactionRows.Count == 0 ? "<p class=\"muted\">No transactions yet.</p>" : Table(["#", "Type", "Amount", "Balance after", "At", "Reference"], transactionRows, "id=\"transactions\""))}
+            {(next is null ? "" : $"<p><a id=\"older\" href=\"{Home}?before={E(next)}\">Older transactions</a></p>")}
+            """;
+        return Page(context, agent, "Wallet", body, status);
+    }
+
+    private static string Text(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind != JsonValueKind.Null ? value.ToString() : "";
+
+    /// <summary>An amount of the API's answer (a number of dollars) as the page shows money: at least cents, at most micros.</summary>
+    private static string Usd(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDecimal().ToString("0.00####", CultureInfo.InvariantCulture) : "";
+
+    private static string At(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var at) ? Time(at) : "";
+
+    private static async Task<IResult> TopUpAsync(HttpContext context, ILedger ledger, DepositStore deposits, TopUps topUps)
+    {
+        if (!await WebPage.CsrfValidAsync(context))
+        {
+            return Dashboard.DashboardAuth.CsrfRefused();
+        }
+        var (agent, away) = await SignedInAsync(context);
+        if (agent is null)
+        {
+            return away!;
+        }
+        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        if (!Micros.TryParseDecimal(form["amount"].ToString().Trim(), out var amount))
+        {
+            return await WalletPageAsync(context, agent, ledger, deposits, topUps, null, "The amount is a number of US dollars, e.g. 5.00.", 400);
+        }
+        var rail = form["rail"].ToString();
+        // The form's own key: a second click, or the browser sending the form again, gets the first answer, not a second top-up.
+        var key = form["idempotencyKey"].ToString() is { Length: > 0 and <= 64 } k && k.All(char.IsAsciiLetterOrDigit) ? "wallet-" + k : null;
+        var answer = ApiAnswer.Of(await topUps.StartAsync(context.Request, agent, new CreateSessionRequest(amount, rail), key,
+            IdempotentRequests.Fingerprint("POST", "/agent/topup", System.Text.Encoding.UTF8.GetBytes($"{amount.Value}|{rail}")), context.RequestAborted));
+        if (!answer.Ok)
+        {
+            return await WalletPageAsync(context, agent, ledger, deposits, topUps, null, answer.Error, answer.Status);
+        }
+        return Page(context, agent, $"Top up {amount.ToAmountString()} USD", TopUpInstructions(answer));
+    }
+
+    /// <summary>What the rail answered, for a person: its message, a link to open, and each value to copy.</summary>
+    private static string TopUpInstructions(ApiAnswer answer)
+    {
+        var items = answer.Body.EnumerateObject()
+            .Where(p => p.Name is not ("message" or "success") && p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
+            .Select(p => $"<tr><th>{E(p.Name)}</th><td class=\"mono\" data-field=\"{E(p.Name)}\">{(p.Name == "url" ? $"<a href=\"{E(p.Value.ToString())}\">{E(p.Value.ToString())}</a>" : E(p.Value.ToString()))}</td></tr>");
+        return $"""
+            {WebPage.Notice(answer.Text("message") is { Length: > 0 } message ? message : null)}
+            <table id="topup-answer"><tbody>{string.Concat(items)}</tbody></table>
+            <p><a href="{Home}">Back to the wallet</a></p>
+            """;
+    }
+
+    private static async Task<IResult> RotateAsync(HttpContext context, AgentStore agents)
+    {
+        if (!await WebPage.CsrfValidAsync(context))
+        {
+            return Dashboard.DashboardAuth.CsrfRefused();
+        }
+        var (agent, away) = await SignedInAsync(context);
+        if (agent is null)
+        {
+            return away!;
+        }
+        var answer = ApiAnswer.Of(await AgentsApi.RotateCrawlerTokenAsync(agent, agents, context.RequestAborted));
+        return Page(context, agent, "A new crawler token", $"""
+            <p>Your crawler's new token, shown <strong>this once</strong>; the old one stopped working just now. Put it in your
+            crawler's <code>X-AISA-Crawler-Token</code> header.</p>
+            <p><code id="crawler-token" class="secret">{E(answer.Text("crawlerToken"))}</code></p>
+            <p><a href="{Home}">Back to the wallet</a></p>
+            """);
+    }
+}

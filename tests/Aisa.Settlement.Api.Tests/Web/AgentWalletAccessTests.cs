@@ -1,0 +1,156 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Aisa.Settlement.Api.Tests.Dashboard;
+using Aisa.Settlement.Client;
+using Aisa.Settlement.Storage;
+
+namespace Aisa.Settlement.Api.Tests.Web;
+
+/// <summary>
+/// The agent's wallet pages without a browser (cookies kept, redirects not followed): who may see them, what a form without
+/// its antiforgery token changes (nothing), and that the pages' login is the API's session.
+/// </summary>
+public sealed partial class AgentWalletAccessTests() : ServiceTests(StorageOptions.Sqlite)
+{
+    protected override string Environment => "Development";
+
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string> { ["Rails:Sandbox:Enabled"] = "true" };
+
+    /// <summary>Signs up on the page, as a person does; answers the browser and the crawler token the page showed once.</summary>
+    private async Task<(HttpClient Browser, string CrawlerToken, string Email)> SignUpAsync(CookieContainer? cookies = null)
+    {
+        var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = cookies ?? new CookieContainer() })
+        {
+            BaseAddress = Factory.Url,
+        };
+        var email = $"wallet-{Guid.NewGuid():N}@example.com";
+        var signedUp = await OperatorLogin.PostFormAsync(browser, "/agent/signup", await OperatorLogin.CsrfAsync(browser, "/agent/signup"),
+            ("email", email), ("password", "correct horse"), ("crawlerType", "WalletBot"));
+        var page = await signedUp.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Created, signedUp.StatusCode);
+        return (browser, WebUtility.HtmlDecode(CrawlerToken().Match(page).Groups[1].Value), email);
+    }
+
+    [GeneratedRegex("id=\"crawler-token\" class=\"secret\">([^<]+)<")]
+    private static partial Regex CrawlerToken();
+
+    [GeneratedRegex("id=\"balance\">([^<]+)<")]
+    private static partial Regex Balance();
+
+    private async Task<string> BalanceOnPageAsync(HttpClient browser) => Balance().Match(await browser.GetStringAsync(new Uri("/agent/", UriKind.Relative))).Groups[1].Value;
+
+    [Theory]
+    [InlineData("/agent/")]
+    [InlineData("/agent/wallet.html")]
+    public async Task A_page_without_a_session_sends_the_visitor_to_the_login(string path)
+    {
+        var response = await OperatorLogin.Anonymous(Factory).GetAsync(new Uri(path, UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal($"/agent/login?returnUrl={Uri.EscapeDataString(path)}", response.Headers.Location!.PathAndQuery);
+    }
+
+    [Fact]
+    public async Task Signing_up_on_the_page_makes_an_agent_of_the_api_whose_token_the_page_shows_once_and_whose_wallet_the_page_shows()
+    {
+        var (browser, crawlerToken, email) = await SignUpAsync();
+
+        Assert.StartsWith("aisa_", crawlerToken, StringComparison.Ordinal);
+        var wallet = await browser.GetStringAsync(new Uri("/agent/wallet.html", UriKind.Relative));
+        Assert.Contains("id=\"balance\">0.000000<", wallet, StringComparison.Ordinal);
+        Assert.DoesNotContain(crawlerToken, wallet, StringComparison.Ordinal);
+        // The same account through the API: its login works with the page's password, and its crawler token verifies.
+        var login = await Client.Agents.LoginAsync(email, "correct horse");
+        Assert.Equal(200, login.Status);
+        var (domain, session) = await Client.RegisterPublisherAsync();
+        await Client.CreateRuleAsync(session, new NewRule("/", "free"));
+        var verify = await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/a", crawlerAutoPrice = true }, crawlerToken);
+        Assert.Equal(HttpStatusCode.OK, verify.Status);
+    }
+
+    [Fact]
+    public async Task A_form_without_its_antiforgery_token_changes_nothing()
+    {
+        var (browser, crawlerToken, _) = await SignUpAsync();
+        var email = $"forged-{Guid.NewGuid():N}@example.com";
+
+        var signUp = await OperatorLogin.PostFormAsync(OperatorLogin.Anonymous(Factory), "/agent/signup", null, ("email", email), ("password", "correct horse"));
+        var topUp = await OperatorLogin.PostFormAsync(browser, "/agent/topup", null, ("amount", "5.00"), ("rail", "sandbox"), ("idempotencyKey", "a1"));
+        var rotate = await OperatorLogin.PostFormAsync(browser, "/agent/token/rotate", null);
+        var wrongToken = await OperatorLogin.PostFormAsync(browser, "/agent/topup", "not-a-token", ("amount", "5.00"), ("rail", "sandbox"));
+        var logout = await OperatorLogin.PostFormAsync(browser, "/agent/logout", null);
+
+        Assert.All(new[] { signUp, topUp, rotate, wrongToken, logout }, r => Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode));
+        Assert.Equal(401, (await Client.Agents.LoginAsync(email, "correct horse")).Status);
+        Assert.Equal("0.000000", await BalanceOnPageAsync(browser));
+        var (domain, session) = await Client.RegisterPublisherAsync();
+        await Client.CreateRuleAsync(session, new NewRule("/", "free"));
+        Assert.Equal(HttpStatusCode.OK, (await Client.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/a", crawlerAutoPrice = true }, crawlerToken)).Status);
+    }
+
+    [Fact]
+    public async Task A_top_up_form_sent_twice_tops_up_once()
+    {
+        var (browser, _, _) = await SignUpAsync();
+        var csrf = await OperatorLogin.CsrfAsync(browser, "/agent/");
+        var key = Guid.NewGuid().ToString("N");
+
+        var first = await OperatorLogin.PostFormAsync(browser, "/agent/topup", csrf, ("amount", "5.00"), ("rail", "sandbox"), ("idempotencyKey", key));
+        var again = await OperatorLogin.PostFormAsync(browser, "/agent/topup", csrf, ("amount", "5.00"), ("rail", "sandbox"), ("idempotencyKey", key));
+        var tooSmall = await OperatorLogin.PostFormAsync(browser, "/agent/topup", csrf, ("amount", "0.01"), ("rail", "sandbox"), ("idempotencyKey", Guid.NewGuid().ToString("N")));
+        var notANumber = await OperatorLogin.PostFormAsync(browser, "/agent/topup", csrf, ("amount", "five"), ("rail", "sandbox"));
+        var noSuchRail = await OperatorLogin.PostFormAsync(browser, "/agent/topup", csrf, ("amount", "5.00"), ("rail", "nowhere"));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Contains("credited", await first.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, tooSmall.StatusCode);
+        Assert.Contains("amount is a USD amount from 0.5", await tooSmall.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, notANumber.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, noSuchRail.StatusCode);
+        Assert.Contains("not enabled here", await noSuchRail.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("5.000000", await BalanceOnPageAsync(browser));
+        var audit = await Client.AuditAsync();
+        Assert.True(audit.GetProperty("balanced").GetBoolean(), audit.ToString());
+    }
+
+    [Fact]
+    public async Task Logging_out_ends_the_session_itself_not_only_the_cookie()
+    {
+        var cookies = new CookieContainer();
+        var (browser, _, _) = await SignUpAsync(cookies);
+        var kept = cookies.GetCookieHeader(Factory.Url);
+
+        var logout = await OperatorLogin.PostFormAsync(browser, "/agent/logout", await OperatorLogin.CsrfAsync(browser, "/agent/"));
+        Assert.Equal(HttpStatusCode.Redirect, logout.StatusCode);
+
+        // The cookie kept from before the logout, sent again, opens nothing: the session it carries was ended in the store.
+        using var replay = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = Factory.Url };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/agent/");
+        request.Headers.Add("Cookie", kept);
+        var response = await replay.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.StartsWith("/agent/login", response.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/agent/?before=1", "/agent/?before=1")]
+    [InlineData("https://evil.example/agent/", "/agent/")]
+    [InlineData("//evil.example/agent/", "/agent/")]
+    [InlineData("/dashboard", "/agent/")]
+    public async Task Logging_in_returns_to_a_page_of_the_wallet_only(string returnUrl, string expected)
+    {
+        var (_, _, email) = await SignUpAsync();
+        var browser = OperatorLogin.Anonymous(Factory);
+
+        var wrong = await OperatorLogin.PostFormAsync(browser, "/agent/login", await OperatorLogin.CsrfAsync(browser, "/agent/login"),
+            ("email", email), ("password", "wrong horse"), ("returnUrl", returnUrl));
+        var right = await OperatorLogin.PostFormAsync(browser, "/agent/login", await OperatorLogin.CsrfAsync(browser, "/agent/login"),
+            ("email", email), ("password", "correct horse"), ("returnUrl", returnUrl));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Contains("The email or the password is wrong.", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, right.StatusCode);
+        Assert.Equal(expected, right.Headers.Location!.OriginalString);
+    }
+}
