@@ -159,6 +159,8 @@ public static class AgentWallet
         var before = long.TryParse(context.Request.Query["before"], NumberStyles.None, CultureInfo.InvariantCulture, out var cursor) ? cursor : (long?)null;
         var statement = ApiAnswer.Of(await AgentsApi.StatementAsync(agent, ledger, StatementPage, before, cancellationToken)).Body;
         var recent = ApiAnswer.Of(await DepositsApi.AgentDepositsAsync(agent, deposits, 10, null, cancellationToken)).Body.GetProperty("deposits");
+        var addresses = ApiAnswer.Of(await DepositsApi.AgentAddressesAsync(agent, context.RequestServices.GetRequiredService<DepositAddressService>(), cancellationToken))
+            .Body.GetProperty("addresses").EnumerateArray().Select(AddressCard).ToList();
 
         var state = balance < Micros.Zero
             ? $"<div class=\"value bad\" id=\"wallet-state\">frozen</div><div>A refund or chargeback of a top-up took the wallet below zero: it pays for nothing until a top-up of at least {E((-balance).ToPriceString())} brings it back.</div>"
@@ -195,6 +197,7 @@ public static class AgentWallet
             </div>
             <h2 id="top-up">Top up</h2>
             {topUpForm}
+            {(addresses.Count == 0 ? "" : $"<h2>Your deposit addresses</h2><p>Tokens sent here are credited to this wallet once final; no top-up request is needed.</p><div class=\"cards\" id=\"addresses\">{string.Concat(addresses)}</div>")}
             <h2>Crawler token</h2>
             <p>Your crawler sends its token in <code>X-AISA-Crawler-Token</code>. It is stored only as a hash, so it cannot be shown again;
             a new one replaces it at once (the old one stops working).</p>
@@ -206,6 +209,28 @@ public static class AgentWallet
             {(next is null ? "" : $"<p><a id=\"older\" href=\"{Home}?before={E(next)}\">Older transactions</a></p>")}
             """;
         return Page(context, agent, "Wallet", body, status);
+    }
+
+    /// <summary>
+    /// One of the agent's own deposit addresses: the chain, the tokens credited there, and the address as a QR code — unless a
+    /// payment to it must also carry the agent's reference, which a bare address cannot: then a top-up's payment request does.
+    /// </summary>
+    private static string AddressCard(JsonElement instructions)
+    {
+        var rail = Text(instructions, "rail");
+        var address = Text(instructions, "address");
+        var reference = Text(instructions, "reference");
+        var tokens = instructions.TryGetProperty("tokens", out var list)
+            ? string.Join(", ", list.EnumerateArray().Select(t => $"{Text(t, "symbol")} ({Text(t, "address")}, {Text(t, "decimals")} decimals)"))
+            : "";
+        var chain = Text(instructions, "chainId") is { Length: > 0 } id ? $" · chain {id}" : "";
+        return $"""
+            <div class="card pay" data-rail="{E(rail)}"><div class="muted">{E(rail + chain)}</div>
+            {(reference.Length == 0 ? QrCodes.Image(address, rail + " address") : "")}
+            <code class="pay-value">{E(address)}</code>
+            {(reference.Length == 0 ? "" : $"<div>with the reference <code>{E(reference)}</code> in the transfer: use a top-up above for a payment request that carries it</div>")}
+            <div class="muted">{E(tokens)}</div></div>
+            """;
     }
 
     private static string Text(JsonElement element, string property) =>
@@ -246,14 +271,37 @@ public static class AgentWallet
         return Page(context, agent, $"Top up {amount.ToAmountString()} USD", TopUpInstructions(answer));
     }
 
-    /// <summary>What the rail answered, for a person: its message, a link to open, and each value to copy.</summary>
+    /// <summary>
+    /// What the rail answered, for a person: its message; what a payer acts on — a web page to open (<c>url</c> over https),
+    /// a payment request, invoice or address to scan (<c>url</c> of a wallet's scheme, <c>invoice</c>, else <c>address</c>) as
+    /// a QR code beside its text; and every value of the answer to copy.
+    /// </summary>
     private static string TopUpInstructions(ApiAnswer answer)
     {
+        var actions = new List<string>();
+        foreach (var field in (string[])["url", "invoice", "address"])
+        {
+            // A bare address when the rail also gave a payment request or an invoice would let a payer send without what
+            // attributes the payment (a reference key): the request alone is shown to scan.
+            if (answer.Text(field) is not { Length: > 0 } value || (field == "address" && actions.Count > 0))
+            {
+                continue;
+            }
+            var web = field == "url" && (value.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || value.StartsWith("http://", StringComparison.OrdinalIgnoreCase));
+            var label = field switch { "url" => web ? "payment page" : "payment request", "invoice" => "invoice", _ => "address" };
+            actions.Add($"""
+                <div class="card pay" data-pay="{E(field)}"><div class="muted">{E(label)}</div>
+                {(web ? $"<p><a class=\"button primary\" id=\"open-payment\" href=\"{E(value)}\">Open the payment page</a></p>" : "")}
+                {QrCodes.Image(value, label)}<code class="pay-value">{E(value)}</code></div>
+                """);
+        }
         var items = answer.Body.EnumerateObject()
             .Where(p => p.Name is not ("message" or "success") && p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
-            .Select(p => $"<tr><th>{E(p.Name)}</th><td class=\"mono\" data-field=\"{E(p.Name)}\">{(p.Name == "url" ? $"<a href=\"{E(p.Value.ToString())}\">{E(p.Value.ToString())}</a>" : E(p.Value.ToString()))}</td></tr>");
+            .Select(p => $"<tr><th>{E(p.Name)}</th><td class=\"mono\" data-field=\"{E(p.Name)}\">{E(p.Value.ToString())}</td></tr>");
         return $"""
             {WebPage.Notice(answer.Text("message") is { Length: > 0 } message ? message : null)}
+            <div class="cards">{string.Concat(actions)}</div>
+            <h2>Details</h2>
             <table id="topup-answer"><tbody>{string.Concat(items)}</tbody></table>
             <p><a href="{Home}">Back to the wallet</a></p>
             """;
