@@ -14,7 +14,6 @@ namespace Aisa.Settlement.Api.Dashboard;
 /// <summary><c>/dashboard/crawlers</c>: find a crawler by id or email; its page shows its balance, its spending policy (editable), what it spent and its approvals.</summary>
 public static class DashboardCrawlers
 {
-    private static readonly string[] AmountFields = ["maxPricePerRequest", "dailyBudget", "monthlyBudget", "approvalAbove"];
 
     public static RouteGroupBuilder MapDashboardCrawlers(this RouteGroupBuilder pages)
     {
@@ -105,7 +104,7 @@ public static class DashboardCrawlers
             return Page("Crawler not found", "Crawlers", Csrf(context), $"<p>No crawler has the id {E(id)}.</p>", 404);
         }
         var form = await context.Request.ReadFormAsync(cancellationToken);
-        var (policy, problem) = Read(form);
+        var (policy, problem) = GuardForm.Read(form);
         if (policy is { } read)
         {
             (policy, problem) = GuardApi.Validate(read);
@@ -118,40 +117,5 @@ public static class DashboardCrawlers
         await agents.SetGuardAsync(agent.Id, policy, cancellationToken);
         logger.LogInformation("Dashboard: the spending policy of crawler {Crawler} replaced.", agent.Id);
         return Results.Redirect($"/dashboard/crawlers/{agent.Id}?done={Uri.EscapeDataString("Policy saved.")}");
-    }
-
-    private static (GuardPolicy? Policy, string? Problem) Read(IFormCollection form)
-    {
-        var amounts = new Dictionary<string, Micros?>();
-        foreach (var name in AmountFields)
-        {
-            var text = form[name].ToString().Trim();
-            if (text.Length == 0)
-            {
-                amounts[name] = null;
-            }
-            else if (Micros.TryParseDecimal(text, out var amount))
-            {
-                amounts[name] = amount;
-            }
-            else
-            {
-                return (null, $"{name} is a USD amount such as 5 or 0.25, or empty for no limit.");
-            }
-        }
-        int? perMinute = null;
-        var rate = form["requestsPerMinute"].ToString().Trim();
-        if (rate.Length > 0)
-        {
-            if (!int.TryParse(rate, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
-            {
-                return (null, "requestsPerMinute is a whole number, or empty for no limit.");
-            }
-            perMinute = parsed;
-        }
-        static IReadOnlyList<string> Lines(string text) =>
-            text.Split(['\n', '\r', ',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return (new GuardPolicy(amounts["maxPricePerRequest"], amounts["dailyBudget"], amounts["monthlyBudget"], Lines(form["publisherAllowlist"].ToString()),
-            Lines(form["publisherDenylist"].ToString()), perMinute, amounts["approvalAbove"], form["requireSignedRequests"] == "true"), null);
     }
 }

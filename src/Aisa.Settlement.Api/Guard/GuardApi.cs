@@ -5,6 +5,7 @@ using Aisa.Settlement.Ledger;
 using Aisa.Settlement.Money;
 using Aisa.Settlement.Storage.Agents;
 using Aisa.Settlement.Storage.Guard;
+using Aisa.Settlement.Storage.Idempotency;
 
 namespace Aisa.Settlement.Api.Guard;
 
@@ -65,10 +66,10 @@ public static class GuardApi
         agent.MapGet("/approvals", ApprovalsAsync).RequireAgentSession().WithSummary("Charges above approvalAbove, newest first (state= filters).")
             .Answers<ApprovalsResponse>(200).Refuses(400, 401, 403);
         agent.MapPost("/approvals/{approvalId}/approve", (string approvalId, HttpContext context, ApprovalStore approvals, CancellationToken cancellationToken) =>
-            DecideAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Approved, cancellationToken)).RequireAgentSession()
+            DecideResultAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Approved, cancellationToken)).RequireAgentSession()
             .WithSummary("Approves a waiting charge: the next verify of it is charged once.").Answers<ApprovalResponse>(200).Refuses(401, 403, 404, 409);
         agent.MapPost("/approvals/{approvalId}/decline", (string approvalId, HttpContext context, ApprovalStore approvals, CancellationToken cancellationToken) =>
-            DecideAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Declined, cancellationToken)).RequireAgentSession()
+            DecideResultAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Declined, cancellationToken)).RequireAgentSession()
             .WithSummary("Declines a waiting charge: its verify answers 402 approval_declined.").Answers<ApprovalResponse>(200).Refuses(401, 403, 404, 409);
 
         agent.MapPost("/keys", AddKeyAsync).RequireAgentSession().WithSummary("Registers an Ed25519 public key (a JWK) for signed requests; its key id is the RFC 7638 thumbprint.")
@@ -96,6 +97,9 @@ public static class GuardApi
         return endpoints;
     }
 
+    private static async Task<IResult> DecideResultAsync(string approvalId, Agent agent, ApprovalStore approvals, ApprovalState decision, CancellationToken cancellationToken) =>
+        (await DecideAsync(approvalId, agent, approvals, decision, cancellationToken)).ToResult();
+
     internal static IResult CrawlerNotFound() => ApiResponses.Error(404, "crawler_not_found", "No crawler has this id.").ToResult();
 
     /// <summary>The crawler an operator route names by its id, or null.</summary>
@@ -105,7 +109,11 @@ public static class GuardApi
             : null;
 
     private static async Task<IResult> ViewAsync(Agent agent, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken) =>
-        ApiResponses.Json(200, await GuardViewAsync(agent.Wallet, agent.Guard, ledger, clock, cancellationToken)).ToResult();
+        (await GuardAsync(agent, ledger, clock, cancellationToken)).ToResult();
+
+    /// <summary>The crawler's policy and spending, as the API and the wallet's guard page both answer it.</summary>
+    internal static async Task<StoredResponse> GuardAsync(Agent agent, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken) =>
+        ApiResponses.Json(200, await GuardViewAsync(agent.Wallet, agent.Guard, ledger, clock, cancellationToken));
 
     public static async Task<GuardView> GuardViewAsync(AccountId wallet, GuardPolicy policy, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken)
     {
@@ -126,17 +134,21 @@ public static class GuardApi
     private static async Task<IResult> ReplaceAsync(HttpRequest request, Agent agent, AgentStore agents, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken)
     {
         var body = await ApiJson.ReadAsync<GuardPolicy>(request, cancellationToken);
-        if (body.Value is not { } input)
-        {
-            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
-        }
+        return (body.Value is not { } input
+            ? ApiResponses.Error(400, "invalid_request", body.Problem!)
+            : await ReplaceAsync(input, agent, agents, ledger, clock, cancellationToken)).ToResult();
+    }
+
+    /// <summary>Replaces the whole policy, as the API and the wallet's guard page both do it.</summary>
+    internal static async Task<StoredResponse> ReplaceAsync(GuardPolicy input, Agent agent, AgentStore agents, ILedger ledger, TimeProvider clock, CancellationToken cancellationToken)
+    {
         var (policy, problem) = Validate(input);
         if (policy is null)
         {
-            return ApiResponses.Error(400, "invalid_guard", problem!).ToResult();
+            return ApiResponses.Error(400, "invalid_guard", problem!);
         }
         await agents.SetGuardAsync(agent.Id, policy, cancellationToken);
-        return ApiResponses.Json(200, await GuardViewAsync(agent.Wallet, policy, ledger, clock, cancellationToken)).ToResult();
+        return ApiResponses.Json(200, await GuardViewAsync(agent.Wallet, policy, ledger, clock, cancellationToken));
     }
 
     /// <summary>The policy as stored (domains lower case, lists without repeats), or what is wrong with it.</summary>
@@ -226,21 +238,23 @@ public static class GuardApi
             }
             state = parsed;
         }
-        var list = await approvals.ListAsync(context.SessionAgent().Id, state, 100, cancellationToken);
-        return ApiResponses.Json(200, new ApprovalsResponse([.. list.Select(ApprovalView.Of)])).ToResult();
+        return (await ListApprovalsAsync(context.SessionAgent(), state, approvals, cancellationToken)).ToResult();
     }
 
-    private static async Task<IResult> DecideAsync(string approvalId, Agent agent, ApprovalStore approvals, ApprovalState decision, CancellationToken cancellationToken)
+    internal static async Task<StoredResponse> ListApprovalsAsync(Agent agent, ApprovalState? state, ApprovalStore approvals, CancellationToken cancellationToken) =>
+        ApiResponses.Json(200, new ApprovalsResponse([.. (await approvals.ListAsync(agent.Id, state, 100, cancellationToken)).Select(ApprovalView.Of)]));
+
+    internal static async Task<StoredResponse> DecideAsync(string approvalId, Agent agent, ApprovalStore approvals, ApprovalState decision, CancellationToken cancellationToken)
     {
         var approval = approvalId.Length <= 64 ? await approvals.FindAsync(agent.Id, approvalId, cancellationToken) : null;
         if (approval is null)
         {
-            return ApiResponses.Error(404, "approval_not_found", "This crawler has no approval with this id.").ToResult();
+            return ApiResponses.Error(404, "approval_not_found", "This crawler has no approval with this id.");
         }
         if (approval.State == decision)
         {
             // The same decision again (a retried request): the same answer.
-            return ApiResponses.Json(200, new ApprovalResponse(ApprovalView.Of(approval))).ToResult();
+            return ApiResponses.Json(200, new ApprovalResponse(ApprovalView.Of(approval)));
         }
         var expired = approval.CreatedAt + SpendingGuard.ApprovalLifetime <= DateTimeOffset.UtcNow;
         if (approval.State != ApprovalState.Pending || expired
@@ -248,8 +262,8 @@ public static class GuardApi
         {
             var now = await approvals.FindAsync(agent.Id, approvalId, cancellationToken) ?? approval;
             return ApiResponses.Error(409, "approval_decided",
-                $"This approval is {(expired && now.State == ApprovalState.Pending ? "expired" : now.State.ToString().ToLowerInvariant())}: only a pending one is decided.").ToResult();
+                $"This approval is {(expired && now.State == ApprovalState.Pending ? "expired" : now.State.ToString().ToLowerInvariant())}: only a pending one is decided.");
         }
-        return ApiResponses.Json(200, new ApprovalResponse(ApprovalView.Of((await approvals.FindAsync(agent.Id, approvalId, cancellationToken))!))).ToResult();
+        return ApiResponses.Json(200, new ApprovalResponse(ApprovalView.Of((await approvals.FindAsync(agent.Id, approvalId, cancellationToken))!)));
     }
 }

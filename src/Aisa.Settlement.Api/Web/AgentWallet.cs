@@ -18,13 +18,13 @@ namespace Aisa.Settlement.Api.Web;
 /// login, the balance, top-ups on every enabled rail, the deposits' progress, the statement and the crawler token. Rendered
 /// on the server from the public API's own answers; every change is a POST with an antiforgery token.
 /// </summary>
-public static class AgentWallet
+public static partial class AgentWallet
 {
     public const string Home = "/agent/";
     private const string App = "AISA wallet";
     private const int StatementPage = 25;
 
-    private static readonly (string Path, string Name)[] Nav = [(Home, "Wallet")];
+    private static readonly (string Path, string Name)[] Nav = [(Home, "Wallet"), ("/agent/guard", "Guard")];
 
     public static IEndpointRouteBuilder MapAgentWallet(this IEndpointRouteBuilder endpoints)
     {
@@ -40,6 +40,7 @@ public static class AgentWallet
         pages.MapPost("/logout", LogoutAsync);
         pages.MapPost("/topup", TopUpAsync).RequireRateLimiting(RateLimits.TopUpPolicy);
         pages.MapPost("/token/rotate", RotateAsync);
+        MapGuard(pages);
         return endpoints;
     }
 
@@ -140,8 +141,12 @@ public static class AgentWallet
         return (null, Results.Redirect("/agent/login"));
     }
 
-    private static IResult Page(HttpContext context, Agent agent, string title, string body, int status = 200) =>
-        WebPage.Render(App, Home, Nav, "Wallet", agent.Email, WebPage.Csrf(context), title, body, status);
+    /// <summary>The agent a form of the wallet acts for: its antiforgery token checked first, then its session.</summary>
+    private static async Task<(Agent? Agent, IResult? Refusal)> PostingAgentAsync(HttpContext context) =>
+        await WebPage.CsrfValidAsync(context) ? await SignedInAsync(context) : (null, Dashboard.DashboardAuth.CsrfRefused());
+
+    private static IResult Page(HttpContext context, Agent agent, string title, string body, int status = 200, string active = "Wallet") =>
+        WebPage.Render(App, Home, Nav, active, agent.Email, WebPage.Csrf(context), title, body, status);
 
     private static async Task<IResult> WalletAsync(HttpContext context, ILedger ledger, DepositStore deposits, TopUps topUps)
     {
@@ -245,14 +250,10 @@ public static class AgentWallet
 
     private static async Task<IResult> TopUpAsync(HttpContext context, ILedger ledger, DepositStore deposits, TopUps topUps)
     {
-        if (!await WebPage.CsrfValidAsync(context))
-        {
-            return Dashboard.DashboardAuth.CsrfRefused();
-        }
-        var (agent, away) = await SignedInAsync(context);
+        var (agent, refusal) = await PostingAgentAsync(context);
         if (agent is null)
         {
-            return away!;
+            return refusal!;
         }
         var form = await context.Request.ReadFormAsync(context.RequestAborted);
         if (!Micros.TryParseDecimal(form["amount"].ToString().Trim(), out var amount))
@@ -309,14 +310,10 @@ public static class AgentWallet
 
     private static async Task<IResult> RotateAsync(HttpContext context, AgentStore agents)
     {
-        if (!await WebPage.CsrfValidAsync(context))
-        {
-            return Dashboard.DashboardAuth.CsrfRefused();
-        }
-        var (agent, away) = await SignedInAsync(context);
+        var (agent, refusal) = await PostingAgentAsync(context);
         if (agent is null)
         {
-            return away!;
+            return refusal!;
         }
         var answer = ApiAnswer.Of(await AgentsApi.RotateCrawlerTokenAsync(agent, agents, context.RequestAborted));
         return Page(context, agent, "A new crawler token", $"""

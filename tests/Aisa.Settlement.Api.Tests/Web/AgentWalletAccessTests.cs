@@ -42,6 +42,7 @@ public sealed partial class AgentWalletAccessTests() : ServiceTests(StorageOptio
     [Theory]
     [InlineData("/agent/")]
     [InlineData("/agent/wallet.html")]
+    [InlineData("/agent/guard")]
     public async Task A_page_without_a_session_sends_the_visitor_to_the_login(string path)
     {
         var response = await OperatorLogin.Anonymous(Factory).GetAsync(new Uri(path, UriKind.Relative));
@@ -79,8 +80,11 @@ public sealed partial class AgentWalletAccessTests() : ServiceTests(StorageOptio
         var rotate = await OperatorLogin.PostFormAsync(browser, "/agent/token/rotate", null);
         var wrongToken = await OperatorLogin.PostFormAsync(browser, "/agent/topup", "not-a-token", ("amount", "5.00"), ("rail", "sandbox"));
         var logout = await OperatorLogin.PostFormAsync(browser, "/agent/logout", null);
+        var guard = await OperatorLogin.PostFormAsync(browser, "/agent/guard", null, ("dailyBudget", "1.00"));
+        var approve = await OperatorLogin.PostFormAsync(browser, "/agent/approvals/apr_1/approve", null);
 
-        Assert.All(new[] { signUp, topUp, rotate, wrongToken, logout }, r => Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode));
+        Assert.All(new[] { signUp, topUp, rotate, wrongToken, logout, guard, approve }, r => Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode));
+        Assert.DoesNotContain("id=\"dailyBudget\" inputmode=\"decimal\" value=\"1", await browser.GetStringAsync(new Uri("/agent/guard", UriKind.Relative)), StringComparison.Ordinal);
         Assert.Equal(401, (await Client.Agents.LoginAsync(email, "correct horse")).Status);
         Assert.Equal("0.000000", await BalanceOnPageAsync(browser));
         var (domain, session) = await Client.RegisterPublisherAsync();

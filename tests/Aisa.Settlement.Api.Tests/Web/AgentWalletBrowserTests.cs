@@ -118,6 +118,64 @@ public sealed class AgentWalletBrowserTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_agent_sets_a_budget_and_an_approval_threshold_and_approves_the_charge_that_waits_for_it()
+    {
+        var api = new AisaClient(_factory.CreateClient());
+        var (domain, publisherSession) = await api.RegisterPublisherAsync();
+        await api.CreateRuleAsync(publisherSession, new NewRule("/reports/", "pay", 0.10m));
+        var page = await NewPageAsync();
+        await page.GotoAsync("/agent/signup");
+        var email = $"guarded-{Guid.NewGuid():N}@example.com";
+        await page.FillAsync("#email", email);
+        await page.FillAsync("#password", "correct horse");
+        await page.ClickAsync("button[type=submit]");
+        var crawlerToken = await page.Locator("#crawler-token").TextContentAsync();
+        await page.ClickAsync("a:has-text('Go to your wallet')");
+        await page.FillAsync("#topup-amount", "2.00");
+        await page.ClickAsync("#topup-form button[type=submit]");
+
+        // A value the API refuses is shown with its reason, and nothing is saved.
+        await page.ClickAsync("header a:has-text('Guard')");
+        await page.FillAsync("#dailyBudget", "2000000");
+        await page.ClickAsync("#guard-form button[type=submit]");
+        await Expect(page.Locator(".error")).ToContainTextAsync("dailyBudget is a USD amount from 0");
+        var session = (await api.Agents.LoginAsync(email, "correct horse")).Required.Token;
+        Assert.Null((await api.Agents.GuardAsync(session)).Required.DailyBudget);
+
+        await page.FillAsync("#dailyBudget", "1.00");
+        await page.FillAsync("#approvalAbove", "0.05");
+        await page.FillAsync("#publisherDenylist", "spam.example.com");
+        await page.ClickAsync("#guard-form button[type=submit]");
+        await Expect(page.Locator(".notice")).ToHaveTextAsync("The policy is saved.");
+        await Expect(page.Locator("#dailyBudget")).ToHaveValueAsync("1");
+        var policy = (await api.Agents.GuardAsync(session)).Required;
+        Assert.Equal(1.00m, policy.DailyBudget);
+        Assert.Equal(0.05m, policy.ApprovalAbove);
+        Assert.Equal(["spam.example.com"], policy.PublisherDenylist!);
+
+        // The crawler's 0.10 read waits for approval; the page lists it; approved there, the retry is charged once.
+        var body = new { publisherDomain = domain, resourceUrl = "/reports/q3", crawlerAutoPrice = true };
+        var waiting = await api.VerifyAsync(body, crawlerToken);
+        Assert.Equal("approval_required", waiting.Body.GetProperty("error").GetString());
+        var approvalId = waiting.Body.GetProperty("approvalId").GetString()!;
+        await page.ReloadAsync();
+        var row = page.Locator($"#approvals tr[data-approval='{approvalId}']");
+        await Expect(row.Locator(".state")).ToHaveTextAsync("pending");
+        await _browser.ShotAsync(page, "08-guard-approval-waiting");
+        await row.Locator("button:has-text('Approve')").ClickAsync();
+        await Expect(page.Locator(".notice")).ToContainTextAsync("Approved");
+        await Expect(page.Locator($"#approvals tr[data-approval='{approvalId}'] .state")).ToHaveTextAsync("approved");
+        var charged = await api.VerifyAsync(body, crawlerToken);
+        Assert.Equal(System.Net.HttpStatusCode.OK, charged.Status);
+        Assert.Equal(0.10m, charged.Body.GetProperty("charge").GetProperty("amount").GetDecimal());
+        await page.ReloadAsync();
+        await Expect(page.Locator("#spending [data-period=day] .spent")).ToHaveTextAsync("0.10");
+        await Expect(page.Locator("#spending [data-period=day] .remaining")).ToHaveTextAsync("0.90");
+        await _browser.ShotAsync(page, "09-guard-approved-and-spent");
+        Assert.Equal(1.90m, await api.BalanceAsync(session));
+    }
+
+    [Fact]
     public async Task The_api_reference_at_docs_renders_the_typed_document_without_a_network()
     {
         var page = await NewPageAsync();
