@@ -24,7 +24,7 @@ public static partial class AgentWallet
     private const string App = "AISA wallet";
     private const int StatementPage = 25;
 
-    private static readonly (string Path, string Name)[] Nav = [(Home, "Wallet"), ("/agent/guard", "Guard")];
+    private static readonly (string Path, string Name)[] Nav = [(Home, "Wallet"), ("/agent/guard", "Guard"), ("/agent/webhook", "Webhook")];
 
     public static IEndpointRouteBuilder MapAgentWallet(this IEndpointRouteBuilder endpoints)
     {
@@ -41,6 +41,12 @@ public static partial class AgentWallet
         pages.MapPost("/topup", TopUpAsync).RequireRateLimiting(RateLimits.TopUpPolicy);
         pages.MapPost("/token/rotate", RotateAsync);
         MapGuard(pages);
+        WebhookSection.Map(pages, Home, "/api/agent", async context =>
+            {
+                var (agent, refusal) = HttpMethods.IsPost(context.Request.Method) ? await PostingAgentAsync(context) : await SignedInAsync(context);
+                return (agent is null ? null : Notifications.Notifier.AgentOwner(agent.Id), agent?.Email, refusal);
+            },
+            (context, who, body, status) => WebPage.Render(App, Home, Nav, "Webhook", who, WebPage.Csrf(context), "Webhook", body, status));
         return endpoints;
     }
 

@@ -14,7 +14,11 @@ public sealed partial class AgentWalletAccessTests() : ServiceTests(StorageOptio
 {
     protected override string Environment => "Development";
 
-    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string> { ["Rails:Sandbox:Enabled"] = "true" };
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
+    {
+        ["Rails:Sandbox:Enabled"] = "true",
+        ["Notifications:AllowPrivateNetworks"] = "true",
+    };
 
     /// <summary>Signs up on the page, as a person does; answers the browser and the crawler token the page showed once.</summary>
     private async Task<(HttpClient Browser, string CrawlerToken, string Email)> SignUpAsync(CookieContainer? cookies = null)
@@ -33,6 +37,9 @@ public sealed partial class AgentWalletAccessTests() : ServiceTests(StorageOptio
 
     [GeneratedRegex("id=\"crawler-token\" class=\"secret\">([^<]+)<")]
     private static partial Regex CrawlerToken();
+
+    [GeneratedRegex("id=\"webhook-secret\" class=\"secret\">([^<]+)<")]
+    private static partial Regex WebhookSecret();
 
     [GeneratedRegex("id=\"balance\">([^<]+)<")]
     private static partial Regex Balance();
@@ -135,6 +142,57 @@ public sealed partial class AgentWalletAccessTests() : ServiceTests(StorageOptio
         var response = await replay.SendAsync(request);
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.StartsWith("/agent/login", response.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_webhook_page_sets_the_url_shows_the_secret_once_lists_deliveries_and_redelivers_one()
+    {
+        await using var receiver = await Notifications.WebhookReceiver.StartAsync();
+        var (browser, _, _) = await SignUpAsync();
+
+        var refused = await OperatorLogin.PostFormAsync(browser, "/agent/webhook", await OperatorLogin.CsrfAsync(browser, "/agent/webhook"), ("url", "ftp://example.com/hook"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("url is https.", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var set = await OperatorLogin.PostFormAsync(browser, "/agent/webhook", await OperatorLogin.CsrfAsync(browser, "/agent/webhook"), ("url", receiver.Url.ToString()));
+        var secret = WebUtility.HtmlDecode(WebhookSecret().Match(await set.Content.ReadAsStringAsync()).Groups[1].Value);
+        Assert.StartsWith("aisa_whsec_", secret, StringComparison.Ordinal);
+        var page = await browser.GetStringAsync(new Uri("/agent/webhook", UriKind.Relative));
+        Assert.DoesNotContain(secret, page, StringComparison.Ordinal);
+        Assert.Contains(receiver.Url.ToString(), page, StringComparison.Ordinal);
+
+        // A top-up on the page: deposit.credited is delivered, signed with the secret the page showed.
+        await OperatorLogin.PostFormAsync(browser, "/agent/topup", await OperatorLogin.CsrfAsync(browser, "/agent/"), ("amount", "5.00"), ("rail", "sandbox"), ("idempotencyKey", "w1"));
+        var first = await receiver.WaitForAsync(r => r.Any(a => a.Event == "deposit.credited"), "deposit.credited");
+        Assert.True(Notifications.WebhookReceiver.SignatureHolds(first.First(a => a.Event == "deposit.credited"), secret));
+        var deliveryId = Regex.Match(await WaitForPageAsync(browser, "delivered"), "data-delivery=\"(\\d+)\"").Groups[1].Value;
+
+        var redeliver = await OperatorLogin.PostFormAsync(browser, $"/agent/webhook/deliveries/{deliveryId}/redeliver", await OperatorLogin.CsrfAsync(browser, "/agent/webhook"));
+        Assert.Equal(HttpStatusCode.Redirect, redeliver.StatusCode);
+        var again = await receiver.WaitForAsync(r => r.Count(a => a.Event == "deposit.credited") >= 2, "the redelivery");
+        Assert.All(again.Where(a => a.Event == "deposit.credited"), a => Assert.True(Notifications.WebhookReceiver.SignatureHolds(a, secret)));
+        var notMine = await OperatorLogin.PostFormAsync(browser, "/agent/webhook/deliveries/999999/redeliver", await OperatorLogin.CsrfAsync(browser, "/agent/webhook"));
+        Assert.Equal(HttpStatusCode.NotFound, notMine.StatusCode);
+
+        var removed = await OperatorLogin.PostFormAsync(browser, "/agent/webhook/remove", await OperatorLogin.CsrfAsync(browser, "/agent/webhook"));
+        Assert.Equal(HttpStatusCode.Redirect, removed.StatusCode);
+        Assert.Contains("No webhook is set.", await browser.GetStringAsync(new Uri("/agent/webhook", UriKind.Relative)), StringComparison.Ordinal);
+    }
+
+    /// <summary>The webhook page once a delivery on it is in <paramref name="state"/> (the sender works in the background).</summary>
+    private static async Task<string> WaitForPageAsync(HttpClient browser, string state)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var page = await browser.GetStringAsync(new Uri("/agent/webhook", UriKind.Relative));
+            if (page.Contains($"<td class=\"state\">{state}</td>", StringComparison.Ordinal))
+            {
+                return page;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"No delivery was {state} within 60 s.");
+            await Task.Delay(200);
+        }
     }
 
     [Theory]
