@@ -138,7 +138,7 @@ public static class DashboardAuth
         var type = name switch
         {
             "dashboard.css" => "text/css; charset=utf-8",
-            "dashboard.js" => "text/javascript; charset=utf-8",
+            "dashboard.js" or "wallet.js" => "text/javascript; charset=utf-8",
             _ => null,
         };
         var stream = type is null ? null : typeof(DashboardAuth).Assembly.GetManifestResourceStream($"Aisa.Settlement.Api.Dashboard.Assets.{name}");

@@ -38,11 +38,12 @@ public static class Html
             """, status);
     }
 
-    public static IResult Document(string title, string body, int status = 200, string app = "AISA operator") => Results.Content($"""
+    /// <param name="script">The page's live parts: one of the assets (the console's, or the wallet's).</param>
+    public static IResult Document(string title, string body, int status = 200, string app = "AISA operator", string script = "dashboard.js") => Results.Content($"""
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
         <title>{E(title)} · {E(app)}</title><link rel="stylesheet" href="/dashboard/assets/dashboard.css"></head>
-        <body>{body}<script src="/dashboard/assets/dashboard.js" defer></script></body></html>
+        <body>{body}<script src="/dashboard/assets/{script}" defer></script></body></html>
         """, "text/html; charset=utf-8", Encoding.UTF8, status);
 
     public static string CsrfField(string token) => $"<input type=\"hidden\" name=\"{DashboardAuth.CsrfField}\" value=\"{E(token)}\">";

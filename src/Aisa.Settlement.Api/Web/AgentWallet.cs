@@ -40,6 +40,7 @@ public static partial class AgentWallet
         pages.MapPost("/logout", LogoutAsync);
         pages.MapPost("/topup", TopUpAsync).RequireRateLimiting(RateLimits.TopUpPolicy);
         pages.MapPost("/token/rotate", RotateAsync);
+        pages.MapGet("/live", LiveAsync);
         MapGuard(pages);
         WebhookSection.Map(pages, Home, "/api/agent", async context =>
             {
@@ -253,6 +254,18 @@ public static partial class AgentWallet
 
     private static string At(JsonElement element, string property) =>
         element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var at) ? Time(at) : "";
+
+    /// <summary>What the wallet page's script follows: the balance and the newest deposits, from the API's own answers.</summary>
+    private static async Task<IResult> LiveAsync(HttpContext context, ILedger ledger, DepositStore deposits)
+    {
+        if (await WebSessions.AgentAsync(context) is not { } agent)
+        {
+            return Results.Unauthorized();
+        }
+        var info = ApiAnswer.Of(await AgentsApi.AgentInfoAsync(agent, ledger, context.RequestAborted)).Body.GetProperty("crawler");
+        var recent = ApiAnswer.Of(await DepositsApi.AgentDepositsAsync(agent, deposits, 10, null, context.RequestAborted)).Body.GetProperty("deposits");
+        return Results.Json(new { balance = info.GetProperty("balance").GetString(), deposits = recent });
+    }
 
     private static async Task<IResult> TopUpAsync(HttpContext context, ILedger ledger, DepositStore deposits, TopUps topUps)
     {

@@ -22,12 +22,12 @@ public static class WebPage
             <header><strong>{E(app)}</strong>{links}<span class="muted-light" id="who">{E(who)}</span>
             <form class="inline" method="post" action="{E(home)}logout">{CsrfField(csrf)}<button type="submit">Log out</button></form></header>
             <main><h1>{E(title)}</h1>{body}</main>
-            """, status, app);
+            """, status, app, "wallet.js");
     }
 
     /// <summary>A page of an app nobody is logged in to (its login and sign-up).</summary>
     public static IResult Plain(string app, string title, string body, int status = 200) =>
-        Document(title, $"<main class=\"narrow\">{body}</main>", status, app);
+        Document(title, $"<main class=\"narrow\">{body}</main>", status, app, "wallet.js");
 
     public static string Csrf(HttpContext context) =>
         context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context).RequestToken!;

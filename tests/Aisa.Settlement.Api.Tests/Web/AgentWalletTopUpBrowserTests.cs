@@ -148,17 +148,18 @@ public sealed class AgentWalletTopUpBrowserTests : IAsyncLifetime
         // The treasury's bare address is not offered to scan: a transfer to it without the reference would name nobody.
         await Expect(page.Locator(".card.pay[data-pay=address]")).ToHaveCountAsync(0);
 
-        // The invoice paid: the watcher credits the deposit, and the wallet's page shows the balance.
-        await _lnd.PayForPreimageAsync(scannedInvoice);
+        // The wallet's page follows the open deposit live: the invoice paid, the watcher credits it, and the row and the
+        // balance change on the page as it stands, without a reload.
         await page.GotoAsync("/agent/");
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (await page.Locator("#balance").TextContentAsync() != "5.000000")
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The paid invoice was not credited within 60 s.");
-            await Task.Delay(250);
-            await page.ReloadAsync();
-        }
-        await Expect(page.Locator($"#deposits tr[data-deposit='{lightningDeposit.GetProperty("id").GetInt64()}'] .state")).ToHaveTextAsync("credited");
+        var row = page.Locator($"#deposits tr[data-deposit='{lightningDeposit.GetProperty("id").GetInt64()}']");
+        await Expect(row.Locator(".state")).ToHaveTextAsync("pending");
+        await Expect(page.Locator("#balance")).ToHaveTextAsync("0.000000");
+        var navigations = 0;
+        page.FrameNavigated += (_, _) => navigations++;
+        await _lnd.PayForPreimageAsync(scannedInvoice);
+        await Expect(row.Locator(".state")).ToHaveTextAsync("credited", new() { Timeout = 60_000 });
+        await Expect(page.Locator("#balance")).ToHaveTextAsync("5.000000");
+        Assert.Equal(0, navigations);
         await _browser.ShotAsync(page, "07-wallet-lightning-credited");
     }
 }
