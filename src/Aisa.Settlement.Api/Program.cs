@@ -41,6 +41,7 @@ app.MapOpenApi();
 app.MapScalarApiReference("/docs", options => options.WithTitle("Aisa.Settlement API").WithOpenApiRoutePattern("/openapi/{documentName}.json").DisableDefaultFonts());
 app.MapDashboard();
 app.MapAgentWallet();
+app.MapPublisherDashboard();
 app.MapObservabilityApi();
 app.MapAgentsApi();
 app.MapGuardApi();

@@ -81,11 +81,11 @@ public static class PublishersApi
         return endpoints;
     }
 
-    private static async Task<IResult> DomainProofAsync(HttpContext context, PublisherStore publishers, CancellationToken cancellationToken)
-    {
-        var publisher = context.SessionPublisher();
-        return ApiResponses.Json(200, await ProofViewAsync(publisher, publishers, cancellationToken)).ToResult();
-    }
+    private static async Task<IResult> DomainProofAsync(HttpContext context, PublisherStore publishers, CancellationToken cancellationToken) =>
+        (await DomainProofOfAsync(context.SessionPublisher(), publishers, cancellationToken)).ToResult();
+
+    internal static async Task<StoredResponse> DomainProofOfAsync(Publisher publisher, PublisherStore publishers, CancellationToken cancellationToken) =>
+        ApiResponses.Json(200, await ProofViewAsync(publisher, publishers, cancellationToken));
 
     private static async Task<DomainProofView> ProofViewAsync(Publisher publisher, PublisherStore publishers, CancellationToken cancellationToken) =>
         new(publisher.Domain, await publishers.DomainTokenAsync(publisher.Id, cancellationToken), DomainProof.UrlOf(publisher.Domain),
@@ -124,103 +124,132 @@ public static class PublishersApi
         PublisherOptions options, CancellationToken cancellationToken)
     {
         var body = await ApiJson.ReadAsync<RegisterPublisherRequest>(request, cancellationToken);
-        if (body.Value is not { } input)
-        {
-            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
-        }
+        return (body.Value is not { } input
+            ? ApiResponses.Error(400, "invalid_request", body.Problem!)
+            : await RegisterPublisherAsync(input, publishers, credentials, sessions, options, cancellationToken)).ToResult();
+    }
+
+    /// <summary>Registration, as the API and the publisher dashboard's sign-up both do it.</summary>
+    internal static async Task<StoredResponse> RegisterPublisherAsync(RegisterPublisherRequest input, PublisherStore publishers, Credentials credentials, SessionAuthentication sessions,
+        PublisherOptions options, CancellationToken cancellationToken)
+    {
         var email = Credentials.NormalizeEmail(input.Email);
         if (email is null)
         {
-            return ApiResponses.Error(400, "invalid_email", "The email address is not valid.").ToResult();
+            return ApiResponses.Error(400, "invalid_email", "The email address is not valid.");
         }
         if (Credentials.PasswordProblem(input.Password) is { } passwordProblem)
         {
-            return ApiResponses.Error(400, "invalid_password", passwordProblem).ToResult();
+            return ApiResponses.Error(400, "invalid_password", passwordProblem);
         }
         var domain = Credentials.NormalizeDomain(input.Domain);
         if (domain is null)
         {
-            return ApiResponses.Error(400, "invalid_domain", "domain is a host name such as news.example.com.").ToResult();
+            return ApiResponses.Error(400, "invalid_domain", "domain is a host name such as news.example.com.");
         }
         if (!Credentials.TryOptionalText(input.Name, Credentials.MaxTextLength, out var name))
         {
-            return ApiResponses.Error(400, "invalid_request", $"name is at most {Credentials.MaxTextLength} characters, without control characters.").ToResult();
+            return ApiResponses.Error(400, "invalid_request", $"name is at most {Credentials.MaxTextLength} characters, without control characters.");
         }
         var publisher = await publishers.RegisterAsync(email, credentials.Hash(input.Password!), name, domain, options.RequiresProof ? null : "unchecked", cancellationToken);
         if (publisher is null)
         {
-            return ApiResponses.Error(409, "already_registered", "A publisher with this email is registered already, or another publisher has proved this domain.").ToResult();
+            return ApiResponses.Error(409, "already_registered", "A publisher with this email is registered already, or another publisher has proved this domain.");
         }
         var token = await sessions.IssueAsync(SessionSubject.Publisher, publisher.Id, cancellationToken);
-        return ApiResponses.Json(201, new PublisherSessionResponse(token, View(publisher))).ToResult();
+        return ApiResponses.Json(201, new PublisherSessionResponse(token, View(publisher)));
     }
 
     private static async Task<IResult> LoginAsync(HttpRequest request, PublisherStore publishers, Credentials credentials, SessionAuthentication sessions, CancellationToken cancellationToken)
     {
         var body = await ApiJson.ReadAsync<PublisherLoginRequest>(request, cancellationToken);
-        if (body.Value is not { } input)
-        {
-            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
-        }
+        return (body.Value is not { } input
+            ? ApiResponses.Error(400, "invalid_request", body.Problem!)
+            : await LogInPublisherAsync(input, publishers, credentials, sessions, cancellationToken)).ToResult();
+    }
+
+    /// <summary>Login, as the API and the publisher dashboard's login both do it.</summary>
+    internal static async Task<StoredResponse> LogInPublisherAsync(PublisherLoginRequest input, PublisherStore publishers, Credentials credentials, SessionAuthentication sessions,
+        CancellationToken cancellationToken)
+    {
         if (string.IsNullOrEmpty(input.Email) || string.IsNullOrEmpty(input.Password))
         {
-            return ApiResponses.Error(400, "missing_fields", "email and password are required.").ToResult();
+            return ApiResponses.Error(400, "missing_fields", "email and password are required.");
         }
         var publisher = Credentials.NormalizeEmail(input.Email) is { } email ? await publishers.FindByEmailAsync(email, cancellationToken) : null;
         if (!credentials.Verify(publisher?.PasswordHash, input.Password) || publisher is null)
         {
-            return ApiResponses.Error(401, "invalid_credentials", "The email or the password is wrong.").ToResult();
+            return ApiResponses.Error(401, "invalid_credentials", "The email or the password is wrong.");
         }
         var token = await sessions.IssueAsync(SessionSubject.Publisher, publisher.Id, cancellationToken);
-        return ApiResponses.Json(200, new PublisherSessionResponse(token, View(publisher))).ToResult();
+        return ApiResponses.Json(200, new PublisherSessionResponse(token, View(publisher)));
     }
 
     private static async Task<IResult> CreateRuleAsync(HttpRequest request, RuleStore rules, PublisherDirectory directory, CancellationToken cancellationToken)
     {
-        var publisher = request.HttpContext.SessionPublisher();
-        var (draft, problem) = await ReadRuleAsync(request, cancellationToken);
+        var body = await ApiJson.ReadAsync<RuleRequest>(request, cancellationToken);
+        return (body.Value is not { } input
+            ? ApiResponses.Error(400, "invalid_request", body.Problem!)
+            : await AddRuleAsync(request.HttpContext.SessionPublisher(), input, rules, directory, cancellationToken)).ToResult();
+    }
+
+    /// <summary>A new rule, as the API and the publisher dashboard both add one.</summary>
+    internal static async Task<StoredResponse> AddRuleAsync(Publisher publisher, RuleRequest input, RuleStore rules, PublisherDirectory directory, CancellationToken cancellationToken)
+    {
+        var (draft, problem) = DraftOf(input);
         if (draft is null)
         {
-            return problem!.ToResult();
+            return problem!;
         }
         var rule = await rules.CreateAsync(publisher.Id, draft, cancellationToken);
         directory.Forget(publisher);
-        return ApiResponses.Json(201, new RuleResponse(RuleView.From(rule))).ToResult();
+        return ApiResponses.Json(201, new RuleResponse(RuleView.From(rule)));
     }
 
-    private static async Task<IResult> ListRulesAsync(HttpRequest request, RuleStore rules, CancellationToken cancellationToken)
-    {
-        var publisher = request.HttpContext.SessionPublisher();
-        var list = await rules.ListAsync(publisher.Id, cancellationToken);
-        return ApiResponses.Json(200, new RulesResponse([.. list.Select(RuleView.From)])).ToResult();
-    }
+    private static async Task<IResult> ListRulesAsync(HttpRequest request, RuleStore rules, CancellationToken cancellationToken) =>
+        (await RulesOfAsync(request.HttpContext.SessionPublisher(), rules, cancellationToken)).ToResult();
+
+    internal static async Task<StoredResponse> RulesOfAsync(Publisher publisher, RuleStore rules, CancellationToken cancellationToken) =>
+        ApiResponses.Json(200, new RulesResponse([.. (await rules.ListAsync(publisher.Id, cancellationToken)).Select(RuleView.From)]));
 
     private static async Task<IResult> UpdateRuleAsync(long id, HttpRequest request, RuleStore rules, PublisherDirectory directory, CancellationToken cancellationToken)
     {
-        var publisher = request.HttpContext.SessionPublisher();
-        var (draft, problem) = await ReadRuleAsync(request, cancellationToken);
+        var body = await ApiJson.ReadAsync<RuleRequest>(request, cancellationToken);
+        return (body.Value is not { } input
+            ? ApiResponses.Error(400, "invalid_request", body.Problem!)
+            : await ReplaceRuleAsync(request.HttpContext.SessionPublisher(), id, input, rules, directory, cancellationToken)).ToResult();
+    }
+
+    internal static async Task<StoredResponse> ReplaceRuleAsync(Publisher publisher, long id, RuleRequest input, RuleStore rules, PublisherDirectory directory, CancellationToken cancellationToken)
+    {
+        var (draft, problem) = DraftOf(input);
         if (draft is null)
         {
-            return problem!.ToResult();
+            return problem!;
         }
         var rule = await rules.UpdateAsync(publisher.Id, id, draft, cancellationToken);
         directory.Forget(publisher);
         return rule is null
-            ? ApiResponses.Error(404, "rule_not_found", "You have no rule with this id.").ToResult()
-            : ApiResponses.Json(200, new RuleResponse(RuleView.From(rule))).ToResult();
+            ? ApiResponses.Error(404, "rule_not_found", "You have no rule with this id.")
+            : ApiResponses.Json(200, new RuleResponse(RuleView.From(rule)));
     }
 
-    private static async Task<IResult> DeleteRuleAsync(long id, HttpRequest request, RuleStore rules, PublisherDirectory directory, CancellationToken cancellationToken)
+    private static async Task<IResult> DeleteRuleAsync(long id, HttpRequest request, RuleStore rules, PublisherDirectory directory, CancellationToken cancellationToken) =>
+        await RemoveRuleAsync(request.HttpContext.SessionPublisher(), id, rules, directory, cancellationToken) is { } refusal ? refusal.ToResult() : Results.NoContent();
+
+    /// <summary>Deletes a rule: null when it is gone, else the refusal.</summary>
+    internal static async Task<StoredResponse?> RemoveRuleAsync(Publisher publisher, long id, RuleStore rules, PublisherDirectory directory, CancellationToken cancellationToken)
     {
-        var publisher = request.HttpContext.SessionPublisher();
         var deleted = await rules.DeleteAsync(publisher.Id, id, cancellationToken);
         directory.Forget(publisher);
-        return deleted ? Results.NoContent() : ApiResponses.Error(404, "rule_not_found", "You have no rule with this id.").ToResult();
+        return deleted ? null : ApiResponses.Error(404, "rule_not_found", "You have no rule with this id.");
     }
 
-    private static async Task<IResult> EarningsAsync(HttpRequest request, ILedger ledger, Storage.Payouts.PayoutStore payouts, CancellationToken cancellationToken)
+    private static async Task<IResult> EarningsAsync(HttpRequest request, ILedger ledger, Storage.Payouts.PayoutStore payouts, CancellationToken cancellationToken) =>
+        (await EarningsOfAsync(request.HttpContext.SessionPublisher(), ledger, payouts, cancellationToken)).ToResult();
+
+    internal static async Task<StoredResponse> EarningsOfAsync(Publisher publisher, ILedger ledger, Storage.Payouts.PayoutStore payouts, CancellationToken cancellationToken)
     {
-        var publisher = request.HttpContext.SessionPublisher();
         var available = await ledger.GetBalanceAsync(publisher.Payable, cancellationToken);
         var totals = await payouts.TotalsAsync(publisher.Id, cancellationToken);
         var earnings = new EarningsView(
@@ -228,16 +257,11 @@ public static class PublishersApi
             await ledger.SumAsync(publisher.Payable, TransferKinds.Charge, EntrySide.Credit, cancellationToken),
             await ledger.SumAsync(publisher.Payable, TransferKinds.PlatformFee, EntrySide.Debit, cancellationToken),
             available, totals.InFlight, totals.Paid);
-        return ApiResponses.Json(200, new EarningsResponse(earnings, available, totals.InFlight, totals.Paid, "USD")).ToResult();
+        return ApiResponses.Json(200, new EarningsResponse(earnings, available, totals.InFlight, totals.Paid, "USD"));
     }
 
-    private static async Task<(RuleDraft? Draft, StoredResponse? Problem)> ReadRuleAsync(HttpRequest request, CancellationToken cancellationToken)
+    private static (RuleDraft? Draft, StoredResponse? Problem) DraftOf(RuleRequest input)
     {
-        var body = await ApiJson.ReadAsync<RuleRequest>(request, cancellationToken);
-        if (body.Value is not { } input)
-        {
-            return (null, ApiResponses.Error(400, "invalid_request", body.Problem!));
-        }
         if (PricingRule.ValidatePattern(input.UrlPattern) is { } patternProblem)
         {
             return (null, ApiResponses.Error(400, "invalid_rule", patternProblem));

@@ -7,6 +7,7 @@ using Aisa.Settlement.Money;
 using Aisa.Settlement.Storage.Agents;
 using Aisa.Settlement.Storage.Guard;
 using static Aisa.Settlement.Api.Dashboard.Html;
+using static Aisa.Settlement.Api.Web.WebPage;
 
 namespace Aisa.Settlement.Api.Web;
 

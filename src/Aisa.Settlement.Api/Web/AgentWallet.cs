@@ -10,6 +10,7 @@ using Aisa.Settlement.Storage.Agents;
 using Aisa.Settlement.Storage.Deposits;
 using Aisa.Settlement.Storage.Idempotency;
 using static Aisa.Settlement.Api.Dashboard.Html;
+using static Aisa.Settlement.Api.Web.WebPage;
 
 namespace Aisa.Settlement.Api.Web;
 
@@ -37,7 +38,7 @@ public static partial class AgentWallet
         var pages = endpoints.MapGroup("/agent").RequireAuthorization(WebSessions.AgentPolicy).ExcludeFromDescription();
         pages.MapGet("/", WalletAsync);
         pages.MapGet("/wallet.html", WalletAsync);
-        pages.MapPost("/logout", LogoutAsync);
+        pages.MapPost("/logout", (HttpContext context, Microsoft.AspNetCore.Antiforgery.IAntiforgery antiforgery) => WebSessions.LogOutAsync(context, antiforgery, WebSessions.AgentScheme, SessionSubject.Agent, "/agent/login"));
         pages.MapPost("/topup", TopUpAsync).RequireRateLimiting(RateLimits.TopUpPolicy);
         pages.MapPost("/token/rotate", RotateAsync);
         pages.MapGet("/live", LiveAsync);
@@ -123,16 +124,6 @@ public static partial class AgentWallet
               <p><a class="button primary" href="{Home}">Go to your wallet</a></p>
             </div>
             """, 201);
-    }
-
-    private static async Task<IResult> LogoutAsync(HttpContext context, CancellationToken cancellationToken)
-    {
-        if (!await WebPage.CsrfValidAsync(context))
-        {
-            return Dashboard.DashboardAuth.CsrfRefused();
-        }
-        await WebSessions.SignOutAsync(context, WebSessions.AgentScheme, SessionSubject.Agent);
-        return Results.Redirect("/agent/login");
     }
 
     // ---------------------------------------------------------------- the wallet
@@ -244,16 +235,6 @@ public static partial class AgentWallet
             <div class="muted">{E(tokens)}</div></div>
             """;
     }
-
-    private static string Text(JsonElement element, string property) =>
-        element.TryGetProperty(property, out var value) && value.ValueKind != JsonValueKind.Null ? value.ToString() : "";
-
-    /// <summary>An amount of the API's answer (a number of dollars) as the page shows money: at least cents, at most micros.</summary>
-    private static string Usd(JsonElement element, string property) =>
-        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDecimal().ToString("0.00####", CultureInfo.InvariantCulture) : "";
-
-    private static string At(JsonElement element, string property) =>
-        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var at) ? Time(at) : "";
 
     /// <summary>What the wallet page's script follows: the balance and the newest deposits, from the API's own answers.</summary>
     private static async Task<IResult> LiveAsync(HttpContext context, ILedger ledger, DepositStore deposits)

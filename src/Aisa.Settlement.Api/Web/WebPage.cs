@@ -37,6 +37,16 @@ public static class WebPage
 
     public static string Notice(string? text, string css = "notice") => text is null ? "" : $"<div class=\"{css}\">{E(text)}</div>";
 
+    public static string Text(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind != JsonValueKind.Null ? value.ToString() : "";
+
+    /// <summary>An amount of the API's answer (a number of dollars) as the page shows money: at least cents, at most micros.</summary>
+    public static string Usd(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDecimal().ToString("0.00####", CultureInfo.InvariantCulture) : "";
+
+    public static string At(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var at) ? Time(at) : "";
+
     /// <summary>Where to go after logging in: a path of this app, never another site.</summary>
     public static string LocalPath(string home, string? returnUrl) =>
         returnUrl is { } path && path.StartsWith(home, StringComparison.Ordinal) && !path.StartsWith("//", StringComparison.Ordinal)

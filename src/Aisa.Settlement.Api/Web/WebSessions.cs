@@ -82,6 +82,17 @@ public static class WebSessions
         await context.SignOutAsync(scheme);
     }
 
+    /// <summary>The logout form of an app: its antiforgery token checked, the session ended, back to the app's login.</summary>
+    public static async Task<IResult> LogOutAsync(HttpContext context, Microsoft.AspNetCore.Antiforgery.IAntiforgery antiforgery, string scheme, SessionSubject subject, string loginPath)
+    {
+        if (!await antiforgery.IsRequestValidAsync(context))
+        {
+            return Dashboard.DashboardAuth.CsrfRefused();
+        }
+        await SignOutAsync(context, scheme, subject);
+        return Results.Redirect(loginPath);
+    }
+
     /// <summary>The signed-in agent (the page's policy checked the cookie); null when it was disabled or removed since.</summary>
     public static async Task<Agent?> AgentAsync(HttpContext context)
     {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Aisa.Settlement.Api.Notifications;
 using Aisa.Settlement.Storage.Webhooks;
 using static Aisa.Settlement.Api.Dashboard.Html;
+using static Aisa.Settlement.Api.Web.WebPage;
 
 namespace Aisa.Settlement.Api.Web;
 
@@ -101,7 +102,4 @@ public static class WebhookSection
             {(rows.Count == 0 ? "<p class=\"muted\">Nothing was delivered yet.</p>" : Table(["#", "Event", "State", "Attempts", "Last answer", "Created", ""], rows, "id=\"deliveries\""))}
             """;
     }
-
-    private static string Text(JsonElement element, string property) =>
-        element.TryGetProperty(property, out var value) && value.ValueKind != JsonValueKind.Null ? value.ToString() : "";
 }

@@ -40,10 +40,10 @@ public abstract class ObservabilityTests(string provider) : IAsyncLifetime
         var paths = reply.Body.GetProperty("paths");
         var mapped = _factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.Metadata.GetMetadata<HttpMethodMetadata>() is not null)
-            // The web apps' HTML pages and forms (the console's, the wallet's) are not an API; the document and its reference
+            // The web apps' HTML pages and forms (the console's, the wallet's, the publisher's) are not an API; the document and its reference
             // page do not describe themselves.
             .Where(e => !(e.RoutePattern.RawText!.StartsWith("/dashboard", StringComparison.Ordinal) && !e.RoutePattern.RawText.StartsWith("/dashboard/api", StringComparison.Ordinal)))
-            .Where(e => !e.RoutePattern.RawText!.StartsWith("/agent/", StringComparison.Ordinal))
+            .Where(e => !e.RoutePattern.RawText!.StartsWith("/agent/", StringComparison.Ordinal) && !e.RoutePattern.RawText.StartsWith("/publisher/", StringComparison.Ordinal))
             .Where(e => !e.RoutePattern.RawText!.StartsWith("/openapi", StringComparison.Ordinal) && !e.RoutePattern.RawText.StartsWith("/docs", StringComparison.Ordinal))
             .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods.Select(m => (Path: e.RoutePattern.RawText!, Method: m.ToLowerInvariant())))
             .ToList();

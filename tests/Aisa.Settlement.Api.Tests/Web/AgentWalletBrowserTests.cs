@@ -176,6 +176,67 @@ public sealed class AgentWalletBrowserTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_publisher_signs_up_adds_a_rule_previews_it_sees_a_charge_arrive_in_its_earnings_edits_and_deletes_it()
+    {
+        var api = new AisaClient(_factory.CreateClient());
+        var agent = await api.RegisterAgentAsync();
+        await api.FundAsync(agent.Id, 1.00m);
+        var page = await NewPageAsync();
+        var domain = $"site-{Guid.NewGuid():N}.example.com";
+
+        await page.GotoAsync("/publisher/");
+        await Expect(page).ToHaveURLAsync(new Regex("/publisher/login\\?returnUrl="));
+        await page.ClickAsync("a[href='/publisher/signup']");
+        await page.FillAsync("#email", $"editor@{domain}");
+        await page.FillAsync("#password", "correct horse");
+        await page.FillAsync("#domain", "not a domain");
+        await page.ClickAsync("button[type=submit]");
+        await Expect(page.Locator(".error")).ToContainTextAsync("domain is a host name");
+        await page.FillAsync("#password", "correct horse");
+        await page.FillAsync("#domain", domain);
+        await page.ClickAsync("button[type=submit]");
+        await Expect(page).ToHaveURLAsync(new Regex("/publisher/$"));
+        await Expect(page.Locator("#available")).ToHaveTextAsync("0.00");
+
+        // A rule: $0.02 per request under /news/; the preview picks it for a path under it, and nothing elsewhere.
+        await page.FillAsync("#rule-form [name=urlPattern]", "/news/");
+        await page.FillAsync("#rule-form [name=price]", "0.02");
+        await page.ClickAsync("#rule-form button[type=submit]");
+        await Expect(page.Locator(".notice")).ToHaveTextAsync("The rule is added.");
+        await Expect(page.Locator("#rules tbody tr")).ToHaveCountAsync(1);
+        await page.FillAsync("#preview-form [name=path]", "/news/today");
+        await page.ClickAsync("#preview-form button[type=submit]");
+        await Expect(page.Locator("#preview")).ToContainTextAsync("hits the rule /news/: pay, USD 0.02 per-request");
+        await page.FillAsync("#preview-form [name=path]", "/about");
+        await page.ClickAsync("#preview-form button[type=submit]");
+        await Expect(page.Locator("#preview")).ToContainTextAsync("No rule matches /about");
+        await _browser.ShotAsync(page, "20-publisher-rule-and-preview");
+
+        // A crawler reads one article: the charge arrives in the earnings on the page.
+        var read = await api.VerifyAsync(new { publisherDomain = domain, resourceUrl = "/news/today", crawlerAutoPrice = true }, agent.CrawlerToken);
+        Assert.Equal(System.Net.HttpStatusCode.OK, read.Status);
+        await page.GotoAsync("/publisher/");
+        await Expect(page.Locator("#gross")).ToHaveTextAsync("0.02");
+        await Expect(page.Locator("#available")).ToHaveTextAsync("0.018");
+        await _browser.ShotAsync(page, "21-publisher-earnings");
+
+        // Edited to 0.05 (a bad price first: refused with the API's reason, nothing changed), then deleted.
+        var row = page.Locator("#rules tbody tr").First;
+        await row.Locator("[name=price]").FillAsync("-1");
+        await row.Locator("button:has-text('Save')").ClickAsync();
+        await Expect(page.Locator(".error")).ToContainTextAsync("price");
+        await page.GotoAsync("/publisher/");
+        await page.Locator("#rules tbody tr").First.Locator("[name=price]").FillAsync("0.05");
+        await page.Locator("#rules tbody tr").First.Locator("button:has-text('Save')").ClickAsync();
+        await Expect(page.Locator(".notice")).ToHaveTextAsync("The rule is saved.");
+        var session = (await api.Publishers.LoginAsync($"editor@{domain}", "correct horse")).Required.Token;
+        Assert.Equal(0.05m, Assert.Single((await api.Publishers.RulesAsync(session)).Required).Price);
+        await page.Locator("#rules tbody tr").First.Locator("button:has-text('Delete')").ClickAsync();
+        await Expect(page.Locator(".notice")).ToHaveTextAsync("The rule is deleted.");
+        Assert.Empty((await api.Publishers.RulesAsync(session)).Required);
+    }
+
+    [Fact]
     public async Task The_api_reference_at_docs_renders_the_typed_document_without_a_network()
     {
         var page = await NewPageAsync();
