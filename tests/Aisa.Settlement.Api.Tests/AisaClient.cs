@@ -6,7 +6,11 @@ using System.Text.Json;
 
 namespace Aisa.Settlement.Api.Tests;
 
-public sealed record Registered(long Id, string SessionToken, string CrawlerToken);
+public sealed record Registered(long Id, string SessionToken, string CrawlerToken)
+{
+    /// <summary>The agent's login (its password is "correct horse").</summary>
+    public string Email { get; init; } = "";
+}
 
 public sealed record Reply(HttpStatusCode Status, JsonElement Body, HttpResponseHeaders Headers, string Raw)
 {
@@ -59,7 +63,7 @@ public sealed class AisaClient(HttpClient http)
     {
         var registered = await Agents.RegisterAsync(UniqueEmail("agent"), "correct horse", crawlerType: crawlerType, userAgent: userAgent);
         Assert.True(registered.Status == 201, registered.Error?.ToString());
-        return new Registered(registered.Value!.Crawler.Id, registered.Value.Token, registered.Value.Crawler.CrawlerToken!);
+        return new Registered(registered.Value!.Crawler.Id, registered.Value.Token, registered.Value.Crawler.CrawlerToken!) { Email = registered.Value.Crawler.Email };
     }
 
     public async Task<(string Domain, string SessionToken)> RegisterPublisherAsync()

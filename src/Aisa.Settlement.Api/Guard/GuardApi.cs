@@ -65,11 +65,11 @@ public static class GuardApi
             .Takes<GuardPolicy>().Answers<GuardView>(200).Refuses(400, 401, 403);
         agent.MapGet("/approvals", ApprovalsAsync).RequireAgentSession().WithSummary("Charges above approvalAbove, newest first (state= filters).")
             .Answers<ApprovalsResponse>(200).Refuses(400, 401, 403);
-        agent.MapPost("/approvals/{approvalId}/approve", (string approvalId, HttpContext context, ApprovalStore approvals, CancellationToken cancellationToken) =>
-            DecideResultAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Approved, cancellationToken)).RequireAgentSession()
+        agent.MapPost("/approvals/{approvalId}/approve", (string approvalId, HttpContext context, ApprovalStore approvals, TimeProvider clock, CancellationToken cancellationToken) =>
+            DecideResultAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Approved, clock, cancellationToken)).RequireAgentSession()
             .WithSummary("Approves a waiting charge: the next verify of it is charged once.").Answers<ApprovalResponse>(200).Refuses(401, 403, 404, 409);
-        agent.MapPost("/approvals/{approvalId}/decline", (string approvalId, HttpContext context, ApprovalStore approvals, CancellationToken cancellationToken) =>
-            DecideResultAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Declined, cancellationToken)).RequireAgentSession()
+        agent.MapPost("/approvals/{approvalId}/decline", (string approvalId, HttpContext context, ApprovalStore approvals, TimeProvider clock, CancellationToken cancellationToken) =>
+            DecideResultAsync(approvalId, context.SessionAgent(), approvals, ApprovalState.Declined, clock, cancellationToken)).RequireAgentSession()
             .WithSummary("Declines a waiting charge: its verify answers 402 approval_declined.").Answers<ApprovalResponse>(200).Refuses(401, 403, 404, 409);
 
         agent.MapPost("/keys", AddKeyAsync).RequireAgentSession().WithSummary("Registers an Ed25519 public key (a JWK) for signed requests; its key id is the RFC 7638 thumbprint.")
@@ -97,8 +97,9 @@ public static class GuardApi
         return endpoints;
     }
 
-    private static async Task<IResult> DecideResultAsync(string approvalId, Agent agent, ApprovalStore approvals, ApprovalState decision, CancellationToken cancellationToken) =>
-        (await DecideAsync(approvalId, agent, approvals, decision, cancellationToken)).ToResult();
+    private static async Task<IResult> DecideResultAsync(string approvalId, Agent agent, ApprovalStore approvals, ApprovalState decision, TimeProvider clock,
+        CancellationToken cancellationToken) =>
+        (await DecideAsync(approvalId, agent, approvals, decision, clock, cancellationToken)).ToResult();
 
     internal static IResult CrawlerNotFound() => ApiResponses.Error(404, "crawler_not_found", "No crawler has this id.").ToResult();
 
@@ -244,7 +245,8 @@ public static class GuardApi
     internal static async Task<StoredResponse> ListApprovalsAsync(Agent agent, ApprovalState? state, ApprovalStore approvals, CancellationToken cancellationToken) =>
         ApiResponses.Json(200, new ApprovalsResponse([.. (await approvals.ListAsync(agent.Id, state, 100, cancellationToken)).Select(ApprovalView.Of)]));
 
-    internal static async Task<StoredResponse> DecideAsync(string approvalId, Agent agent, ApprovalStore approvals, ApprovalState decision, CancellationToken cancellationToken)
+    internal static async Task<StoredResponse> DecideAsync(string approvalId, Agent agent, ApprovalStore approvals, ApprovalState decision, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var approval = approvalId.Length <= 64 ? await approvals.FindAsync(agent.Id, approvalId, cancellationToken) : null;
         if (approval is null)
@@ -256,7 +258,7 @@ public static class GuardApi
             // The same decision again (a retried request): the same answer.
             return ApiResponses.Json(200, new ApprovalResponse(ApprovalView.Of(approval)));
         }
-        var expired = approval.CreatedAt + SpendingGuard.ApprovalLifetime <= DateTimeOffset.UtcNow;
+        var expired = approval.CreatedAt + SpendingGuard.ApprovalLifetime <= clock.GetUtcNow();
         if (approval.State != ApprovalState.Pending || expired
             || !await approvals.MoveAsync(approval.Id, ApprovalState.Pending, decision, null, cancellationToken))
         {

@@ -125,7 +125,7 @@ public static partial class AgentWallet
         {
             return refusal!;
         }
-        var answer = ApiAnswer.Of(await GuardApi.DecideAsync(approvalId, agent, approvals, decision, context.RequestAborted));
+        var answer = ApiAnswer.Of(await GuardApi.DecideAsync(approvalId, agent, approvals, decision, clock, context.RequestAborted));
         return answer.Ok
             ? Results.Redirect($"/agent/guard?done={(decision == ApprovalState.Approved ? "approved" : "declined")}")
             : await RenderGuardAsync(context, agent, ledger, approvals, clock, null, answer.Error, answer.Status);

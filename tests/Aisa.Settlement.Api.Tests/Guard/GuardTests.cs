@@ -205,6 +205,24 @@ public abstract class GuardTests(string provider) : ServiceTests(provider)
     }
 
     [Fact]
+    public async Task An_approval_older_than_its_lifetime_on_the_service_clock_can_no_longer_be_approved()
+    {
+        var market = await MarketAsync(price: 0.10m);
+        await GuardAsync(market.Agent, new { approvalAbove = 0.05 });
+        var approvalId = (await VerifyAsync(market, "/report")).Body.GetProperty("approvalId").GetString()!;
+
+        Clock.Advance(TimeSpan.FromHours(24) + TimeSpan.FromMinutes(1));
+        // The session lived as long as the approval: the owner logs in again.
+        var session = (await Client.Agents.LoginAsync(market.Agent.Email, "correct horse")).Required.Token;
+        var late = await Client.SendAsync(HttpMethod.Post, $"/api/agent/approvals/{approvalId}/approve", headers: AisaClient.Bearer(session));
+
+        Assert.Equal(409, late.Code);
+        Assert.Equal("approval_decided", late.Error);
+        Assert.Contains("expired", late.Body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(10m, await Client.BalanceAsync(session));
+    }
+
+    [Fact]
     public async Task A_charge_above_approvalAbove_waits_for_the_owner_and_once_approved_the_same_verify_charges_once()
     {
         var market = await MarketAsync(price: 0.10m);
