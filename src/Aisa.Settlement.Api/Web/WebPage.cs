@@ -71,7 +71,5 @@ public readonly record struct ApiAnswer(int Status, JsonElement Body)
 
     public string? Error => Ok ? null : Body.TryGetProperty("message", out var message) ? message.GetString() : $"The request was refused ({Status}).";
 
-    public string? ErrorCode => Ok ? null : Body.TryGetProperty("error", out var code) ? code.GetString() : null;
-
     public string Text(string property) => Body.TryGetProperty(property, out var value) && value.ValueKind != JsonValueKind.Null ? value.ToString() : "";
 }
