@@ -6,6 +6,7 @@ using Aisa.Settlement.Api.Operator;
 using Aisa.Settlement.Money;
 using Aisa.Settlement.Payouts;
 using Aisa.Settlement.Rails;
+using Aisa.Settlement.Storage.Idempotency;
 using Aisa.Settlement.Storage.Jobs;
 using Aisa.Settlement.Storage.Payouts;
 using Hangfire;
@@ -84,45 +85,55 @@ public static class PayoutsApi
         return endpoints;
     }
 
-    private static async Task<IResult> SettingsAsync(HttpRequest request, PayoutStore payouts, CancellationToken cancellationToken)
-    {
-        var settings = await payouts.SettingsAsync(request.HttpContext.SessionPublisher().Id, cancellationToken);
-        return settings is null
-            ? ApiResponses.Error(404, "payout_settings_not_set", "No payout rail is chosen yet: PUT /api/publisher/payout-settings {rail, destination, minimumAmount}.").ToResult()
-            : ApiResponses.Json(200, new PayoutSettingsResponse(PayoutSettingsView.Of(settings))).ToResult();
-    }
+    private static async Task<IResult> SettingsAsync(HttpRequest request, PayoutStore payouts, CancellationToken cancellationToken) =>
+        (await PayoutSettingsOfAsync(request.HttpContext.SessionPublisher().Id, payouts, cancellationToken)).ToResult();
+
+    /// <summary>A publisher's payout settings, as the API and the publisher dashboard both read them.</summary>
+    internal static async Task<StoredResponse> PayoutSettingsOfAsync(long publisherId, PayoutStore payouts, CancellationToken cancellationToken) =>
+        await payouts.SettingsAsync(publisherId, cancellationToken) is { } settings
+            ? ApiResponses.Json(200, new PayoutSettingsResponse(PayoutSettingsView.Of(settings)))
+            : ApiResponses.Error(404, "payout_settings_not_set", "No payout rail is chosen yet: PUT /api/publisher/payout-settings {rail, destination, minimumAmount}.");
 
     private static async Task<IResult> SaveSettingsAsync(HttpRequest request, PayoutStore payouts, IRailRegistry rails, PayoutOptions options, CancellationToken cancellationToken)
     {
         var body = await ApiJson.ReadAsync<PayoutSettingsRequest>(request, cancellationToken);
-        if (body.Value is not { } input)
-        {
-            return ApiResponses.Error(400, "invalid_request", body.Problem!).ToResult();
-        }
-        var payers = rails.All.OfType<IPayoutRail>().Select(r => r.Id.Value).Order(StringComparer.Ordinal).ToList();
+        return (body.Value is not { } input
+            ? ApiResponses.Error(400, "invalid_request", body.Problem!)
+            : await SavePayoutSettingsAsync(request.HttpContext.SessionPublisher().Id, input, payouts, rails, options, cancellationToken)).ToResult();
+    }
+
+    /// <summary>The rails this gateway pays publishers on, by name.</summary>
+    internal static IReadOnlyList<string> PayoutRails(IRailRegistry rails) =>
+        [.. rails.All.OfType<IPayoutRail>().Select(r => r.Id.Value).Order(StringComparer.Ordinal)];
+
+    /// <summary>Chooses a publisher's payout rail, destination (checked with the rail) and minimum, as the API and the publisher dashboard both do it.</summary>
+    internal static async Task<StoredResponse> SavePayoutSettingsAsync(long publisherId, PayoutSettingsRequest input, PayoutStore payouts, IRailRegistry rails, PayoutOptions options,
+        CancellationToken cancellationToken)
+    {
+        var payers = PayoutRails(rails);
         if (!RailId.TryParse(input.Rail, out var railId) || rails.Find(railId) is not IPayoutRail rail)
         {
             return ApiResponses.Error(400, "invalid_rail",
-                payers.Count == 0 ? "No payout rail is configured on this gateway." : $"rail is one of the payout rails configured here: {string.Join(", ", payers)}.").ToResult();
+                payers.Count == 0 ? "No payout rail is configured on this gateway." : $"rail is one of the payout rails configured here: {string.Join(", ", payers)}.");
         }
         if (string.IsNullOrWhiteSpace(input.Destination) || input.Destination.Length > 500)
         {
-            return ApiResponses.Error(400, "invalid_destination", $"destination is where {rail.Id} pays you (at most 500 characters).").ToResult();
+            return ApiResponses.Error(400, "invalid_destination", $"destination is where {rail.Id} pays you (at most 500 characters).");
         }
         var floor = options.MinimumOn(rail.Id.Value);
         var minimum = input.MinimumAmount ?? floor;
         if (minimum < floor)
         {
-            return ApiResponses.Error(400, "invalid_minimum", $"minimumAmount is at least {floor.ToAmountString()} USD on {rail.Id}.").ToResult();
+            return ApiResponses.Error(400, "invalid_minimum", $"minimumAmount is at least {floor.ToAmountString()} USD on {rail.Id}.");
         }
         // Last: the rail may ask the outside world (a Lightning address's server, Stripe) whether the destination exists.
         var check = await rail.CheckDestinationAsync(input.Destination.Trim(), cancellationToken);
         if (check.Normalized is not { } destination)
         {
-            return ApiResponses.Error(400, "invalid_destination", check.Problem ?? $"destination cannot be paid on {rail.Id}.").ToResult();
+            return ApiResponses.Error(400, "invalid_destination", check.Problem ?? $"destination cannot be paid on {rail.Id}.");
         }
-        var saved = await payouts.SaveSettingsAsync(request.HttpContext.SessionPublisher().Id, rail.Id.Value, destination, minimum, cancellationToken);
-        return ApiResponses.Json(200, new PayoutSettingsResponse(PayoutSettingsView.Of(saved))).ToResult();
+        var saved = await payouts.SaveSettingsAsync(publisherId, rail.Id.Value, destination, minimum, cancellationToken);
+        return ApiResponses.Json(200, new PayoutSettingsResponse(PayoutSettingsView.Of(saved)));
     }
 
     private static Task<IResult> PublisherPayoutsAsync(HttpRequest request, PayoutStore payouts, CancellationToken cancellationToken) =>
@@ -162,9 +173,12 @@ public static class PayoutsApi
             return ApiResponses.Error(400, "invalid_request", problem).ToResult();
         }
         string? rail = request.Query.TryGetValue("rail", out var railText) ? railText.ToString() : null;
-        var list = await payouts.ListAsync(new PayoutFilter(publisher, rail, state, before, limit), cancellationToken);
-        return ApiResponses.Json(200, new PayoutsPage([.. list.Select(PayoutView.Of)])).ToResult();
+        return (await PayoutsOfAsync(new PayoutFilter(publisher, rail, state, before, limit), payouts, cancellationToken)).ToResult();
     }
+
+    /// <summary>Payouts, newest first, as the API and the publisher dashboard both list them.</summary>
+    internal static async Task<StoredResponse> PayoutsOfAsync(PayoutFilter filter, PayoutStore payouts, CancellationToken cancellationToken) =>
+        ApiResponses.Json(200, new PayoutsPage([.. (await payouts.ListAsync(filter, cancellationToken)).Select(PayoutView.Of)]));
 
     private static async Task<IResult> PayoutAsync(string payoutId, PayoutStore payouts, CancellationToken cancellationToken)
     {

@@ -92,9 +92,13 @@ public static class PublishersApi
             publisher.DomainVerified, publisher.DomainVerifiedAt, publisher.DomainVerifiedBy);
 
     private static async Task<IResult> CheckDomainProofAsync(HttpContext context, PublisherStore publishers, PublisherDirectory directory, DomainProof proof,
+        ILogger<DomainProof> logger, CancellationToken cancellationToken) =>
+        (await CheckDomainProofOfAsync(context.SessionPublisher(), publishers, directory, proof, logger, cancellationToken)).ToResult();
+
+    /// <summary>Fetches the publisher's proof from its domain now, as the API and the publisher dashboard's "Check now" both do.</summary>
+    internal static async Task<StoredResponse> CheckDomainProofOfAsync(Publisher publisher, PublisherStore publishers, PublisherDirectory directory, DomainProof proof,
         ILogger<DomainProof> logger, CancellationToken cancellationToken)
     {
-        var publisher = context.SessionPublisher();
         if (!publisher.DomainVerified)
         {
             if (await publishers.FindByDomainOrEmailAsync(publisher.Domain, cancellationToken) is { DomainVerified: true } owner && owner.Id != publisher.Id)
@@ -104,7 +108,7 @@ public static class PublishersApi
             var token = await publishers.DomainTokenAsync(publisher.Id, cancellationToken);
             if (await proof.CheckAsync(publisher.Domain, token, cancellationToken) is { } problem)
             {
-                return ApiResponses.Error(422, "domain_proof_failed", problem).ToResult();
+                return ApiResponses.Error(422, "domain_proof_failed", problem);
             }
             if (await publishers.VerifyDomainAsync(publisher.Id, "well-known", cancellationToken) == DomainClaim.TakenByAnother)
             {
@@ -114,11 +118,11 @@ public static class PublishersApi
             directory.Forget(publisher);
             publisher = (await publishers.FindByIdAsync(publisher.Id, cancellationToken))!;
         }
-        return ApiResponses.Json(200, await ProofViewAsync(publisher, publishers, cancellationToken)).ToResult();
+        return ApiResponses.Json(200, await ProofViewAsync(publisher, publishers, cancellationToken));
     }
 
-    private static IResult DomainTaken(Publisher publisher) =>
-        ApiResponses.Error(409, "domain_taken", $"Another publisher proved {publisher.Domain} first: ask an operator.").ToResult();
+    private static StoredResponse DomainTaken(Publisher publisher) =>
+        ApiResponses.Error(409, "domain_taken", $"Another publisher proved {publisher.Domain} first: ask an operator.");
 
     private static async Task<IResult> RegisterAsync(HttpRequest request, PublisherStore publishers, Credentials credentials, SessionAuthentication sessions,
         PublisherOptions options, CancellationToken cancellationToken)

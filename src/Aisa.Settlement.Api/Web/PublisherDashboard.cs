@@ -19,12 +19,12 @@ namespace Aisa.Settlement.Api.Web;
 /// in flight, paid), the pricing rules (add, edit, delete, and a preview of which rule a path and crawler type hit) and the
 /// webhook. Rendered on the server from the public API's own answers; every change is a POST with an antiforgery token.
 /// </summary>
-public static class PublisherDashboard
+public static partial class PublisherDashboard
 {
     public const string Home = "/publisher/";
     private const string App = "AISA publisher";
 
-    private static readonly (string Path, string Name)[] Nav = [(Home, "Dashboard"), ("/publisher/webhook", "Webhook")];
+    private static readonly (string Path, string Name)[] Nav = [(Home, "Dashboard"), ("/publisher/payouts", "Payouts"), ("/publisher/webhook", "Webhook")];
 
     public static IEndpointRouteBuilder MapPublisherDashboard(this IEndpointRouteBuilder endpoints)
     {
@@ -40,6 +40,8 @@ public static class PublisherDashboard
         pages.MapPost("/rules", AddRuleAsync);
         pages.MapPost("/rules/{id:long}", ReplaceRuleAsync);
         pages.MapPost("/rules/{id:long}/delete", RemoveRuleAsync);
+        pages.MapPost("/domain/check", CheckDomainAsync);
+        MapPayouts(pages);
         WebhookSection.Map(pages, Home, "/api/publisher", async context =>
             {
                 var (publisher, refusal) = await ActingPublisherAsync(context);
@@ -138,6 +140,7 @@ public static class PublisherDashboard
             "added" => "The rule is added.",
             "saved" => "The rule is saved.",
             "deleted" => "The rule is deleted.",
+            "proven" => "Your domain is proven: your rules charge crawlers.",
             _ => null,
         };
         return publisher is null ? away! : await RenderAsync(context, publisher, publishers, rules, ledger, payouts, done, null);
@@ -158,6 +161,7 @@ public static class PublisherDashboard
               <div class="value warn" id="domain-state">not proven</div>
               <div>Until it is, your rules charge nothing. Serve this token, alone, at <code>{E(proof.Text("url"))}</code>:</div>
               <code id="domain-token" class="secret">{E(proof.Text("token"))}</code>
+              <form class="inline" method="post" action="/publisher/domain/check" id="domain-check">{CsrfField(csrf)}<button type="submit">Check now</button></form>
               """;
         string Card(string id, string label, string property) =>
             $"<div class=\"card\"><div class=\"muted\">{E(label)}</div><div class=\"value\" id=\"{id}\">{E(Usd(earnings, property))}</div></div>";
@@ -276,6 +280,21 @@ public static class PublisherDashboard
         var answer = ApiAnswer.Of(await change(publisher, input));
         return answer.Ok
             ? Results.Redirect($"{Home}?done={done}")
+            : await RenderAsync(context, publisher, publishers, rules, ledger, payouts, null, answer.Error, answer.Status);
+    }
+
+    /// <summary>"Check now": the API's own check of the domain's proof; its reason shown when the domain does not serve the token.</summary>
+    private static async Task<IResult> CheckDomainAsync(HttpContext context, PublisherStore publishers, PublisherDirectory directory, DomainProof proof,
+        ILogger<DomainProof> logger, RuleStore rules, ILedger ledger, PayoutStore payouts)
+    {
+        var (publisher, refusal) = await ActingPublisherAsync(context);
+        if (publisher is null)
+        {
+            return refusal!;
+        }
+        var answer = ApiAnswer.Of(await PublishersApi.CheckDomainProofOfAsync(publisher, publishers, directory, proof, logger, context.RequestAborted));
+        return answer.Ok
+            ? Results.Redirect($"{Home}?done=proven")
             : await RenderAsync(context, publisher, publishers, rules, ledger, payouts, null, answer.Error, answer.Status);
     }
 

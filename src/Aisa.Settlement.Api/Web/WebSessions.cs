@@ -54,6 +54,19 @@ public static class WebSessions
             options.LoginPath = path + "/login";
             options.AccessDeniedPath = path + "/login";
             options.ReturnUrlParameter = "returnUrl";
+            // A page's script asking for JSON is told 401 (and reloads into the login); a browser asking for a page goes to the login.
+            options.Events.OnRedirectToLogin = context =>
+            {
+                if (context.Request.GetTypedHeaders().Accept.Any(type => type.MediaType == "application/json"))
+                {
+                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                }
+                else
+                {
+                    context.Response.Redirect(context.RedirectUri);
+                }
+                return Task.CompletedTask;
+            };
             options.Events.OnValidatePrincipal = async context =>
             {
                 var token = context.Principal?.FindFirstValue(SessionClaim);

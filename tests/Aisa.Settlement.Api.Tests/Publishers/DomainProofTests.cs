@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Aisa.Settlement.Api.Publishers;
+using Aisa.Settlement.Api.Tests.Dashboard;
 using Aisa.Settlement.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -134,6 +135,42 @@ public abstract class DomainProofOnLocalSiteTests(string provider) : DomainProof
         Assert.Equal(200, again.Code);
         Assert.Equal(HttpStatusCode.OK, after.Status);
         Assert.Equal(0.99m, await Client.BalanceAsync(agent.SessionToken));
+    }
+
+    [Fact]
+    public async Task The_dashboards_check_now_button_runs_the_same_check_shows_its_reason_and_then_the_proven_domain()
+    {
+        var browser = OperatorLogin.Anonymous(Factory);
+        var email = AisaClient.UniqueEmail("publisher");
+        var signedUp = await OperatorLogin.PostFormAsync(browser, "/publisher/signup", await OperatorLogin.CsrfAsync(browser, "/publisher/signup"),
+            ("email", email), ("password", "correct horse"), ("domain", Domain));
+        Assert.Equal(HttpStatusCode.Redirect, signedUp.StatusCode);
+        var session = (await Client.Publishers.LoginAsync(email, "correct horse")).Required.Token;
+        var token = await TokenAsync(session);
+
+        var page = await browser.GetStringAsync(new Uri("/publisher/", UriKind.Relative));
+        var forged = await OperatorLogin.PostFormAsync(browser, "/publisher/domain/check", null);
+        Serve(_ => Results.Text("someone else's token\n"));
+        var wrong = await OperatorLogin.PostFormAsync(browser, "/publisher/domain/check", await OperatorLogin.CsrfAsync(browser, "/publisher/"));
+        var wrongPage = await wrong.Content.ReadAsStringAsync();
+        var stillUnproven = await Client.SendAsync(HttpMethod.Get, "/api/publisher/domain-proof", headers: AisaClient.Bearer(session));
+        Serve(_ => Results.Text(token + "\n"));
+        var proven = await OperatorLogin.PostFormAsync(browser, "/publisher/domain/check", await OperatorLogin.CsrfAsync(browser, "/publisher/"));
+        var after = await browser.GetStringAsync(new Uri(proven.Headers.Location!.OriginalString, UriKind.Relative));
+
+        Assert.Contains("not proven", page, StringComparison.Ordinal);
+        Assert.Contains(token, page, StringComparison.Ordinal);
+        Assert.Contains("action=\"/publisher/domain/check\"", page, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, wrong.StatusCode);
+        Assert.Contains("class=\"error\"", wrongPage, StringComparison.Ordinal);
+        Assert.Contains("does not hold this publisher", wrongPage, StringComparison.Ordinal);
+        Assert.False(stillUnproven.Body.GetProperty("verified").GetBoolean());
+        Assert.Equal(HttpStatusCode.Redirect, proven.StatusCode);
+        Assert.Contains("Your domain is proven", after, StringComparison.Ordinal);
+        Assert.Contains("id=\"domain-state\">proven<", after, StringComparison.Ordinal);
+        Assert.DoesNotContain("/publisher/domain/check", after, StringComparison.Ordinal);
+        Assert.Equal("well-known", (await Client.SendAsync(HttpMethod.Get, "/api/publisher/domain-proof", headers: AisaClient.Bearer(session))).Body.GetProperty("verifiedBy").GetString());
     }
 
     [Fact]

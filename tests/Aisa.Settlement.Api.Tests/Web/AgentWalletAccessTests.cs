@@ -130,18 +130,43 @@ public sealed partial class AgentWalletAccessTests() : ServiceTests(StorageOptio
     {
         var cookies = new CookieContainer();
         var (browser, _, _) = await SignUpAsync(cookies);
-        var kept = cookies.GetCookieHeader(Factory.Url);
+        var kept = cookies.GetCookieHeader(new Uri(Factory.Url, "/agent/"));
+        using var replay = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = Factory.Url };
+        Task<HttpResponseMessage> ReplayAsync()
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, "/agent/");
+            request.Headers.Add("Cookie", kept);
+            return replay.SendAsync(request);
+        }
+        Assert.Contains("aisa_agent=", kept, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await ReplayAsync()).StatusCode);
 
         var logout = await OperatorLogin.PostFormAsync(browser, "/agent/logout", await OperatorLogin.CsrfAsync(browser, "/agent/"));
         Assert.Equal(HttpStatusCode.Redirect, logout.StatusCode);
 
         // The cookie kept from before the logout, sent again, opens nothing: the session it carries was ended in the store.
-        using var replay = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = Factory.Url };
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/agent/");
-        request.Headers.Add("Cookie", kept);
-        var response = await replay.SendAsync(request);
+        var response = await ReplayAsync();
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.StartsWith("/agent/login", response.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_live_json_answers_the_balance_to_its_session_and_401_not_a_login_page_without_one()
+    {
+        var (browser, _, _) = await SignUpAsync();
+        static HttpRequestMessage Live() => new(HttpMethod.Get, "/agent/live") { Headers = { { "Accept", "application/json" } } };
+
+        var signedIn = await browser.SendAsync(Live());
+        var anonymous = await OperatorLogin.Anonymous(Factory).SendAsync(Live());
+        var pageAnonymous = await OperatorLogin.Anonymous(Factory).GetAsync(new Uri("/agent/", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Redirect, (await OperatorLogin.PostFormAsync(browser, "/agent/logout", await OperatorLogin.CsrfAsync(browser, "/agent/"))).StatusCode);
+        var afterLogout = await browser.SendAsync(Live());
+
+        Assert.Equal(HttpStatusCode.OK, signedIn.StatusCode);
+        Assert.Equal("0.000000", System.Text.Json.JsonDocument.Parse(await signedIn.Content.ReadAsStringAsync()).RootElement.GetProperty("balance").GetString());
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, afterLogout.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, pageAnonymous.StatusCode);
     }
 
     [Fact]

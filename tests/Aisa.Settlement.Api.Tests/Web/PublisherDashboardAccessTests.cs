@@ -10,6 +10,7 @@ public sealed class PublisherDashboardAccessTests() : ServiceTests(StorageOption
     [Theory]
     [InlineData("/publisher/")]
     [InlineData("/publisher/webhook")]
+    [InlineData("/publisher/payouts")]
     public async Task A_page_without_a_session_sends_the_visitor_to_the_login(string path)
     {
         var response = await OperatorLogin.Anonymous(Factory).GetAsync(new Uri(path, UriKind.Relative));
@@ -31,12 +32,15 @@ public sealed class PublisherDashboardAccessTests() : ServiceTests(StorageOption
             ("email", "forged@example.com"), ("password", "correct horse"), ("domain", "forged.example.com"));
         var addRule = await OperatorLogin.PostFormAsync(browser, "/publisher/rules", null, ("urlPattern", "/"), ("accessMode", "pay"), ("price", "1"));
         var webhook = await OperatorLogin.PostFormAsync(browser, "/publisher/webhook", null, ("url", "https://example.com/hook"));
+        var payoutRail = await OperatorLogin.PostFormAsync(browser, "/publisher/payouts/settings", null, ("rail", "sandbox"), ("destination", "anywhere"));
+        var domainCheck = await OperatorLogin.PostFormAsync(browser, "/publisher/domain/check", null);
         var logout = await OperatorLogin.PostFormAsync(browser, "/publisher/logout", null);
 
-        Assert.All(new[] { forgedSignUp, addRule, webhook, logout }, r => Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode));
+        Assert.All(new[] { forgedSignUp, addRule, webhook, payoutRail, domainCheck, logout }, r => Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode));
         Assert.Equal(401, (await Client.Publishers.LoginAsync("forged@example.com", "correct horse")).Status);
         var session = (await Client.Publishers.LoginAsync($"editor@{domain}", "correct horse")).Required.Token;
         Assert.Empty((await Client.Publishers.RulesAsync(session)).Required);
+        Assert.Equal(404, (await Client.SendAsync(HttpMethod.Get, "/api/publisher/payout-settings", headers: AisaClient.Bearer(session))).Code);
         Assert.Contains("No webhook is set.", await browser.GetStringAsync(new Uri("/publisher/webhook", UriKind.Relative)), StringComparison.Ordinal);
 
         // The same browser's publisher cookie is no agent's: the wallet sends it to the wallet's login.

@@ -15,6 +15,11 @@ async function follow() {
   if (!open(rows)) return;
   try {
     const response = await fetch("/agent/live", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (response.status === 401) {
+      // The session ended (a logout elsewhere, its expiry): the page itself now leads to the login.
+      window.location.reload();
+      return;
+    }
     if (response.ok) {
       const live = await response.json();
       const balance = document.getElementById("balance");
