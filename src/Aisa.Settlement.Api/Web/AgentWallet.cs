@@ -29,11 +29,7 @@ public static partial class AgentWallet
 
     public static IEndpointRouteBuilder MapAgentWallet(this IEndpointRouteBuilder endpoints)
     {
-        var open = endpoints.MapGroup("/agent").ExcludeFromDescription();
-        open.MapGet("/login", (HttpContext context) => LoginPage(context, null, context.Request.Query["returnUrl"]));
-        open.MapPost("/login", LoginAsync).RequireRateLimiting(RateLimits.AuthPolicy);
-        open.MapGet("/signup", (HttpContext context) => SignUpPage(context, null, null));
-        open.MapPost("/signup", SignUpAsync).RequireRateLimiting(RateLimits.AuthPolicy);
+        Login.Map(endpoints.MapGroup("/agent").ExcludeFromDescription());
 
         var pages = endpoints.MapGroup("/agent").RequireAuthorization(WebSessions.AgentPolicy).ExcludeFromDescription();
         pages.MapGet("/", WalletAsync);
@@ -54,77 +50,26 @@ public static partial class AgentWallet
 
     // ---------------------------------------------------------------- sign-up and login
 
-    private static IResult LoginPage(HttpContext context, string? error, string? returnUrl, string email = "", int status = 200) => WebPage.Plain(App, "Log in", $"""
-        <form class="login" method="post" action="/agent/login">
-          <h1>Log in to your wallet</h1>
-          {WebPage.Notice(error, "error")}
-          {CsrfField(WebPage.Csrf(context))}
-          <input type="hidden" name="returnUrl" value="{E(WebPage.LocalPath(Home, returnUrl))}">
-          <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" value="{E(email)}" required autofocus>
-          <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-          <button class="primary" type="submit">Log in</button>
-          <p class="muted">No wallet yet? <a href="/agent/signup">Sign up</a></p>
-        </form>
-        """, status);
-
-    private static IResult SignUpPage(HttpContext context, string? error, IFormCollection? form, int status = 200) => WebPage.Plain(App, "Sign up", $"""
-        <form class="login" method="post" action="/agent/signup">
-          <h1>Open a wallet for your crawler</h1>
-          {WebPage.Notice(error, "error")}
-          {CsrfField(WebPage.Csrf(context))}
-          <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" value="{E(form?["email"])}" required autofocus>
-          <label for="password">Password (at least 8 characters)</label><input id="password" name="password" type="password" autocomplete="new-password" required>
-          <label for="crawlerType">Crawler name (its User-Agent product, e.g. MyBot; optional)</label><input id="crawlerType" name="crawlerType" value="{E(form?["crawlerType"])}">
-          <label for="name">Your name or company (optional)</label><input id="name" name="name" value="{E(form?["name"])}">
-          <button class="primary" type="submit">Sign up</button>
-          <p class="muted">Have a wallet? <a href="/agent/login">Log in</a></p>
-        </form>
-        """, status);
-
-    private static async Task<IResult> LoginAsync(HttpContext context, AgentStore agents, ILedger ledger, Credentials credentials, SessionAuthentication sessions)
-    {
-        if (!await WebPage.CsrfValidAsync(context))
-        {
-            return Dashboard.DashboardAuth.CsrfRefused();
-        }
-        var form = await context.Request.ReadFormAsync(context.RequestAborted);
-        var answer = ApiAnswer.Of(await AgentsApi.LogInAsync(new LoginRequest(form["email"], form["password"]), agents, ledger, credentials, sessions, context.RequestAborted));
-        if (!answer.Ok)
-        {
-            return LoginPage(context, answer.Error, form["returnUrl"], form["email"].ToString(), answer.Status);
-        }
-        await WebSessions.SignInAsync(context, WebSessions.AgentScheme, answer.Body.GetProperty("crawler").GetProperty("id").GetInt64(), answer.Text("token"));
-        return Results.Redirect(WebPage.LocalPath(Home, form["returnUrl"]));
-    }
-
-    private static async Task<IResult> SignUpAsync(HttpContext context, AgentStore agents, Credentials credentials, SessionAuthentication sessions)
-    {
-        if (!await WebPage.CsrfValidAsync(context))
-        {
-            return Dashboard.DashboardAuth.CsrfRefused();
-        }
-        var form = await context.Request.ReadFormAsync(context.RequestAborted);
-        static string? Optional(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
-        var answer = ApiAnswer.Of(await AgentsApi.RegisterAgentAsync(
-            new RegisterAgentRequest(form["email"], form["password"], Optional(form["name"]), Optional(form["crawlerType"]), null, null),
-            agents, credentials, sessions, context.RequestAborted));
-        if (!answer.Ok)
-        {
-            return SignUpPage(context, answer.Error, form, answer.Status);
-        }
-        var crawler = answer.Body.GetProperty("crawler");
-        await WebSessions.SignInAsync(context, WebSessions.AgentScheme, crawler.GetProperty("id").GetInt64(), answer.Text("token"));
+    private static readonly WebLogin Login = new(App, Home, WebSessions.AgentScheme, "crawler",
+        "Log in to your wallet", "Open a wallet for your crawler", "No wallet yet?", "Have a wallet?",
+        [new SignUpField("crawlerType", "Crawler name (its User-Agent product, e.g. MyBot; optional)"), new SignUpField("name", "Your name or company (optional)")],
+        (context, form) => AgentsApi.LogInAsync(new LoginRequest(form["email"], form["password"]), context.RequestServices.GetRequiredService<AgentStore>(),
+            context.RequestServices.GetRequiredService<ILedger>(), context.RequestServices.GetRequiredService<Credentials>(),
+            context.RequestServices.GetRequiredService<SessionAuthentication>(), context.RequestAborted),
+        (context, form) => AgentsApi.RegisterAgentAsync(
+            new RegisterAgentRequest(form["email"], form["password"], WebLogin.Optional(form["name"]), WebLogin.Optional(form["crawlerType"]), null, null),
+            context.RequestServices.GetRequiredService<AgentStore>(), context.RequestServices.GetRequiredService<Credentials>(),
+            context.RequestServices.GetRequiredService<SessionAuthentication>(), context.RequestAborted),
         // The crawler token exists in clear only in this answer: shown once, here.
-        return WebPage.Plain(App, "Your crawler token", $"""
+        (_, answer) => WebPage.Plain(App, "Your crawler token", $"""
             <div class="login wide">
               <h1>Your wallet is open</h1>
               <p>Your crawler sends this token with every request, in the <code>X-AISA-Crawler-Token</code> header. It is shown
               <strong>this once</strong>: copy it now. You can rotate it on your wallet page.</p>
-              <p><code id="crawler-token" class="secret">{E(crawler.GetProperty("crawlerToken").GetString())}</code></p>
+              <p><code id="crawler-token" class="secret">{E(answer.Body.GetProperty("crawler").GetProperty("crawlerToken").GetString())}</code></p>
               <p><a class="button primary" href="{Home}">Go to your wallet</a></p>
             </div>
-            """, 201);
-    }
+            """, 201));
 
     // ---------------------------------------------------------------- the wallet
 

@@ -28,11 +28,7 @@ public static partial class PublisherDashboard
 
     public static IEndpointRouteBuilder MapPublisherDashboard(this IEndpointRouteBuilder endpoints)
     {
-        var open = endpoints.MapGroup("/publisher").ExcludeFromDescription();
-        open.MapGet("/login", (HttpContext context) => LoginPage(context, null, context.Request.Query["returnUrl"]));
-        open.MapPost("/login", LoginAsync).RequireRateLimiting(RateLimits.AuthPolicy);
-        open.MapGet("/signup", (HttpContext context) => SignUpPage(context, null, null));
-        open.MapPost("/signup", SignUpAsync).RequireRateLimiting(RateLimits.AuthPolicy);
+        Login.Map(endpoints.MapGroup("/publisher").ExcludeFromDescription());
 
         var pages = endpoints.MapGroup("/publisher").RequireAuthorization(WebSessions.PublisherPolicy).ExcludeFromDescription();
         pages.MapGet("/", DashboardAsync);
@@ -53,67 +49,16 @@ public static partial class PublisherDashboard
 
     // ---------------------------------------------------------------- sign-up and login
 
-    private static IResult LoginPage(HttpContext context, string? error, string? returnUrl, string email = "", int status = 200) => WebPage.Plain(App, "Log in", $"""
-        <form class="login" method="post" action="/publisher/login">
-          <h1>Log in to your publisher dashboard</h1>
-          {WebPage.Notice(error, "error")}
-          {CsrfField(WebPage.Csrf(context))}
-          <input type="hidden" name="returnUrl" value="{E(WebPage.LocalPath(Home, returnUrl))}">
-          <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" value="{E(email)}" required autofocus>
-          <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-          <button class="primary" type="submit">Log in</button>
-          <p class="muted">Not a publisher here yet? <a href="/publisher/signup">Sign up</a></p>
-        </form>
-        """, status);
-
-    private static IResult SignUpPage(HttpContext context, string? error, IFormCollection? form, int status = 200) => WebPage.Plain(App, "Sign up", $"""
-        <form class="login" method="post" action="/publisher/signup">
-          <h1>Charge crawlers for your content</h1>
-          {WebPage.Notice(error, "error")}
-          {CsrfField(WebPage.Csrf(context))}
-          <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" value="{E(form?["email"])}" required autofocus>
-          <label for="password">Password (at least 8 characters)</label><input id="password" name="password" type="password" autocomplete="new-password" required>
-          <label for="domain">Your site's domain (e.g. news.example.com)</label><input id="domain" name="domain" value="{E(form?["domain"])}" required>
-          <label for="name">Your name or company (optional)</label><input id="name" name="name" value="{E(form?["name"])}">
-          <button class="primary" type="submit">Sign up</button>
-          <p class="muted">Signed up already? <a href="/publisher/login">Log in</a></p>
-        </form>
-        """, status);
-
-    private static async Task<IResult> LoginAsync(HttpContext context, PublisherStore publishers, Credentials credentials, SessionAuthentication sessions)
-    {
-        if (!await WebPage.CsrfValidAsync(context))
-        {
-            return Dashboard.DashboardAuth.CsrfRefused();
-        }
-        var form = await context.Request.ReadFormAsync(context.RequestAborted);
-        var answer = ApiAnswer.Of(await PublishersApi.LogInPublisherAsync(new PublisherLoginRequest(form["email"], form["password"]), publishers, credentials, sessions, context.RequestAborted));
-        if (!answer.Ok)
-        {
-            return LoginPage(context, answer.Error, form["returnUrl"], form["email"].ToString(), answer.Status);
-        }
-        await WebSessions.SignInAsync(context, WebSessions.PublisherScheme, answer.Body.GetProperty("publisher").GetProperty("id").GetInt64(), answer.Text("token"));
-        return Results.Redirect(WebPage.LocalPath(Home, form["returnUrl"]));
-    }
-
-    private static async Task<IResult> SignUpAsync(HttpContext context, PublisherStore publishers, Credentials credentials, SessionAuthentication sessions, PublisherOptions options)
-    {
-        if (!await WebPage.CsrfValidAsync(context))
-        {
-            return Dashboard.DashboardAuth.CsrfRefused();
-        }
-        var form = await context.Request.ReadFormAsync(context.RequestAborted);
-        var name = form["name"].ToString();
-        var answer = ApiAnswer.Of(await PublishersApi.RegisterPublisherAsync(
-            new RegisterPublisherRequest(form["email"], form["password"], string.IsNullOrWhiteSpace(name) ? null : name.Trim(), form["domain"]),
-            publishers, credentials, sessions, options, context.RequestAborted));
-        if (!answer.Ok)
-        {
-            return SignUpPage(context, answer.Error, form, answer.Status);
-        }
-        await WebSessions.SignInAsync(context, WebSessions.PublisherScheme, answer.Body.GetProperty("publisher").GetProperty("id").GetInt64(), answer.Text("token"));
-        return Results.Redirect(Home);
-    }
+    private static readonly WebLogin Login = new(App, Home, WebSessions.PublisherScheme, "publisher",
+        "Log in to your publisher dashboard", "Charge crawlers for your content", "Not a publisher here yet?", "Signed up already?",
+        [new SignUpField("domain", "Your site's domain (e.g. news.example.com)", Required: true), new SignUpField("name", "Your name or company (optional)")],
+        (context, form) => PublishersApi.LogInPublisherAsync(new PublisherLoginRequest(form["email"], form["password"]),
+            context.RequestServices.GetRequiredService<PublisherStore>(), context.RequestServices.GetRequiredService<Credentials>(),
+            context.RequestServices.GetRequiredService<SessionAuthentication>(), context.RequestAborted),
+        (context, form) => PublishersApi.RegisterPublisherAsync(
+            new RegisterPublisherRequest(form["email"], form["password"], WebLogin.Optional(form["name"]), form["domain"]),
+            context.RequestServices.GetRequiredService<PublisherStore>(), context.RequestServices.GetRequiredService<Credentials>(),
+            context.RequestServices.GetRequiredService<SessionAuthentication>(), context.RequestServices.GetRequiredService<PublisherOptions>(), context.RequestAborted));
 
     /// <summary>The publisher of a request of the dashboard (a POST's antiforgery token checked first), or where to send the caller.</summary>
     private static async Task<(Publisher? Publisher, IResult? Refusal)> ActingPublisherAsync(HttpContext context)
