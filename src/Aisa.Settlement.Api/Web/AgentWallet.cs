@@ -220,7 +220,8 @@ public static partial class AgentWallet
     /// <summary>
     /// What the rail answered, for a person: its message; what a payer acts on — a web page to open (<c>url</c> over https),
     /// a payment request, invoice or address to scan (<c>url</c> of a wallet's scheme, <c>invoice</c>, else <c>address</c>) as
-    /// a QR code beside its text; and every value of the answer to copy.
+    /// a QR code beside its text, or an endpoint of this API that the crawler's own client pays (a <c>url</c> under
+    /// <c>/api/</c>: a browser opening it would only get an error); and every value of the answer to copy.
     /// </summary>
     private static string TopUpInstructions(ApiAnswer answer)
     {
@@ -233,17 +234,25 @@ public static partial class AgentWallet
             {
                 continue;
             }
-            var web = field == "url" && (value.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || value.StartsWith("http://", StringComparison.OrdinalIgnoreCase));
-            var label = field switch { "url" => web ? "payment page" : "payment request", "invoice" => "invoice", _ => "address" };
+            var http = field == "url" && Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" ? uri : null;
+            if (http is not null && http.AbsolutePath.StartsWith("/api/", StringComparison.Ordinal))
+            {
+                actions.Add($"""
+                    <div class="card pay" data-pay="endpoint"><div class="muted">endpoint your crawler's client pays (POST)</div>
+                    <code class="pay-value">{E(value)}</code></div>
+                    """);
+                continue;
+            }
+            var label = field switch { "url" => http is not null ? "payment page" : "payment request", "invoice" => "invoice", _ => "address" };
             actions.Add($"""
                 <div class="card pay" data-pay="{E(field)}"><div class="muted">{E(label)}</div>
-                {(web ? $"<p><a class=\"button primary\" id=\"open-payment\" href=\"{E(value)}\">Open the payment page</a></p>" : "")}
+                {(http is not null ? $"<p><a class=\"button primary\" id=\"open-payment\" href=\"{E(value)}\">Open the payment page</a></p>" : "")}
                 {QrCodes.Image(value, label)}<code class="pay-value">{E(value)}</code></div>
                 """);
         }
         var items = answer.Body.EnumerateObject()
-            .Where(p => p.Name is not ("message" or "success") && p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
-            .Select(p => $"<tr><th>{E(p.Name)}</th><td class=\"mono\" data-field=\"{E(p.Name)}\">{E(p.Value.ToString())}</td></tr>");
+            .Where(p => p.Name is not ("message" or "success") && p.Value.ValueKind is not JsonValueKind.Null)
+            .Select(p => $"<tr><th>{E(p.Name)}</th><td class=\"mono\" data-field=\"{E(p.Name)}\">{E(p.Value.ValueKind is JsonValueKind.Array or JsonValueKind.Object ? p.Value.GetRawText() : p.Value.ToString())}</td></tr>");
         return $"""
             {WebPage.Notice(answer.Text("message") is { Length: > 0 } message ? message : null)}
             <div class="cards">{string.Concat(actions)}</div>

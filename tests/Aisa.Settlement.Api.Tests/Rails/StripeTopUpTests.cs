@@ -113,6 +113,33 @@ public sealed class StripeTopUpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_wallet_page_opens_the_checkout_stripe_made_and_the_paid_session_shows_credited_in_the_wallet()
+    {
+        var client = await StartServiceAsync(pollSeconds: 600);
+        var (browser, _, _) = await Web.WalletPages.SignUpAsync(client.Http.BaseAddress!);
+        using var _ = browser;
+
+        var (status, page) = await Web.WalletPages.TopUpAsync(browser, "stripe", "12.50");
+        Assert.True(status == HttpStatusCode.OK, page);
+        var checkout = Web.WalletPages.PayValue(page, "url");
+        var sessionId = checkout[(checkout.LastIndexOf('/') + 1)..];
+        // The button opens the very page Stripe made for this session (the fake's record of it), and nothing else is offered to pay.
+        var made = System.Text.Json.Nodes.JsonNode.Parse(_stripe.Event("checkout.session.completed", sessionId))!["data"]!["object"]!;
+        Assert.Equal(checkout, made["url"]!.GetValue<string>());
+        Assert.StartsWith("https://checkout.stripe.com/", checkout, StringComparison.Ordinal);
+        Assert.Contains($"id=\"open-payment\" href=\"{System.Net.WebUtility.HtmlEncode(checkout)}\"", page, StringComparison.Ordinal);
+        Assert.Equal(1, _stripe.Creates);
+        Assert.Equal("0.000000", await Web.WalletPages.BalanceAsync(browser));
+
+        _stripe.Pay(sessionId);
+        await DeliverSignedAsync(client, _stripe.Event("checkout.session.completed", sessionId));
+
+        var wallet = await browser.GetStringAsync(new Uri("/agent/", UriKind.Relative));
+        Assert.Equal("12.500000", await Web.WalletPages.BalanceAsync(browser));
+        Assert.Matches("(?s)<tr data-deposit=\"\\d+\">.*?<td>stripe</td>.*?<td class=\"state\">credited</td>", wallet);
+    }
+
+    [Fact]
     public async Task A_paid_session_delivered_five_times_and_five_at_once_credits_the_wallet_once()
     {
         var client = await StartServiceAsync(pollSeconds: 600);

@@ -135,6 +135,29 @@ public sealed class X402TopUpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_wallet_page_gives_the_x402_top_up_as_the_endpoint_a_client_pays_not_a_page_to_open_and_the_payment_shows_in_the_wallet()
+    {
+        var client = await StartServiceAsync(_facilitator.Url);
+        var (browser, crawlerToken, _) = await Web.WalletPages.SignUpAsync(client.Http.BaseAddress!);
+        using var _ = browser;
+
+        var (status, page) = await Web.WalletPages.TopUpAsync(browser, "x402", "1.25");
+        Assert.True(status == HttpStatusCode.OK, page);
+        var endpoint = Web.WalletPages.PayValue(page, "endpoint");
+        Assert.EndsWith("/api/agent/topup/x402?amount=1.25", endpoint, StringComparison.Ordinal);
+        Assert.DoesNotContain("open-payment", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("<img", page, StringComparison.Ordinal);
+        Assert.Contains(WebUtility.HtmlEncode($"\"network\":\"eip155:{EvmWatch.ChainId}\""), page, StringComparison.Ordinal);
+        Assert.Contains(WebUtility.HtmlEncode(Treasury), page, StringComparison.Ordinal);
+
+        // The crawler's own client (the official x402 one) pays the endpoint the page gave, with the token the page showed.
+        var paid = await X402Facilitator.PayAsync(new Uri(endpoint), "POST", EvmWatch.ChainId, $"X-AISA-Crawler-Token:{crawlerToken}");
+        Assert.True(paid["status"]!.GetValue<int>() == 200, paid.ToJsonString());
+        Assert.Equal("1.250000", await Web.WalletPages.BalanceAsync(browser));
+        Assert.Equal(new BigInteger(1_250_000), await _node.BalanceOfAsync(_usdc, Treasury));
+    }
+
+    [Fact]
     public async Task A_crawler_without_an_account_pays_one_request_to_a_guarded_route_with_x402()
     {
         var client = await StartServiceAsync(_facilitator.Url);

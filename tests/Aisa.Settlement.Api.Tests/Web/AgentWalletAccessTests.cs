@@ -20,31 +20,12 @@ public sealed partial class AgentWalletAccessTests() : ServiceTests(StorageOptio
         ["Notifications:AllowPrivateNetworks"] = "true",
     };
 
-    /// <summary>Signs up on the page, as a person does; answers the browser and the crawler token the page showed once.</summary>
-    private async Task<(HttpClient Browser, string CrawlerToken, string Email)> SignUpAsync(CookieContainer? cookies = null)
-    {
-        var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = cookies ?? new CookieContainer() })
-        {
-            BaseAddress = Factory.Url,
-        };
-        var email = $"wallet-{Guid.NewGuid():N}@example.com";
-        var signedUp = await OperatorLogin.PostFormAsync(browser, "/agent/signup", await OperatorLogin.CsrfAsync(browser, "/agent/signup"),
-            ("email", email), ("password", "correct horse"), ("crawlerType", "WalletBot"));
-        var page = await signedUp.Content.ReadAsStringAsync();
-        Assert.Equal(HttpStatusCode.Created, signedUp.StatusCode);
-        return (browser, WebUtility.HtmlDecode(CrawlerToken().Match(page).Groups[1].Value), email);
-    }
-
-    [GeneratedRegex("id=\"crawler-token\" class=\"secret\">([^<]+)<")]
-    private static partial Regex CrawlerToken();
+    private Task<(HttpClient Browser, string CrawlerToken, string Email)> SignUpAsync(CookieContainer? cookies = null) => WalletPages.SignUpAsync(Factory.Url, cookies);
 
     [GeneratedRegex("id=\"webhook-secret\" class=\"secret\">([^<]+)<")]
     private static partial Regex WebhookSecret();
 
-    [GeneratedRegex("id=\"balance\">([^<]+)<")]
-    private static partial Regex Balance();
-
-    private async Task<string> BalanceOnPageAsync(HttpClient browser) => Balance().Match(await browser.GetStringAsync(new Uri("/agent/", UriKind.Relative))).Groups[1].Value;
+    private static Task<string> BalanceOnPageAsync(HttpClient browser) => WalletPages.BalanceAsync(browser);
 
     [Theory]
     [InlineData("/agent/")]
