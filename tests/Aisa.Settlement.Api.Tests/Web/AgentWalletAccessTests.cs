@@ -31,6 +31,7 @@ public sealed partial class AgentWalletAccessTests() : ServiceTests(StorageOptio
     [InlineData("/agent/")]
     [InlineData("/agent/wallet.html")]
     [InlineData("/agent/guard")]
+    [InlineData("/agent/webhook")]
     public async Task A_page_without_a_session_sends_the_visitor_to_the_login(string path)
     {
         var response = await OperatorLogin.Anonymous(Factory).GetAsync(new Uri(path, UriKind.Relative));
@@ -70,8 +71,11 @@ public sealed partial class AgentWalletAccessTests() : ServiceTests(StorageOptio
         var logout = await OperatorLogin.PostFormAsync(browser, "/agent/logout", null);
         var guard = await OperatorLogin.PostFormAsync(browser, "/agent/guard", null, ("dailyBudget", "1.00"));
         var approve = await OperatorLogin.PostFormAsync(browser, "/agent/approvals/apr_1/approve", null);
+        var webhook = await OperatorLogin.PostFormAsync(browser, "/agent/webhook", null, ("url", "https://example.com/hook"));
+        var login = await OperatorLogin.PostFormAsync(OperatorLogin.Anonymous(Factory), "/agent/login", null, ("email", email), ("password", "correct horse"));
 
-        Assert.All(new[] { signUp, topUp, rotate, wrongToken, logout, guard, approve }, r => Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode));
+        Assert.All(new[] { signUp, topUp, rotate, wrongToken, logout, guard, approve, webhook, login }, r => Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode));
+        Assert.Contains("No webhook is set.", await browser.GetStringAsync(new Uri("/agent/webhook", UriKind.Relative)), StringComparison.Ordinal);
         Assert.DoesNotContain("id=\"dailyBudget\" inputmode=\"decimal\" value=\"1", await browser.GetStringAsync(new Uri("/agent/guard", UriKind.Relative)), StringComparison.Ordinal);
         Assert.Equal(401, (await Client.Agents.LoginAsync(email, "correct horse")).Status);
         Assert.Equal("0.000000", await BalanceOnPageAsync(browser));
