@@ -158,7 +158,7 @@ public static class DashboardPages
             Time(d.UpdatedAt), FinalityOf(d.Rail, rails), latestEvidence is null ? null : System.Text.Json.Nodes.JsonNode.Parse(latestEvidence));
 
     /// <summary>How the rail's payments become final, for the bar: <c>depth</c> (k/N), <c>at finalized</c> (a commitment), or <c>when settled</c>.</summary>
-    private static string FinalityOf(string rail, IRailRegistry rails) =>
+    internal static string FinalityOf(string rail, IRailRegistry rails) =>
         (RailId.TryParse(rail, out var id) ? rails.Find(id)?.Finality : null) switch
         {
             { Kind: FinalityKind.Commitment, Commitment: var level } => $"at {level}",

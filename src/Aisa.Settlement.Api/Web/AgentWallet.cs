@@ -126,10 +126,13 @@ public static partial class AgentWallet
                 <button class="primary" type="submit">Top up</button>
               </form>
               """;
+        var registry = context.RequestServices.GetRequiredService<Aisa.Settlement.Rails.IRailRegistry>();
         var depositRows = recent.EnumerateArray().Select(d => $"""
             <tr data-deposit="{E(d.GetProperty("id").GetInt64())}"><td class="num">{E(d.GetProperty("id").GetInt64())}</td><td>{E(d.GetProperty("rail").GetString())}</td>
             <td class="state">{E(d.GetProperty("state").GetString())}</td><td class="num">{E(Usd(d, "amount"))}</td>
-            <td class="confirmations">{E(d.GetProperty("confirmations").GetInt32())}/{E(d.GetProperty("confirmationsRequired").GetInt32())}</td><td>{E(At(d, "updatedAt"))}</td></tr>
+            <td class="confirmations">{E(d.GetProperty("confirmations").GetInt32())}/{E(d.GetProperty("confirmationsRequired").GetInt32())}</td>
+            <td class="finality">{E(Dashboard.DashboardPages.FinalityOf(d.GetProperty("rail").GetString()!, registry) switch { "depth" => $"after {d.GetProperty("confirmationsRequired").GetInt32()} confirmations", var other => other })}</td>
+            <td>{E(At(d, "updatedAt"))}</td></tr>
             """).ToList();
         var transactionRows = statement.GetProperty("transactions").EnumerateArray().Select(t => $"""
             <tr><td class="num">{E(t.GetProperty("id").GetInt64())}</td><td>{E(t.GetProperty("type").GetString())}</td><td class="num">{E(Usd(t, "amount"))}</td>
@@ -151,7 +154,7 @@ public static partial class AgentWallet
             a new one replaces it at once (the old one stops working).</p>
             <form method="post" action="/agent/token/rotate" id="rotate-form">{CsrfField(WebPage.Csrf(context))}<button type="submit">Rotate the token</button></form>
             <h2>Deposits</h2>
-            {(depositRows.Count == 0 ? "<p class=\"muted\">No deposits yet.</p>" : Table(["#", "Rail", "State", "Amount", "Confirmations", "Updated"], depositRows, "id=\"deposits\""))}
+            {(depositRows.Count == 0 ? "<p class=\"muted\">No deposits yet.</p>" : Table(["#", "Rail", "State", "Amount", "Confirmations", "Final", "Updated"], depositRows, "id=\"deposits\""))}
             <h2>Transactions</h2>
             {(transactionRows.Count == 0 ? "<p class=\"muted\">No transactions yet.</p>" : Table(["#", "Type", "Amount", "Balance after", "At", "Reference"], transactionRows, "id=\"transactions\""))}
             {(next is null ? "" : $"<p><a id=\"older\" href=\"{Home}?before={E(next)}\">Older transactions</a></p>")}

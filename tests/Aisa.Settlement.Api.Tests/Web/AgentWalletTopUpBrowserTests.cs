@@ -154,6 +154,9 @@ public sealed class AgentWalletTopUpBrowserTests : IAsyncLifetime
         var row = page.Locator($"#deposits tr[data-deposit='{lightningDeposit.GetProperty("id").GetInt64()}']");
         await Expect(row.Locator(".state")).ToHaveTextAsync("pending");
         await Expect(page.Locator("#balance")).ToHaveTextAsync("0.000000");
+        // Each open deposit says when its rail's payment is final: an invoice when settled, Solana at the finalized commitment.
+        await Expect(row.Locator(".finality")).ToHaveTextAsync("when settled");
+        await Expect(page.Locator($"#deposits tr[data-deposit='{solanaDeposit.GetProperty("id").GetInt64()}'] .finality")).ToHaveTextAsync("at finalized");
         var navigations = 0;
         page.FrameNavigated += (_, _) => navigations++;
         await _lnd.PayForPreimageAsync(scannedInvoice);
