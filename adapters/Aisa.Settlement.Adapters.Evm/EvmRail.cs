@@ -67,19 +67,11 @@ public class EvmRail : IAddressDepositRail, IRailWatcher
     public DepositInstructions Instructions(string address, long derivationIndex) =>
         new(Id.Value, _options.ChainId, EvmAddress.Parse(address).ToString(), derivationIndex, _tokens.Values.ToList());
 
-    public async Task<(string Position, long Head)?> FirstCursorAsync(CancellationToken cancellationToken)
-    {
-        await EnsureChainIdAsync(cancellationToken);
-        var head = await _rpc.BlockNumberAsync(cancellationToken);
-        return ((_options.StartBlock ?? head).ToString(CultureInfo.InvariantCulture), head);
-    }
-
     public async IAsyncEnumerable<PollResult> PollAsync(PollContext context, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var callsBefore = _rpc.Calls;
         await EnsureChainIdAsync(cancellationToken);
         var head = await _rpc.BlockNumberAsync(cancellationToken);
-        // No cursor: no address was handed out yet (the first one fixes the cursor, FirstCursorAsync), so nothing was paid to one.
         var next = context.Cursor is null
             ? _options.StartBlock ?? head
             : long.Parse(context.Cursor, NumberStyles.None, CultureInfo.InvariantCulture);

@@ -9,26 +9,15 @@ namespace Aisa.Settlement.Api.Rails;
 /// handed out is watched for good: when a chain's xpub changes, agents get the new key's address and the old one
 /// still credits them.
 /// </summary>
-public sealed class DepositAddressService(IRailRegistry rails, DepositAddressStore store, DepositStore deposits)
+public sealed class DepositAddressService(IRailRegistry rails, DepositAddressStore store)
 {
-    /// <summary>The rails whose watcher's start is fixed already (for good: a cursor only moves on).</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _started = new(StringComparer.Ordinal);
-
-    /// <summary>
-    /// The agent's instructions on every address rail, giving it an index first if it has none. Throws
-    /// <see cref="RailUnavailableException"/> when a rail (<paramref name="only"/>, else any) must be started and its network
-    /// cannot be reached: nothing is handed out then.
-    /// </summary>
-    public async Task<IReadOnlyList<DepositInstructions>> ForAgentAsync(long agentId, CancellationToken cancellationToken, IAddressDepositRail? only = null)
+    /// <summary>The agent's instructions on every address rail, giving it an index first if it has none.</summary>
+    public async Task<IReadOnlyList<DepositInstructions>> ForAgentAsync(long agentId, CancellationToken cancellationToken)
     {
         var addressRails = rails.All.OfType<IAddressDepositRail>().ToList();
         if (addressRails.Count == 0)
         {
             return [];
-        }
-        foreach (var rail in only is null ? addressRails : [only])
-        {
-            await StartWatchingAsync(rail, cancellationToken);
         }
         var index = await store.DerivationIndexAsync(agentId, cancellationToken);
         var addresses = addressRails.Select(r => new DepositAddress(0, r.Id.Value, r.AddressAt(index), agentId, index, r.KeyId)).ToList();
@@ -42,38 +31,7 @@ public sealed class DepositAddressService(IRailRegistry rails, DepositAddressSto
                     $"The {addresses[i].Rail} address {addresses[i].Address} derived for agent {agentId} at index {index} is stored as agent {owners[i]}'s: not handed out.");
             }
         }
-        return addressRails.Select((rail, i) => rail.Instructions(addresses[i].Address, index)).Where((_, i) => only is null || addressRails[i] == only).ToList();
-    }
-
-    /// <summary>
-    /// Before a rail's first address is handed out, its watcher's start is fixed at the chain's head: were it fixed only by
-    /// the watcher's first pass (which an unreachable node can put off for hours), a payment made in between would lie
-    /// behind it and never be credited.
-    /// </summary>
-    private async Task StartWatchingAsync(IAddressDepositRail rail, CancellationToken cancellationToken)
-    {
-        var name = rail.Id.Value;
-        if (_started.ContainsKey(name))
-        {
-            return;
-        }
-        if (await deposits.CursorAsync(name, cancellationToken) is null)
-        {
-            (string Position, long Head)? first;
-            try
-            {
-                first = await rail.FirstCursorAsync(cancellationToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                throw new RailUnavailableException(name, $"The {name} network cannot be reached to start watching it, so no address is handed out on it yet: try again shortly.", e);
-            }
-            if (first is { } start)
-            {
-                await deposits.StartCursorAsync(name, start.Position, start.Head, cancellationToken);
-            }
-        }
-        _started[name] = true;
+        return addressRails.Select((rail, i) => rail.Instructions(addresses[i].Address, index)).ToList();
     }
 
     /// <summary>At start: addresses on a rail configured after agents got their index, so no payment to them is missed.</summary>
@@ -124,10 +82,4 @@ public sealed class DepositAddressService(IRailRegistry rails, DepositAddressSto
         }
         return changed;
     }
-}
-
-/// <summary>A rail's network could not be reached for something that must not go ahead without it; nothing was changed.</summary>
-public sealed class RailUnavailableException(string rail, string message, Exception inner) : Exception(message, inner)
-{
-    public string Rail { get; } = rail;
 }

@@ -57,10 +57,10 @@ public static class DepositsApi
         var group = endpoints.MapGroup("/api/agent").WithTags("Agent");
         group.MapGet("/deposit-addresses", AddressesAsync).RequireAgentSession()
             .WithSummary("The agent's own deposit address on each address rail, with the tokens credited there.")
-            .Answers<DepositAddressesResponse>(200).Refuses(401, 403, 503);
+            .Answers<DepositAddressesResponse>(200).Refuses(401, 403);
         group.MapPost("/topup/create-session", CreateSessionAsync).RequireAgentSession().RequireRateLimiting(RateLimits.TopUpPolicy)
             .WithSummary("Starts a top-up of the wallet on a rail (Idempotency-Key honoured): how to pay, and the deposit that tracks it.")
-            .Takes<CreateSessionRequest>().Answers<TopUpAnswer>(201).Answers<TopUpAnswer>(200).Refuses(400, 401, 403, 429, 502, 503);
+            .Takes<CreateSessionRequest>().Answers<TopUpAnswer>(201).Answers<TopUpAnswer>(200).Refuses(400, 401, 403, 429, 502);
         group.MapGet("/deposits", DepositsAsync).RequireAgentSession()
             .WithSummary("The agent's deposits, newest first, with their state and confirmations.").Answers<DepositsPage>(200).Refuses(400, 401, 403);
         return endpoints;
@@ -69,20 +69,8 @@ public static class DepositsApi
     private static async Task<IResult> AddressesAsync(HttpRequest request, DepositAddressService addresses, CancellationToken cancellationToken) =>
         (await AgentAddressesAsync(request.HttpContext.SessionAgent(), addresses, cancellationToken)).ToResult();
 
-    internal static async Task<StoredResponse> AgentAddressesAsync(Agent agent, DepositAddressService addresses, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return ApiResponses.Json(200, new DepositAddressesResponse(await addresses.ForAgentAsync(agent.Id, cancellationToken)));
-        }
-        catch (RailUnavailableException e)
-        {
-            return Unavailable(e);
-        }
-    }
-
-    /// <summary>A rail's network out of reach: 503, nothing handed out; a retry (with the same Idempotency-Key too) may succeed.</summary>
-    internal static StoredResponse Unavailable(RailUnavailableException e) => ApiResponses.Error(503, "rail_unavailable", e.Message);
+    internal static async Task<StoredResponse> AgentAddressesAsync(Agent agent, DepositAddressService addresses, CancellationToken cancellationToken) =>
+        ApiResponses.Json(200, new DepositAddressesResponse(await addresses.ForAgentAsync(agent.Id, cancellationToken)));
 
     private static async Task<IResult> CreateSessionAsync(HttpRequest request, TopUps topUps, CancellationToken cancellationToken)
     {

@@ -52,15 +52,7 @@ public sealed class TopUps(DepositAddressService addresses, IRailRegistry rails,
                 ? $"Name a rail: none is the default here; enabled: {list}."
                 : $"The {railName} rail is not enabled here; enabled: {list}.");
         }
-        DepositInstructions instructions;
-        try
-        {
-            instructions = (await addresses.ForAgentAsync(agent.Id, cancellationToken, rail)).Single();
-        }
-        catch (RailUnavailableException e)
-        {
-            return DepositsApi.Unavailable(e);
-        }
+        var instructions = (await addresses.ForAgentAsync(agent.Id, cancellationToken)).Single(i => i.Rail == rail.Id.Value);
         var deposit = await deposits.CreatePendingAsync(rail.Id.Value, agent.Id, amount, instructions.Address.ToLowerInvariant(), rail.Finality.Required,
             clock.GetUtcNow() + DepositsApi.PendingLifetime, cancellationToken);
         return ApiResponses.Json(201, new

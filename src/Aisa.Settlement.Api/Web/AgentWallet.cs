@@ -107,8 +107,8 @@ public static partial class AgentWallet
         var before = long.TryParse(context.Request.Query["before"], NumberStyles.None, CultureInfo.InvariantCulture, out var cursor) ? cursor : (long?)null;
         var statement = ApiAnswer.Of(await AgentsApi.StatementAsync(agent, ledger, StatementPage, before, cancellationToken)).Body;
         var recent = ApiAnswer.Of(await DepositsApi.AgentDepositsAsync(agent, deposits, 10, null, cancellationToken)).Body.GetProperty("deposits");
-        var addressAnswer = ApiAnswer.Of(await DepositsApi.AgentAddressesAsync(agent, context.RequestServices.GetRequiredService<DepositAddressService>(), cancellationToken));
-        var addresses = addressAnswer.Ok ? addressAnswer.Body.GetProperty("addresses").EnumerateArray().Select(AddressCard).ToList() : [];
+        var addresses = ApiAnswer.Of(await DepositsApi.AgentAddressesAsync(agent, context.RequestServices.GetRequiredService<DepositAddressService>(), cancellationToken))
+            .Body.GetProperty("addresses").EnumerateArray().Select(AddressCard).ToList();
 
         var state = balance < Micros.Zero
             ? $"<div class=\"value bad\" id=\"wallet-state\">frozen</div><div>A refund or chargeback of a top-up took the wallet below zero: it pays for nothing until a top-up of at least {E((-balance).ToPriceString())} brings it back.</div>"
@@ -148,7 +148,6 @@ public static partial class AgentWallet
             </div>
             <h2 id="top-up">Top up</h2>
             {topUpForm}
-            {(addressAnswer.Ok ? "" : $"<h2>Your deposit addresses</h2>{WebPage.Notice(addressAnswer.Error, "error")}")}
             {(addresses.Count == 0 ? "" : $"<h2>Your deposit addresses</h2><p>Tokens sent here are credited to this wallet once final; no top-up request is needed.</p><div class=\"cards\" id=\"addresses\">{string.Concat(addresses)}</div>")}
             <h2>Crawler token</h2>
             <p>Your crawler sends its token in <code>X-AISA-Crawler-Token</code>. It is stored only as a hash, so it cannot be shown again;

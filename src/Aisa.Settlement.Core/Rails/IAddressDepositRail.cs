@@ -13,13 +13,6 @@ public interface IAddressDepositRail : IRail
 
     /// <summary>What an agent needs to pay to this address: <c>{rail, chainId, address, tokens}</c> for a chain.</summary>
     DepositInstructions Instructions(string address, long derivationIndex);
-
-    /// <summary>
-    /// Where this rail's watcher starts reading (its first cursor, and the head it saw), fixed before the first address is
-    /// handed out: a payment made before the watcher's first pass then still lies ahead of it. Null when the watcher needs
-    /// no start (it reads each address's own history). Asks the rail's network; throws when it cannot be reached.
-    /// </summary>
-    Task<(string Position, long Head)?> FirstCursorAsync(CancellationToken cancellationToken) => Task.FromResult<(string, long)?>(null);
 }
 
 public sealed record RailToken(string Symbol, string Address, int Decimals);

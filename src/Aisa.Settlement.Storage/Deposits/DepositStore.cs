@@ -312,15 +312,6 @@ public sealed class DepositStore(SqlDatabase database, TimeProvider clock)
         return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
-    /// <summary>The rail's first cursor, unless it has one already (then nothing changes): where its watcher starts reading.</summary>
-    public async Task StartCursorAsync(string rail, string position, long head, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(null,
-            "INSERT INTO rail_cursors (rail, position, head, updated_at) VALUES (@rail, @position, @head, @now) ON CONFLICT (rail) DO NOTHING",
-            cancellationToken, ("rail", rail), ("position", position), ("head", head), ("now", clock.GetUtcNow().ToUnixTimeMilliseconds()));
-    }
-
     /// <summary>
     /// Moves the rail's cursor, if <paramref name="fence"/> still holds the watcher's lease; false (and nothing written)
     /// when another pass has taken it since: only the current holder moves a cursor, so it never goes backwards.

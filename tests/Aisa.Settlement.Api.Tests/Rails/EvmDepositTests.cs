@@ -288,33 +288,6 @@ public sealed class EvmDepositTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_payment_to_an_address_handed_out_before_the_watchers_first_successful_pass_is_credited_and_none_is_handed_out_while_the_node_is_down()
-    {
-        using var proxy = new RpcFaultProxy(_node.Url) { Fault = RpcFault.Down };
-        var client = await StartServiceAsync(StorageOptions.Sqlite, proxy.Url);
-        var agent = await client.RegisterAgentAsync();
-
-        // The node down: the watcher cannot be started, so no address is handed out on its chain.
-        var down = await client.SendAsync(HttpMethod.Get, "/api/agent/deposit-addresses", headers: AisaClient.Bearer(agent.SessionToken));
-        Assert.True(down.Code == 503 && down.Error == "rail_unavailable", down.Raw);
-
-        // The node answers everything but eth_getLogs: every pass fails before it stores a cursor; an address is handed out meanwhile.
-        proxy.FaultWhen = body => body.Contains("eth_getLogs", StringComparison.Ordinal);
-        proxy.Fault = RpcFault.Http500;
-        await EvmWatch.WaitForRunsAsync(client, 0, runs => runs.Any(r => r.GetProperty("outcome").GetString() == "failed"), "a failed first pass");
-        var address = await EvmWatch.AddressAsync(client, agent.SessionToken);
-        await _node.TransferAsync(_token, address, 2_000_000);
-        await _node.MineAsync(20);
-        Assert.Empty(await EvmWatch.DepositsAsync(client, agent.SessionToken));
-
-        // Once the passes succeed, the first one reads from where the address was handed out: the payment, 20 blocks deep, is credited.
-        proxy.Fault = RpcFault.None;
-        await EvmWatch.WaitForDepositAsync(client, agent.SessionToken, d => d.Is("credited"), "credited after the first successful pass");
-        Assert.Equal(2m, await client.BalanceAsync(agent.SessionToken));
-        Assert.Single(await EvmWatch.DepositEntriesAsync(client, agent.SessionToken));
-    }
-
-    [Fact]
     public async Task A_failure_late_in_a_pass_keeps_what_the_pass_read_before_it()
     {
         using var proxy = new RpcFaultProxy(_node.Url);
